@@ -1,0 +1,67 @@
+"""A result cache under ``data/cache/``, keyed by a config hash, the library version and code.
+
+Keying on the library version alone would serve stale numbers after an algorithm changed
+without a version bump; keying on the whole library would recompute hours of meta-training
+after a change to the CLI. So a caller names the modules its result depends on, and their
+source is part of the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable, TypeVar
+
+from optbook.paths import cache_dir
+
+T = TypeVar("T")
+
+
+def _canonical(config) -> str:
+    try:
+        return json.dumps(config, sort_keys=True, separators=(",", ":"))
+    except TypeError as err:
+        raise TypeError(f"a cache config must be JSON-serialisable: {err}") from err
+
+
+def cache_key(kind: str, config: dict, code: Iterable[ModuleType] = ()) -> str:
+    """``kind-<hash>``: the hash covers the config, the optbook version and the named modules' source."""
+    from optbook import __version__
+
+    digest = hashlib.sha256()
+    digest.update(_canonical(config).encode())
+    digest.update(__version__.encode())
+    for module in sorted(code, key=lambda m: m.__name__):
+        digest.update(module.__name__.encode())
+        digest.update(inspect.getsource(module).encode())
+    return f"{kind}-{digest.hexdigest()[:16]}"
+
+
+def cached(kind: str, config: dict, compute: Callable[[], T], code: Iterable[ModuleType] = (), refresh: bool = False) -> T:
+    """Return the stored result for this key, or compute, store and return it."""
+    path = cache_dir() / f"{cache_key(kind, config, code)}.pkl"
+    if path.exists() and not refresh:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    result = compute()
+    _atomic_pickle(result, path)
+    (path.with_suffix(".json")).write_text(json.dumps({"kind": kind, "config": config}, indent=1, sort_keys=True))
+    return result
+
+
+def _atomic_pickle(obj, path: Path) -> None:
+    # A run interrupted while writing must not leave a truncated entry that later loads as a result.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,75 @@
+"""The house style: one seaborn theme, titles that name task, data set and scale, bands over seeds."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from optbook.experiment import mean_ci
+
+PALETTE = "colorblind"
+# Fixed colours per method across every chapter, so a method is recognisable at a glance.
+METHOD_ORDER = ("SGD", "Momentum", "NAG", "RMSprop", "Adam", "LSTM", "HNN", "SGD-HD", "SGDN-HD", "Adam-HD",
+                "SGLD", "BAOAB", "AdLaLa", "LOL")
+
+
+def set_theme() -> None:
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc={"figure.dpi": 100, "savefig.dpi": 100})
+
+
+def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
+    known = [m for m in METHOD_ORDER if m in methods] + sorted(m for m in methods if m not in METHOD_ORDER)
+    palette = sns.color_palette(PALETTE, n_colors=max(len(METHOD_ORDER), len(known)))
+    index = {m: METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER) + i for i, m in enumerate(known)}
+    return {m: palette[index[m] % len(palette)] for m in known}
+
+
+def figure_title(what: str, task_title: str, scale: str) -> str:
+    return f"{what}\n{task_title} · scale={scale}"
+
+
+def curves_with_bands(
+    frame: pd.DataFrame,
+    value: str = "loss",
+    hue: str = "method",
+    x: str = "step",
+    ax: plt.Axes | None = None,
+    log: bool = True,
+    title: str | None = None,
+    level: float = 0.95,
+    styles: dict[str, str] | None = None,
+) -> plt.Axes:
+    """Mean of ``value`` over seeds against ``x``, one line per ``hue`` level, with a ``level`` CI band.
+
+    Diverged runs are left out of the mean; the legend says how many were left out.
+    """
+    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    summary = mean_ci(frame, [hue, x], value, level)
+    colors = method_colors(list(summary[hue].unique()))
+    for name, group in summary.groupby(hue, sort=False):
+        diverged = int(frame[(frame[hue] == name) & (frame[x] == frame[x].max())]["diverged"].sum())
+        runs = frame[frame[hue] == name]["seed"].nunique()
+        label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
+        linestyle = (styles or {}).get(name, "-")
+        ax.plot(group[x], group["mean"], color=colors[name], label=label, linestyle=linestyle, lw=1.6)
+        ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.2, lw=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel(value.replace("_", " "))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=True)
+    return ax
+
+
+def grid_of_axes(n: int, ncols: int = 3, size: tuple[float, float] = (4.6, 3.4)):
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, min(n, ncols), figsize=(size[0] * min(n, ncols), size[1] * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])

@@ -1,0 +1,51 @@
+"""Each chapter's configuration at each scale: "smoke" (tests, < 1 min), "cpu" (the published
+book on 2 CPU cores), "paper" (the papers' own protocol; a GPU is expected)."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from optbook.session import SCALES, check_choice
+from optbook.tasks import BOOK_TASKS
+
+TASKS_AND_BASELINES = {
+    "smoke": {
+        "tasks": ("quadratic", "mnist-sigmoid", "spirals"),
+        "lr_grid": (0.3, 0.03, 0.003),
+        "tuning_seeds": 2,
+        "evaluation_seeds": 3,
+        "steps": {"default": 20, "spirals": 40},
+    },
+    "cpu": {
+        "tasks": BOOK_TASKS,
+        "lr_grid": None,  # the full grid 1 ... 1e-5 of the L2L reproductions
+        "tuning_seeds": 20,
+        "evaluation_seeds": 100,
+        "steps": {"default": 100, "spirals": 2000},
+    },
+    "paper": {
+        "tasks": BOOK_TASKS,
+        "lr_grid": None,
+        "tuning_seeds": 100,
+        "evaluation_seeds": 100,
+        "steps": {"default": 100, "spirals": 10000},
+    },
+}
+
+CHAPTERS = {"00": TASKS_AND_BASELINES}
+
+
+def chapter_config(chapter: str, scale: str) -> MappingProxyType:
+    """The read-only config table of ``chapter`` at ``scale``."""
+    check_choice("chapter", chapter, tuple(CHAPTERS))
+    check_choice("scale", scale, SCALES)
+    return MappingProxyType(CHAPTERS[chapter][scale])
+
+
+def tuning_protocol(scale: str, task_key: str):
+    """The baselines' tuning protocol for one task at one scale (shared by every chapter)."""
+    from optbook.baselines import LR_GRID, TuningProtocol
+
+    config = chapter_config("00", scale)
+    steps = config["steps"].get(task_key, config["steps"]["default"])
+    return TuningProtocol(steps=steps, n_seeds=config["tuning_seeds"], lr_grid=tuple(config["lr_grid"] or LR_GRID))

@@ -1,0 +1,74 @@
+"""The first call of every chapter: device, seeds, plotting theme, one line of environment."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+SCALES = ("smoke", "cpu", "paper")
+
+
+def check_choice(name: str, value, allowed) -> None:
+    """Raise ``ValueError`` naming the argument, the value given and what is allowed."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; choose one of {', '.join(map(repr, allowed))}")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` is CUDA when present, else the CPU; anything else must name an available device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda[:N]'") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
+    return resolved
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+@dataclass(frozen=True)
+class Session:
+    scale: str
+    device: torch.device
+    seed: int
+
+    def describe(self) -> str:
+        from optbook import __version__
+
+        threads = torch.get_num_threads()
+        return (
+            f"optbook {__version__} | scale={self.scale} | device={self.device} | seed={self.seed} | "
+            f"torch {torch.__version__} ({threads} threads) | python {platform.python_version()}"
+        )
+
+
+def setup(scale: str = "cpu", device: str = "auto", seed: int = 0, quiet: bool = False) -> Session:
+    """Resolve the device, seed torch/numpy/random, set the house plotting theme, print one line."""
+    check_choice("scale", scale, SCALES)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    session = Session(scale=scale, device=resolve_device(device), seed=seed)
+    seed_everything(seed)
+    from optbook.plots import set_theme
+
+    set_theme()
+    if not quiet:
+        print(session.describe())
+    return session

@@ -1,0 +1,134 @@
+"""Learning-rate selection, the claims ledger, the session set-up, scale tables and plots."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import optbook
+from optbook import baselines, claims, plots, scales, session
+
+
+def _runs(final: dict, trajectory_extra: dict | None = None, diverged: set = frozenset()):
+    """A tuning frame with two seeds, steps 0..2; the final full-data loss is ``final[(method, lr)]``."""
+    rows = []
+    for (method, lr), value in final.items():
+        for seed in (0, 1):
+            for step in range(3):
+                loss = value + (trajectory_extra or {}).get((method, lr), 0.0) * (2 - step)
+                bad = (method, lr) in diverged and seed == 1 and step == 2
+                rows.append({"method": method, "lr": lr, "seed": seed, "step": step,
+                             "loss": np.nan if bad else loss, "diverged": bad,
+                             "train_loss": (np.nan if bad else value) if step == 2 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_select_by_final_loss_and_by_trajectory():
+    # Adam at 0.1 ends lower but starts much higher: the criteria disagree, as they can in practice.
+    runs = _runs({("Adam", 0.1): 0.2, ("Adam", 0.01): 0.3}, trajectory_extra={("Adam", 0.1): 5.0})
+    assert baselines.select_learning_rates(runs, "final").set_index("method").loc["Adam", "lr"] == 0.1
+    assert baselines.select_learning_rates(runs, "trajectory").set_index("method").loc["Adam", "lr"] == 0.01
+
+
+def test_a_rate_with_any_diverged_problem_is_out():
+    runs = _runs({("SGD", 1.0): 0.01, ("SGD", 0.1): 0.5}, diverged={("SGD", 1.0)})
+    table = baselines.select_learning_rates(runs, "final").set_index("method")
+    assert table.loc["SGD", "lr"] == 0.1
+    scores = baselines.learning_rate_scores(runs).set_index(["method", "lr"])
+    assert scores.loc[("SGD", 1.0), "n_diverged"] == 1 and np.isinf(scores.loc[("SGD", 1.0), "final"])
+
+
+def test_grid_edge_is_flagged_and_criterion_validated():
+    runs = _runs({("SGD", 1.0): 0.1, ("SGD", 0.1): 0.5, ("SGD", 0.01): 0.9})
+    assert baselines.select_learning_rates(runs, "final").iloc[0]["at_grid_edge"]
+    with pytest.raises(ValueError, match="criterion='best'"):
+        baselines.select_learning_rates(runs, "best")
+
+
+def test_grid_distance_counts_grid_points():
+    assert baselines.grid_distance(0.1, 0.1) == 0
+    assert baselines.grid_distance(0.1, 0.03) == 1
+    assert baselines.grid_distance(1.0, 0.01) == 4
+
+
+def test_baselines_are_the_torch_optimizers_with_torch7_defaults():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    nag = baselines.BASELINES["NAG"](p, lr=0.1)
+    assert isinstance(nag, torch.optim.SGD) and nag.defaults["nesterov"] and nag.defaults["momentum"] == 0.9
+    adam = baselines.BASELINES["Adam"](p, lr=0.1)
+    assert adam.defaults["betas"] == (0.9, 0.999) and adam.defaults["eps"] == 1e-8
+    with pytest.raises(ValueError, match="Adagrad"):
+        baselines.TuningProtocol(steps=10, n_seeds=2, methods=("Adagrad",))
+
+
+def test_tuning_protocol_per_scale_and_task():
+    assert scales.tuning_protocol("cpu", "quadratic").steps == 100
+    assert scales.tuning_protocol("cpu", "spirals").steps > 100
+    assert scales.tuning_protocol("smoke", "quadratic").n_seeds < scales.tuning_protocol("cpu", "quadratic").n_seeds
+    with pytest.raises(ValueError, match="scale='huge'"):
+        scales.chapter_config("00", "huge")
+    with pytest.raises(TypeError):
+        scales.chapter_config("00", "cpu")["tasks"] = ()  # read-only
+
+
+def test_record_merges_by_id_and_renders_the_ledger(tmp_path):
+    claims.record("00", "c-1", "a claim", 0.5, 0.4, "reproduced", root=tmp_path)
+    claims.record("00", "c-2", "another | with a pipe", "x", np.float32(0.25), "not reproduced", root=tmp_path)
+    claims.record("00", "c-1", "a claim", 0.5, 0.45, "partly reproduced", root=tmp_path)
+    stored = json.loads((tmp_path / "book/results/00.json").read_text())
+    assert [c["id"] for c in stored] == ["c-1", "c-2"]
+    assert stored[0]["ours"] == 0.45 and stored[0]["verdict"] == "partly reproduced"
+    assert stored[1]["ours"] == 0.25
+    page = claims.render_ledger(tmp_path)
+    text = page.read_text()
+    assert "**c-1**" in text and "partly reproduced" in text and "another \\| with a pipe" in text
+    mtime = page.stat().st_mtime_ns
+    claims.render_ledger(tmp_path)
+    assert page.stat().st_mtime_ns == mtime  # unchanged content is not rewritten
+
+
+def test_record_refuses_unknown_verdicts_and_bad_ids(tmp_path):
+    with pytest.raises(ValueError, match="verdict='yes'"):
+        claims.record("00", "c", "claim", 1, 1, "yes", root=tmp_path)
+    with pytest.raises(ValueError, match="claim_id"):
+        claims.record("00", "bad id!", "claim", 1, 1, "reproduced", root=tmp_path)
+
+
+def test_setup_seeds_and_validates(capsys):
+    s = optbook.setup(scale="smoke", device="cpu", seed=3)
+    assert s.device == torch.device("cpu") and "scale=smoke" in capsys.readouterr().out
+    a = torch.rand(3)
+    optbook.setup(scale="smoke", device="cpu", seed=3, quiet=True)
+    assert torch.equal(a, torch.rand(3))
+    with pytest.raises(ValueError, match="scale='fast'"):
+        optbook.setup(scale="fast")
+    with pytest.raises(ValueError, match="seed=-1"):
+        optbook.setup(seed=-1)
+    with pytest.raises(ValueError, match="device='tpu'"):
+        session.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            session.resolve_device("cuda")
+
+
+def test_curves_with_bands_draws_mean_and_names_diverged_runs():
+    frame = pd.DataFrame({
+        "method": ["A"] * 6 + ["B"] * 6,
+        "seed": [0, 1, 2] * 4,
+        "step": [0, 0, 0, 1, 1, 1] * 2,
+        "loss": [1.0, 2.0, 3.0, 0.5, 1.0, 1.5, 1.0, 1.0, 1.0, 0.5, np.inf, 0.5],
+        "diverged": [False] * 10 + [True, False],
+    })
+    ax = plots.curves_with_bands(frame, title="t")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert np.allclose(lines["A"].get_ydata(), [2.0, 1.0])
+    assert "B (1/3 diverged)" in lines and np.allclose(lines["B (1/3 diverged)"].get_ydata(), [1.0, 0.5])
+    assert ax.get_yscale() == "log"

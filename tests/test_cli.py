@@ -1,0 +1,369 @@
+"""The chapter pipeline (optbook.build) and the `optbook` command (optbook.cli).
+
+Runs on a two-chapter fake book (tests/fixtures/tiny_book) whose notebooks import no torch, so a
+kernel run costs a second or two. Executions are shared through module-scoped fixtures and
+copied (shutil.copytree) before a test changes anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from optbook import build
+from optbook.build import BuildError, Parameter
+from optbook.cli import main
+from optbook.session import SCALES
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_book"
+# The real hash, kept before the module fixture pins it.
+REAL_LIBRARY_SHA256 = build.library_sha256
+PINNED_LIBRARY = "1" * 64
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def invoke(*argv) -> Result:
+    """Run `optbook ARGV` in this process, capturing what it prints (usable in module fixtures)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(arg) for arg in argv])
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def copy_book(source: Path, destination: Path) -> Path:
+    shutil.copytree(source, destination)
+    return destination
+
+
+def stamp_of(path: Path) -> dict:
+    return nbformat.read(path, as_version=4).metadata["optbook"]
+
+
+def text_outputs(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_pipeline():
+    """Pin what other engineers change under us, and stand in for the claims ledger."""
+    ledger_calls = []
+
+    def fake_render_ledger(root):
+        ledger_calls.append(Path(root))
+        page = Path(root) / "book" / "claims.md"
+        page.write_text("# Claims\n")
+        return page
+
+    with pytest.MonkeyPatch.context() as patch:
+        # The library tree is edited concurrently; staleness logic is tested against a fixed hash.
+        patch.setattr(build, "library_sha256", lambda package_dir=None: PINNED_LIBRARY)
+        patch.delenv("OPTBOOK_DATA", raising=False)
+        try:
+            import optbook.claims as claims
+
+            patch.setattr(claims, "render_ledger", fake_render_ledger)
+        except ImportError:
+            fake_claims = types.SimpleNamespace(render_ledger=fake_render_ledger)
+            patch.setitem(sys.modules, "optbook.claims", fake_claims)
+        yield ledger_calls
+
+
+@pytest.fixture
+def ledger_calls(isolated_pipeline):
+    isolated_pipeline.clear()
+    return isolated_pipeline
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The fake book after one `build --scale smoke` of chapter 00 (one kernel run)."""
+    root = copy_book(FIXTURE, tmp_path_factory.mktemp("built") / "book")
+    result = invoke(
+        "--root", root, "build", "--scale", "smoke", "--chapters", "00", "--no-html", "--no-progress"
+    )
+    assert result.code == 0, result.err
+    return root, result
+
+
+@pytest.fixture
+def book(tmp_path):
+    return copy_book(FIXTURE, tmp_path / "book")
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+PARAMETERS_CELL = '''\
+scale = "paper"
+device = "auto"  # torch device, or "auto" (CUDA when present)
+seed = 0
+dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
+n_seeds = 20  # evaluation problems per method
+lr: float = 1e-3  # step size
+verbose = False
+widths = [40, 40]  # hidden | output widths
+extra = None
+'''
+
+
+def test_parameters_are_parsed_with_types_help_and_allowed_values():
+    parameters = build.parse_parameters_cell(PARAMETERS_CELL)
+    assert list(parameters) == [
+        "scale", "device", "seed", "dataset", "n_seeds", "lr", "verbose", "widths", "extra"
+    ]
+    assert parameters["scale"] == Parameter("scale", "paper", "", SCALES)  # restricted without a comment
+    assert parameters["device"].help == 'torch device, or "auto" (CUDA when present)'
+    assert parameters["device"].allowed is None
+    assert parameters["dataset"].allowed == ("auto", "mnist", "mnist-5k")
+    assert parameters["n_seeds"] == Parameter("n_seeds", 20, "evaluation problems per method", None)
+    assert [parameters[name].type for name in ("seed", "lr", "verbose", "widths", "extra")] == [
+        int, float, bool, list, type(None)
+    ]
+    assert parameters["widths"].allowed is None  # a `|` in prose is not a list of values
+
+
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("seed = compute()", "literal"),
+        ("import os", "name = literal"),
+        ("a = b = 1", "name = literal"),
+        ("seed = 0\nseed = 1", "twice"),
+        ('dataset = "cifar"  # "mnist" | "fashion"', "not one of its allowed values"),
+        ('scale = "huge"', "not one of its allowed values"),
+    ],
+)
+def test_parameters_cell_must_be_literal_assignments(code, message):
+    with pytest.raises(BuildError, match=message):
+        build.parse_parameters_cell(code)
+
+
+def test_command_line_values_take_the_type_of_the_default():
+    def convert(default, text):
+        return build.convert_value(Parameter("p", default), text)
+
+    assert convert("auto", "42") == "42"
+    assert convert(0, "7") == 7 and convert(0.5, "1e-3") == 1e-3
+    words = ("true", "YES", "1", "false", "no", "0")
+    assert [convert(False, word) for word in words] == [True] * 3 + [False] * 3
+    assert convert([1], "[3, 4]") == [3, 4] and convert(None, "{'a': 1}") == {"a": 1}
+    for default, text in ((0, "1.5"), (0.5, "fast"), (False, "maybe"), ([1], "[1,")):
+        with pytest.raises(BuildError, match=f"expects .*got {re.escape(repr(text))}"):
+            convert(default, text)
+
+
+def test_chapters_are_named_by_id_number_or_name(book):
+    chapters = build.discover_chapters(book)
+    assert [chapter.id for chapter in chapters] == ["00_hello", "01_broken"]
+    for key in ("00_hello", "00", "0", "hello"):
+        assert build.find_chapter(chapters, key).id == "00_hello"
+    with pytest.raises(BuildError, match="00_hello, 01_broken"):
+        build.find_chapter(chapters, "2")
+
+
+def test_library_hash_covers_python_files_and_their_paths(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    before = REAL_LIBRARY_SHA256(tmp_path)
+    (tmp_path / "notes.txt").write_text("not code")
+    assert REAL_LIBRARY_SHA256(tmp_path) == before
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    assert REAL_LIBRARY_SHA256(tmp_path) != before
+    assert len(REAL_LIBRARY_SHA256()) == 64  # the installed optbook
+
+
+# --------------------------------------------------------------------------- list, status
+
+
+def test_list_shows_every_parameter(book):
+    result = invoke("--root", book, "list")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "00_hello  (notebooks/00_hello.py)"
+    rows = {line.split()[0]: line for line in lines if line.startswith("    ")}
+    assert rows["scale"].split()[1:3] == ["str", "'cpu'"]
+    assert rows["scale"].endswith("one of 'smoke' | 'cpu' | 'paper'")
+    assert rows["repeat"].split()[1:3] == ["int", "2"] and rows["repeat"].endswith("how many times to greet")
+    assert rows["rate"].split()[1:3] == ["float", "0.5"]
+    assert any("greeting" in line and "one of 'hello' | 'bonjour' | 'hallo'" in line for line in lines)
+    assert "01_broken  (notebooks/01_broken.py)" in lines
+
+
+def test_build_executes_and_stamps_the_chapter(built):
+    root, result = built
+    assert "executed: 00_hello" in result.out and "fresh: none" in result.out
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    stamp = stamp_of(executed)
+    assert stamp["source_sha256"] == build.source_sha256(root / "notebooks" / "00_hello.py")
+    assert stamp["library_sha256"] == PINNED_LIBRARY
+    assert stamp["parameters"]["scale"] == "smoke" and stamp["parameters"]["repeat"] == 2
+    assert stamp["device"] == "cpu" and stamp["optbook"] and stamp["python"] and stamp["executed_at"]
+    assert stamp["torch"] == build.torch_version() and stamp["wall_time_s"] > 0
+    outputs = text_outputs(executed)
+    # The kernel saw the injected scale, ran in the book's folder and found its data folder.
+    assert "scale=smoke" in outputs and "hello hello" in outputs
+    assert f"OPTBOOK_DATA={root / 'data'}" in outputs and f"cwd={root}" in outputs
+
+
+def test_second_build_executes_nothing_then_renders(built, ledger_calls, monkeypatch):
+    root, _ = built
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    before = executed.read_bytes()
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 3)
+
+    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    result = invoke("--root", root, "build", "--scale", "smoke", "--chapters", "hello", "--no-progress")
+    assert result.code == 3  # jupyter-book's exit code is the command's
+    assert "executed: none; fresh: 00_hello" in result.out
+    assert executed.read_bytes() == before
+    assert ledger_calls == [root]
+    assert Path(commands[0][0]).name == "jupyter-book"
+    assert commands[0][1:] == ["build", str(root), "-W", "-n", "--keep-going"]
+
+
+def test_status_says_why_a_chapter_is_stale(built, tmp_path, monkeypatch):
+    root = copy_book(built[0], tmp_path / "book")
+    status = invoke("--root", root, "status", "--scale", "smoke").out
+    assert "00_hello  fresh" in status
+    assert "01_broken  stale: never executed (book/chapters/01_broken.ipynb is missing)" in status
+    assert "parameters: " in status and "scale='smoke'" in status and "device cpu" in status
+
+    assert "parameter scale was 'smoke', now 'cpu'" in invoke("--root", root, "status").out  # --scale cpu
+
+    source = root / "notebooks" / "00_hello.py"
+    source.write_text(source.read_text() + '\n# %%\nprint("one more cell")\n')
+    assert "00_hello  stale: source changed" in invoke("--root", root, "status", "--scale", "smoke").out
+
+    chapter = build.find_chapter(build.discover_chapters(root), "00")
+    wanted = build.build_parameters(chapter, build.read_parameters(chapter), "smoke")
+    monkeypatch.setattr(build, "library_sha256", lambda package_dir=None: "2" * 64)
+    monkeypatch.setattr(build, "torch_version", lambda: "0.0.1")
+    reasons = build.stale_reasons(chapter, wanted)
+    assert [reason.split(" (")[0] for reason in reasons] == [
+        "source changed", "library changed", "torch changed"
+    ]
+
+    chapter.executed_path.write_text("{ not json")
+    assert "unreadable" in build.stale_reasons(chapter, wanted)[0]
+
+
+def test_force_reexecutes_and_clears_an_old_failure(built, tmp_path):
+    root = copy_book(built[0], tmp_path / "book")
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    old_failure = executed.with_name("00_hello.failed.ipynb")
+    old_failure.write_text("{}")
+    inode = executed.stat().st_ino
+    result = invoke(
+        "--root", root, "build", "--scale", "smoke", "--chapters", "0", "--force", "--no-html", "--no-progress"
+    )
+    assert result.code == 0, result.err
+    assert "executed: 00_hello" in result.out
+    assert executed.stat().st_ino != inode  # replaced, not left alone
+    assert not old_failure.exists()
+
+
+def test_run_injects_parameters_and_writes_the_output(built, tmp_path):
+    root = copy_book(built[0], tmp_path / "book")
+    output = tmp_path / "out" / "hello.ipynb"
+    default_before = (root / "book" / "chapters" / "00_hello.ipynb").read_bytes()
+    result = invoke(
+        "--root", root, "run", "00", "-p", "greeting", "bonjour", "-p", "repeat", "3", "-p", "verbose", "yes",
+        "--output", output, "--no-progress",
+    )
+    assert result.code == 0, result.err
+    assert "executed 00_hello in" in result.out and str(output) in result.out
+    parameters = stamp_of(output)["parameters"]
+    assert (parameters["greeting"], parameters["repeat"], parameters["verbose"], parameters["scale"]) == (
+        "bonjour", 3, True, "cpu"
+    )
+    cells = nbformat.read(output, as_version=4).cells
+    injected = [cell for cell in cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    assert 'greeting = "bonjour"' in injected[0].source
+    assert "bonjour bonjour bonjour" in text_outputs(output) and "verbose=True" in text_outputs(output)
+    assert (root / "book" / "chapters" / "00_hello.ipynb").read_bytes() == default_before
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_failing_chapter_keeps_the_previous_notebook(built, tmp_path):
+    root = copy_book(built[0], tmp_path / "book")
+    previous = root / "book" / "chapters" / "01_broken.ipynb"
+    shutil.copy(root / "book" / "chapters" / "00_hello.ipynb", previous)  # stands in for an older good run
+    before = previous.read_bytes()
+    result = invoke("--root", root, "run", "broken", "--no-progress")
+    assert result.code == 1
+    assert "notebooks/01_broken.py:" in result.err
+    assert "cell #2 of the source" in result.err
+    assert "raise RuntimeError(message)" in result.err
+    assert "RuntimeError: deliberate failure in the second cell" in result.err
+    assert previous.read_bytes() == before
+    failed = nbformat.read(previous.with_name("01_broken.failed.ipynb"), as_version=4)
+    errors = [o for cell in failed.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+    assert errors[0].ename == "RuntimeError"
+
+
+def test_build_with_a_failing_chapter_publishes_nothing(built, tmp_path, ledger_calls):
+    root = copy_book(built[0], tmp_path / "book")
+    result = invoke("--root", root, "build", "--scale", "smoke", "--no-progress")  # html would be skipped too
+    assert result.code == 1
+    assert "fresh: 00_hello" in result.out and "FAILED: 01_broken" in result.out
+    assert "RuntimeError: deliberate failure" in result.err
+    assert ledger_calls == []
+    assert (root / "book" / "chapters" / "01_broken.failed.ipynb").is_file()
+    assert not (root / "book" / "chapters" / "01_broken.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "7"], ["unknown chapter '7'", "00_hello, 01_broken"]),
+        (["build", "--chapters", "00", "nope"], ["unknown chapter 'nope'", "00_hello, 01_broken"]),
+        (["run", "00", "-p", "gretting", "hi"], ["no parameter 'gretting'", "scale, device, seed, greeting"]),
+        (["run", "00", "-p", "repeat", "many"], ["'repeat' expects int", "got 'many'"]),
+        (["run", "00", "-p", "verbose", "maybe"], ["'verbose' expects bool", "got 'maybe'"]),
+        (["run", "00", "-p", "sizes", "5"], ["'sizes' expects", "(list)", "got 5"]),
+        (["run", "00", "-p", "greeting", "hey"], ["'greeting' = 'hey' is not", "'hello', 'bonjour', 'hallo'"]),
+        (["run", "00", "-p", "scale", "huge"], ["'scale' = 'huge' is not", "'smoke', 'cpu', 'paper'"]),
+        (["build", "--scale", "huge", "--no-html"], ["unknown scale 'huge'", "'smoke', 'cpu', 'paper'"]),
+        (["status", "--scale", "tiny"], ["unknown scale 'tiny'", "'smoke', 'cpu', 'paper'"]),
+    ],
+)
+def test_bad_requests_exit_2_naming_what_is_allowed(book, argv, expected):
+    result = invoke("--root", book, *argv)
+    assert result.code == 2
+    assert result.err.startswith("optbook: ") and result.err.count("\n") == 1  # one message
+    for text in expected:
+        assert text in result.err
+    assert not (book / "book" / "chapters").exists()  # nothing ran
+
+
+def test_root_must_be_a_book(tmp_path):
+    result = invoke("list", "--root", tmp_path)
+    assert result.code == 2 and "not a book folder" in result.err
+    assert invoke().code == 2  # a command is required
+    assert invoke("--help").code == 0

@@ -1,0 +1,115 @@
+"""Running ensembles into tidy frames, divergence marking, the result cache."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from optbook import cache, experiment
+from optbook.tasks import QuadraticTask
+
+
+@pytest.fixture(autouse=True)
+def isolated_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path))
+
+
+def test_tidy_frame_has_one_row_per_run_and_step():
+    frame = experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.01), [0, 1, 2], 4,
+                                    labels={"method": "SGD", "lr": 0.01})
+    assert list(frame.columns[:2]) == ["method", "lr"]
+    assert len(frame) == 3 * 5 and sorted(frame["seed"].unique()) == [0, 1, 2]
+    assert frame["step"].max() == 4 and not frame["diverged"].any()
+    assert frame[frame.step == 4]["train_loss"].notna().all()
+    assert frame[frame.step == 2]["train_loss"].isna().all()
+    # step 0 is the loss at θ0 = 0, i.e. ‖y‖²
+    model = QuadraticTask().build([0, 1, 2])
+    assert np.allclose(frame[frame.step == 0]["loss"], (model.y ** 2).sum(1).numpy(), rtol=1e-6)
+
+
+def test_losses_decrease_and_match_a_plain_loop():
+    frame = experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.01), [5], 6)
+    model = QuadraticTask().build([5])
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    expected = []
+    for _ in range(6):
+        opt.zero_grad()
+        loss = model(None)
+        loss.sum().backward()
+        opt.step()
+        expected.append(loss.item())
+    expected.append(model(None).item())
+    assert np.allclose(frame["loss"], expected, rtol=1e-6)
+
+
+def test_diverged_runs_are_marked_not_fatal():
+    # lr 10 diverges on every quadratic; the frame still comes back, marked from the first non-finite loss.
+    frame = experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=10.0), [0, 1], 200)
+    assert frame.groupby("seed")["diverged"].any().all()
+    first = frame[~np.isfinite(frame["loss"])].groupby("seed")["step"].min()
+    for seed, step in first.items():
+        rows = frame[frame.seed == seed].set_index("step")["diverged"]
+        assert not rows.loc[: step - 1].any() and rows.loc[step:].all()
+
+
+def test_grid_runs_every_method_at_every_point():
+    methods = {"SGD": lambda p, lr: torch.optim.SGD(p, lr=lr), "Adam": lambda p, lr: torch.optim.Adam(p, lr=lr)}
+    frame = experiment.run_grid(QuadraticTask(), methods, {"lr": [0.1, 0.01]}, [0, 1], 3, progress=False)
+    assert set(map(tuple, frame[["method", "lr"]].drop_duplicates().values)) == {
+        ("SGD", 0.1), ("SGD", 0.01), ("Adam", 0.1), ("Adam", 0.01)}
+
+
+def test_mean_ci_excludes_and_counts_diverged_runs():
+    frame = pd.DataFrame({"method": ["a"] * 4, "step": [0] * 4, "loss": [1.0, 3.0, np.inf, np.nan]})
+    summary = experiment.mean_ci(frame, ["method", "step"], "loss").iloc[0]
+    assert summary["mean"] == 2.0 and summary["n"] == 2 and summary["n_diverged"] == 2
+    half = 1.959963984540054 * math.sqrt(2.0) / math.sqrt(2)
+    assert math.isclose(summary["hi"] - summary["mean"], half, rel_tol=1e-9)
+
+
+def test_cache_computes_once_and_keys_on_config_and_code():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"value": len(calls)}
+
+    assert cache.cached("t", {"a": 1}, compute) == {"value": 1}
+    assert cache.cached("t", {"a": 1}, compute) == {"value": 1}
+    assert len(calls) == 1
+    assert cache.cached("t", {"a": 2}, compute) == {"value": 2}
+    assert cache.cache_key("t", {"a": 1}) != cache.cache_key("t", {"a": 1}, code=[experiment])
+    assert cache.cached("t", {"a": 1}, compute, refresh=True) == {"value": 3}
+
+
+def test_cache_key_changes_with_library_version(monkeypatch):
+    import optbook
+
+    before = cache.cache_key("t", {"a": 1})
+    monkeypatch.setattr(optbook, "__version__", "99.0")
+    assert cache.cache_key("t", {"a": 1}) != before
+
+
+def test_interrupted_computation_leaves_no_entry():
+    def boom():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached("t", {"b": 1}, boom)
+    assert not list(cache.cache_dir().glob("t-*"))
+
+
+def test_cache_config_must_be_json():
+    with pytest.raises(TypeError, match="JSON"):
+        cache.cache_key("t", {"f": object()})
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="steps=0"):
+        experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.1), [0], 0)
+    with pytest.raises(ValueError, match="eval_every=0"):
+        experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.1), [0], 3, eval_every=0)
