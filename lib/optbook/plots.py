@@ -22,14 +22,27 @@ def set_theme() -> None:
 
 
 def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
-    known = [m for m in METHOD_ORDER if m in methods] + sorted(m for m in methods if m not in METHOD_ORDER)
-    palette = sns.color_palette(PALETTE, n_colors=max(len(METHOD_ORDER), len(known)))
+    """A colour per method, fixed across chapters for the book's methods."""
+    known = ordered(methods)
+    palette = sns.color_palette(PALETTE, n_colors=10)
     index = {m: METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER) + i for i, m in enumerate(known)}
     return {m: palette[index[m] % len(palette)] for m in known}
 
 
-def figure_title(what: str, task_title: str, scale: str) -> str:
-    return f"{what}\n{task_title} · scale={scale}"
+def figure_title(what: str, task_title: str, scale: str, data: str | None = None) -> str:
+    """The house title: what is shown, on which task and data set, at which scale."""
+    return f"{what}\n{task_title}" + (f" · {data}" if data else "") + f" · scale={scale}"
+
+
+def suptitle(fig: plt.Figure, what: str, scale: str, data: str | None = None) -> None:
+    """A title over a grid of panels, whose own titles then only name their task."""
+    fig.suptitle(f"{what} · " + (f"{data} · " if data else "") + f"scale={scale}", fontsize=11)
+
+
+def ordered(methods) -> list[str]:
+    """Methods in the book's fixed order, unknown ones after, alphabetically."""
+    methods = list(dict.fromkeys(methods))
+    return [m for m in METHOD_ORDER if m in methods] + sorted(m for m in methods if m not in METHOD_ORDER)
 
 
 def curves_with_bands(
@@ -48,9 +61,11 @@ def curves_with_bands(
     Diverged runs are left out of the mean; the legend says how many were left out.
     """
     ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    frame = frame[frame[value].notna() | frame["diverged"]]  # only the steps at which value was measured
     summary = mean_ci(frame, [hue, x], value, level)
     colors = method_colors(list(summary[hue].unique()))
-    for name, group in summary.groupby(hue, sort=False):
+    for name in ordered(summary[hue]):
+        group = summary[summary[hue] == name]
         diverged = int(frame[(frame[hue] == name) & (frame[x] == frame[x].max())]["diverged"].sum())
         runs = frame[frame[hue] == name]["seed"].nunique()
         label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")

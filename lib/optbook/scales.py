@@ -15,6 +15,7 @@ TASKS_AND_BASELINES = {
         "tuning_seeds": 2,
         "evaluation_seeds": 3,
         "steps": {"default": 20, "spirals": 40},
+        "eval_every": {"spirals": 10},
     },
     "cpu": {
         "tasks": BOOK_TASKS,
@@ -22,6 +23,7 @@ TASKS_AND_BASELINES = {
         "tuning_seeds": 20,
         "evaluation_seeds": 100,
         "steps": {"default": 100, "spirals": 2000},
+        "eval_every": {"spirals": 50},
     },
     "paper": {
         "tasks": BOOK_TASKS,
@@ -29,6 +31,7 @@ TASKS_AND_BASELINES = {
         "tuning_seeds": 100,
         "evaluation_seeds": 100,
         "steps": {"default": 100, "spirals": 10000},
+        "eval_every": {"spirals": 200},
     },
 }
 

@@ -103,8 +103,9 @@ class MNISTMLPTask:
 
     @property
     def title(self) -> str:
+        """The model; figures name the resolved data set separately (``data().name``)."""
         widths = "-".join(map(str, (784, *self.hidden, 10)))
-        return f"MLP {widths} {self.activation}, {self.data().name}"
+        return f"MLP {widths} {self.activation}"
 
     def config(self) -> dict:
         return {
