@@ -1,6 +1,7 @@
-"""The ``optbook`` command: list, status, run and build the book's chapters.
+"""The ``optbook`` command: list, status, run and build the book's chapters; benchmark the optimizers.
 
-Argument parsing, printing and exit codes only; the work is in :mod:`optbook.build`.
+Argument parsing, printing and exit codes only; the work is in :mod:`optbook.build` (and
+:mod:`optbook.bench` for ``bench``, the one command that needs no book).
 Exit codes: 0 success, 1 a chapter failed, 2 a bad request (one message on stderr naming what
 is allowed); a build that renders HTML returns jupyter-book's exit code.
 """
@@ -19,6 +20,7 @@ from optbook.session import SCALES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SOURCE_LINES_SHOWN = 6
+BENCHMARKS = ("steps", "ensemble")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse exits on --help and on bad syntax; we return instead
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        root = resolve_root(args.root)
+        # `bench` measures the library, not a book: it runs from any folder (root None).
+        root = resolve_root(args.root) if getattr(args, "needs_book", True) else None
         return args.command(root, args)
     except BuildError as err:
         print(f"optbook: {err}", file=sys.stderr)
@@ -80,6 +83,29 @@ def make_parser() -> argparse.ArgumentParser:
     build_.add_argument("--no-html", action="store_true", help="skip `jupyter-book build`")
     _add_no_progress(build_)
     build_.set_defaults(command=command_build)
+
+    bench = commands.add_parser(
+        "bench", help="time optimizer steps against torch's and batched ensembles against loops (no book needed)"
+    )
+    # Checked by _check_bench rather than argparse choices, for one uniform error message.
+    bench.add_argument(
+        "--only", metavar="{" + ",".join(BENCHMARKS) + "}", help="run one benchmark (default: both)"
+    )
+    bench.add_argument("--repeats", type=int, default=5, metavar="N", help="rounds of step timings (default: 5)")
+    bench.add_argument(
+        "--widths", default="784-1000-1000-10", metavar="W-...-W",
+        help="layer widths of the step benchmark's MLP (default: 784-1000-1000-10)",
+    )
+    bench.add_argument("--batch", type=int, default=128, metavar="B", help="its batch size (default: 128)")
+    bench.add_argument("--runs", type=int, default=100, metavar="R", help="runs of the ensemble (default: 100)")
+    bench.add_argument(
+        "--loop-runs", type=int, default=10, metavar="K",
+        help="single runs timed in the loop, extrapolated to R (default: 10; at most R)",
+    )
+    bench.add_argument("--steps", type=int, default=200, metavar="S", help="training steps per run (default: 200)")
+    bench.add_argument("--threads", type=int, default=1, metavar="T", help="torch threads (default: 1)")
+    bench.add_argument("--output", metavar="CSV", type=Path, help="also write both tables to one CSV file")
+    bench.set_defaults(command=command_bench, needs_book=False)
     return parser
 
 
@@ -190,6 +216,72 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
     return html_exit
 
 
+def command_bench(root: None, args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from optbook import bench
+    from optbook.tasks import SpiralTask
+
+    widths = _check_bench(args)
+    tables = {}
+    with bench.torch_threads(args.threads):
+        if args.only in (None, "steps"):
+            optimizers, reference = bench.default_step_optimizers()
+            steps = bench.optimizer_step_times(
+                bench.mlp_factory(widths, args.batch), optimizers, reference, repeats=args.repeats
+            )
+            shape = "-".join(map(str, widths))
+            print(
+                f"optimizer.step() alone, ms (MLP {shape}, {steps.attrs['parameters']:,} parameters, batch "
+                f"{args.batch}; {args.repeats} round(s) of interleaved steps; ratio = median / reference's median):"
+            )
+            print(_format_table(steps))
+            tables["steps"] = steps
+        if args.only in (None, "ensemble"):
+            task = SpiralTask()
+            loop_runs = min(args.loop_runs, args.runs)
+            ensemble = pd.concat(
+                [
+                    bench.ensemble_speedup(task, make, args.runs, args.steps, loop_runs=loop_runs, name=name)
+                    for name, make in bench.default_ensemble_optimizers().items()
+                ],
+                ignore_index=True,
+            )
+            if tables:
+                print()
+            print(
+                f"one batched ensemble vs a loop of single runs ({task.title}; {args.runs} runs x {args.steps} "
+                f"steps; the loop times {loop_runs} runs, extrapolated linearly):"
+            )
+            print(_format_table(ensemble))
+            tables["ensemble"] = ensemble
+        environment = bench.environment()
+    print(f"\nenvironment: {environment}")
+    if args.output:
+        combined = pd.concat([table.assign(benchmark=name) for name, table in tables.items()], ignore_index=True)
+        combined = combined[["benchmark", *(c for c in combined.columns if c != "benchmark")]]
+        combined.assign(environment=environment).to_csv(args.output, index=False)
+        print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def _check_bench(args: argparse.Namespace) -> tuple[int, ...]:
+    """Raise BuildError naming what is allowed; return the MLP's widths."""
+    if args.only is not None and args.only not in BENCHMARKS:
+        raise BuildError(f"unknown benchmark --only {args.only!r}; choose one of {', '.join(map(repr, BENCHMARKS))}")
+    for option in ("repeats", "batch", "runs", "loop_runs", "steps", "threads"):
+        value = getattr(args, option)
+        if value < 1:
+            raise BuildError(f"--{option.replace('_', '-')} {value}: must be a positive integer")
+    try:
+        widths = tuple(int(width) for width in args.widths.split("-"))
+    except ValueError:
+        widths = ()
+    if len(widths) < 2 or min(widths) < 1:
+        raise BuildError(f"--widths {args.widths!r}: give at least two positive widths joined by '-', e.g. 784-1000-10")
+    return widths
+
+
 def _chosen_chapters(root: Path, keys: list[str] | None) -> list[Chapter]:
     chapters = build.discover_chapters(root)
     if not keys:
@@ -232,6 +324,10 @@ def _format_stamp(stamp: dict) -> str:
         f"device {stamp.get('device')}  torch {stamp.get('torch')}  wall {wall_text}  "
         f"executed {stamp.get('executed_at')}"
     )
+
+
+def _format_table(frame) -> str:
+    return frame.to_string(index=False, float_format=lambda value: f"{value:.4g}", na_rep="")
 
 
 def _format_values(values: dict) -> str:
