@@ -113,3 +113,17 @@ def test_bad_arguments_are_refused():
         experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.1), [0], 0)
     with pytest.raises(ValueError, match="eval_every=0"):
         experiment.run_ensemble(QuadraticTask(), lambda p: torch.optim.SGD(p, lr=0.1), [0], 3, eval_every=0)
+
+
+def test_tracked_quantities_land_in_the_row_of_their_step():
+    class Halving(torch.optim.SGD):
+        def step(self, closure=None):
+            loss = super().step(closure)
+            self.param_groups[0]["lr"] /= 2
+            return loss
+
+    frame = experiment.run_ensemble(QuadraticTask(), lambda p: Halving(p, lr=0.1), [0, 1], 3,
+                                    track=lambda opt: {"lr": opt.param_groups[0]["lr"], "per_run": torch.tensor([1.0, 2.0])})
+    assert frame[frame.seed == 0]["lr"].tolist()[:3] == [0.05, 0.025, 0.0125]
+    assert np.isnan(frame[frame.step == 3]["lr"]).all()  # no update at the final row
+    assert frame[frame.step == 1].set_index("seed")["per_run"].to_dict() == {0: 1.0, 1: 2.0}

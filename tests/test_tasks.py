@@ -55,9 +55,10 @@ def test_run_r_of_an_ensemble_is_the_single_run_with_seed_r(build):
         assert torch.allclose(batched[:, r], single[:, 0], rtol=1e-5, atol=1e-6)
 
 
-def test_different_seeds_are_different_problems():
-    model = QuadraticTask().build([0, 1])
+def test_different_seeds_are_different_problems_and_a_repeated_seed_the_same():
+    model = QuadraticTask().build([0, 1, 0])
     assert not torch.allclose(model.W[0], model.W[1])
+    assert torch.equal(model.W[0], model.W[2])
 
 
 def test_mlp_loss_is_mean_cross_entropy_of_its_batch():
@@ -118,7 +119,7 @@ def test_bad_task_arguments_name_the_parameter():
         SpiralTask(n_train=40, batch_size=7).build([0])
     with pytest.raises(ValueError, match="activation='gelu'"):
         MLPClassifier([0], *_small_mnist_like(), activation="gelu")
-    with pytest.raises(ValueError, match="distinct"):
-        QuadraticTask().build([1, 1])
+    with pytest.raises(ValueError, match="at least one run"):
+        QuadraticTask().build([])
     with pytest.raises(ValueError, match="even"):
         two_spirals(7)

@@ -1,6 +1,7 @@
 """Run methods over seeds and configs as batched ensembles; return tidy DataFrames.
 
-One row per run x step: ``method``, the config columns (e.g. ``lr``), ``seed``, ``step``,
+One row per run x step: ``method``, the config columns (e.g. ``lr``), ``step``, ``run`` (the
+position in the ensemble), ``seed``,
 ``loss`` (the minibatch loss at θ_step, before the update of that step; the last row is at the
 final parameters), any evaluation metrics (NaN between evaluations) and ``diverged`` (the run
 has produced a non-finite loss at or before this step). A diverged run is kept and marked; it
@@ -42,13 +43,16 @@ def run_ensemble(
     device: torch.device | str = "cpu",
     eval_every: int | None = None,
     labels: Mapping[str, object] | None = None,
+    track: Callable[[torch.optim.Optimizer], Mapping[str, object]] | None = None,
 ) -> pd.DataFrame:
     """Train ``len(seeds)`` independent runs of ``task`` as one batched model for ``steps`` updates.
 
     ``make_optimizer(params)`` gets the ensemble's parameters. Each step calls
     ``optimizer.step(closure)``: one gradient evaluation, and integrators that need a fresh
     gradient inside the step get it from the closure. Metrics of ``model.evaluate()`` are
-    recorded at step 0, every ``eval_every`` steps and at the end.
+    recorded at step 0, every ``eval_every`` steps and at the end. ``track(optimizer)`` is read
+    after every update, e.g. ``{"lr": ...}`` (a number, or one value per run), and lands in the
+    row of that update's step.
     """
     if steps < 1:
         raise ValueError(f"steps={steps} must be at least 1")
@@ -58,6 +62,7 @@ def run_ensemble(
     optimizer = make_optimizer(model.parameters())
     losses = torch.full((steps + 1, model.runs), float("nan"))
     evaluations: dict[int, dict[str, torch.Tensor]] = {}
+    tracked: dict[str, torch.Tensor] = {}
     eval_steps = set(range(0, steps + 1, eval_every)) | {steps} if eval_every else {steps}
     started = time.perf_counter()
     for step in range(steps + 1):
@@ -69,9 +74,16 @@ def run_ensemble(
                 losses[step] = model(batch).cpu()
             break
         losses[step] = optimizer.step(_closure(optimizer, model, batch)).cpu()
+        for name, value in (track(optimizer) if track else {}).items():
+            column = tracked.setdefault(name, torch.full((steps + 1, model.runs), float("nan"), dtype=torch.float64))
+            column[step] = torch.as_tensor(value, dtype=torch.float64).detach().cpu()
         if not torch.isfinite(losses[: step + 1]).all(0).any():
             break  # every run has diverged: nothing left to learn from this config
     frame = _tidy(losses, evaluations, model.seeds, labels or {})
+    for name, column in tracked.items():
+        if name in frame:
+            raise ValueError(f"tracked quantity {name!r} collides with a column of the tidy frame")
+        frame[name] = column.numpy().reshape(-1)
     frame.attrs["wall_time_s"] = time.perf_counter() - started
     return frame
 
@@ -83,6 +95,7 @@ def _tidy(losses: torch.Tensor, evaluations, seeds, labels) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "step": np.repeat(np.arange(n_steps), runs),
+            "run": np.tile(np.arange(runs), n_steps),  # position in the ensemble: seeds may repeat
             "seed": np.tile(np.asarray(seeds), n_steps),
             "loss": values.reshape(-1),
             "diverged": diverged.reshape(-1),

@@ -12,9 +12,15 @@ import seaborn as sns
 from optbook.experiment import mean_ci
 
 PALETTE = "colorblind"
-# Fixed colours per method across every chapter, so a method is recognisable at a glance.
-METHOD_ORDER = ("SGD", "Momentum", "NAG", "RMSprop", "Adam", "LSTM", "HNN", "SGD-HD", "SGDN-HD", "Adam-HD",
-                "SGLD", "BAOAB", "AdLaLa", "LOL")
+# Fixed colours per method across every chapter, so a method is recognisable at a glance. A method
+# and its variant with a learned learning rate share a colour (the figures tell them apart by line
+# style, dashed baselines and solid HD, as the hypergradient paper draws them); "SGDN" is NAG.
+METHOD_COLOR_INDEX = {
+    "SGD": 0, "SGD-HD": 0, "Momentum": 1, "NAG": 2, "SGDN": 2, "SGDN-HD": 2, "RMSprop": 3, "Adam": 4,
+    "Adam-HD": 4, "SGDop-SGDNlop": 5, "SGDNop-SGDNlop": 6, "Adamop-Adamlop": 7, "Adam-HD (code order)": 8,
+    "LSTM": 9, "HNN": 5, "SGLD": 6, "BAOAB": 7, "AdLaLa": 8, "LOL": 9,
+}
+METHOD_ORDER = tuple(METHOD_COLOR_INDEX)
 
 
 def set_theme() -> None:
@@ -23,10 +29,10 @@ def set_theme() -> None:
 
 def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
     """A colour per method, fixed across chapters for the book's methods."""
-    known = ordered(methods)
     palette = sns.color_palette(PALETTE, n_colors=10)
-    index = {m: METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER) + i for i, m in enumerate(known)}
-    return {m: palette[index[m] % len(palette)] for m in known}
+    unknown = iter(range(10))
+    return {m: palette[METHOD_COLOR_INDEX[m] if m in METHOD_COLOR_INDEX else next(unknown) % 10]
+            for m in ordered(methods)}
 
 
 def figure_title(what: str, task_title: str, scale: str, data: str | None = None) -> str:

@@ -19,11 +19,10 @@ class Optimizee(nn.Module):
 
     def __init__(self, seeds: Sequence[int]):
         super().__init__()
+        # A repeated seed is a repeated problem: hyperparameter grids run every setting on the same one.
         seeds = tuple(int(seed) for seed in seeds)
         if not seeds:
             raise ValueError("seeds must name at least one run")
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct, got {seeds}")
         self.seeds = seeds
 
     @property

@@ -61,3 +61,30 @@ class EnsembleLinear(nn.Module):
     def extra_repr(self) -> str:
         runs, fan_in, fan_out = self.weight.shape
         return f"runs={runs}, in_features={fan_in}, out_features={fan_out}"
+
+
+class EpochSampler:
+    """Minibatch indices for R runs, each walking through its own shuffled epochs of n examples.
+
+    Run r reshuffles with its own generator at the start of every epoch, as a shuffling
+    DataLoader does; a batch that does not divide n ends the epoch with a short last batch.
+    """
+
+    def __init__(self, n: int, batch_size: int, generators: Sequence[torch.Generator], device=None):
+        if not 0 < batch_size <= n:
+            raise ValueError(f"batch_size={batch_size} must be between 1 and the number of examples, {n}")
+        self.n, self.batch_size, self.generators, self.device = n, batch_size, generators, device
+        self.order: torch.Tensor | None = None
+        self.position = n
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n // self.batch_size)
+
+    def __call__(self) -> torch.Tensor:
+        if self.position >= self.n:
+            self.order = per_run(self.generators, lambda g: torch.randperm(self.n, generator=g)).to(self.device)
+            self.position = 0
+        batch = self.order[:, self.position : self.position + self.batch_size]
+        self.position += self.batch_size
+        return batch

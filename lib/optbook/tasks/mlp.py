@@ -10,17 +10,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from optbook.tasks.base import Optimizee
-from optbook.tasks.ensemble import EnsembleLinear, run_generators
+from optbook.tasks.ensemble import EnsembleLinear, EpochSampler, run_generators
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}
 EVAL_CHUNK = 8192  # rows per chunk when evaluating R runs on the whole data set
 
 
-class MLPClassifier(Optimizee):
-    """R MLPs with softmax cross-entropy, each run drawing its own minibatches with replacement.
+SAMPLING = ("replacement", "epochs")
 
-    Sampling with replacement is what the official L2L code does (128 indices per step).
-    ``x`` and ``y`` are shared by all runs and are not copied per run.
+
+class MLPClassifier(Optimizee):
+    """R MLPs with softmax cross-entropy (``hidden=()`` is logistic regression), each run drawing
+    its own minibatches.
+
+    ``sampling="replacement"`` draws ``batch_size`` indices with replacement at every step, as the
+    official L2L code does; ``"epochs"`` walks through shuffled epochs, as a shuffling DataLoader
+    does (the hypergradient paper's code). ``x`` and ``y`` are shared by all runs, not copied.
     """
 
     def __init__(
@@ -34,10 +39,13 @@ class MLPClassifier(Optimizee):
         n_classes: int = 10,
         eval_x: torch.Tensor | None = None,
         eval_y: torch.Tensor | None = None,
+        sampling: str = "replacement",
     ):
         super().__init__(seeds)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
+        if sampling not in SAMPLING:
+            raise ValueError(f"sampling={sampling!r} is not one of {SAMPLING}")
         self.x, self.y = x, y
         self.eval_x, self.eval_y = eval_x, eval_y
         self.batch_size = batch_size
@@ -48,8 +56,17 @@ class MLPClassifier(Optimizee):
             EnsembleLinear(fan_in, fan_out, init, device=x.device) for fan_in, fan_out in zip(widths[:-1], widths[1:])
         )
         self._batch_generators = run_generators(self.seeds, "batches")
+        self._epochs = (
+            EpochSampler(len(x), batch_size, self._batch_generators, device=x.device) if sampling == "epochs" else None
+        )
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.x) // self.batch_size)
 
     def sample_batch(self) -> torch.Tensor:
+        if self._epochs is not None:
+            return self._epochs()
         draws = [torch.randint(len(self.x), (self.batch_size,), generator=g) for g in self._batch_generators]
         return torch.stack(draws).to(self.x.device)
 
@@ -82,18 +99,30 @@ class MLPClassifier(Optimizee):
         return metrics
 
 
+# The hypergradient paper's code standardises MNIST pixels with the training set's mean and std.
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
 @dataclass(frozen=True)
 class MNISTMLPTask:
-    """An MLP on MNIST, by default the L2L base model: 784-20-10, sigmoid, minibatches of 128."""
+    """An MLP on MNIST, by default the L2L base model: 784-20-10, sigmoid, minibatches of 128.
+
+    ``hidden=()`` is multinomial logistic regression. ``standardize`` maps pixels to
+    (x − 0.1307)/0.3081 as the hypergradient paper's code does; the L2L code feeds raw [0, 1].
+    """
 
     hidden: tuple[int, ...] = (20,)
     activation: str = "sigmoid"
     batch_size: int = 128
     dataset: str = "auto"
     steps: int = 100
+    sampling: str = "replacement"
+    standardize: bool = False
 
     @property
     def name(self) -> str:
+        if not self.hidden:
+            return "mnist-logreg"
         return f"mnist-mlp-{'x'.join(map(str, self.hidden))}-{self.activation}"
 
     def data(self):
@@ -104,8 +133,15 @@ class MNISTMLPTask:
     @property
     def title(self) -> str:
         """The model; figures name the resolved data set separately (``data().name``)."""
+        if not self.hidden:
+            return "Logistic regression 784-10"
         widths = "-".join(map(str, (784, *self.hidden, 10)))
         return f"MLP {widths} {self.activation}"
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Updates per pass over the training split (the last minibatch of an epoch may be short)."""
+        return -(-len(self.data().train_y) // self.batch_size)
 
     def config(self) -> dict:
         return {
@@ -114,12 +150,16 @@ class MNISTMLPTask:
             "activation": self.activation,
             "batch_size": self.batch_size,
             "dataset": self.data().key,  # the resolved data set, never "auto"
+            "sampling": self.sampling,
+            "standardize": self.standardize,
         }
 
     def build(self, seeds: Sequence[int], device="cpu") -> MLPClassifier:
         data = self.data()
         train_x, train_y = data.flat("train")
         test_x, test_y = data.flat("test")
+        if self.standardize:
+            train_x, test_x = (train_x - MNIST_MEAN) / MNIST_STD, (test_x - MNIST_MEAN) / MNIST_STD
         device = torch.device(device)
         return MLPClassifier(
             seeds,
@@ -130,4 +170,5 @@ class MNISTMLPTask:
             batch_size=self.batch_size,
             eval_x=test_x.to(device),
             eval_y=test_y.to(device),
+            sampling=self.sampling,
         )

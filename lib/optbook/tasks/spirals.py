@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from optbook.tasks.base import Optimizee
-from optbook.tasks.ensemble import EnsembleLinear, per_run, run_generators
+from optbook.tasks.ensemble import EnsembleLinear, EpochSampler, run_generators
 
 
 def two_spirals(
@@ -64,18 +64,10 @@ class SpiralClassifier(Optimizee):
         init = run_generators(self.seeds, "init")
         self.hidden = EnsembleLinear(2, hidden, init, device=device)
         self.output = EnsembleLinear(hidden, 1, init, device=device)
-        self._batch_generators = run_generators(self.seeds, "batches")
-        self._order = None
-        self._position = n_train
+        self._sampler = EpochSampler(n_train, batch_size, run_generators(self.seeds, "batches"), device=device)
 
     def sample_batch(self) -> torch.Tensor:
-        n = self.train_x.shape[1]
-        if self._position >= n:
-            self._order = per_run(self._batch_generators, lambda g: torch.randperm(n, generator=g)).to(self.train_x.device)
-            self._position = 0
-        batch = self._order[:, self._position : self._position + self.batch_size]
-        self._position += self.batch_size
-        return batch
+        return self._sampler()
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.output(torch.relu(self.hidden(x))).squeeze(-1)

@@ -1,0 +1,1 @@
+"""Chapter studies: the experiments of one paper, composed from tasks, optimizers and the runner."""
