@@ -145,21 +145,28 @@ epochs = {name: hd.per_epoch(frame, (logreg if name == "LogReg" else mlp).steps_
 
 # %%
 styles = {m: "--" for m in ("SGD", "SGDN", "Adam")}
-fig, axes = plt.subplots(3, 2, figsize=(11, 10), sharex="col")
-for col, (name, table) in enumerate(epochs.items()):
-    shown = table[table["method"].isin(hd.PAPER_METHODS)]
-    for row, (value, label) in enumerate([("alpha", "α (epoch mean)"), ("train_loss", "training loss"),
-                                          ("valid_loss", "validation loss")]):
-        ax = axes[row, col]
-        data = shown[shown[value].notna() | shown["diverged"]].assign(step=lambda f: f["epoch"], loss=np.nan)
-        # α may turn negative ("unlearning", as the paper notes), so its axis is linear.
-        plots.curves_with_bands(data.rename(columns={value: "value"}), value="value", x="step", ax=ax,
-                                log=row > 0, styles=styles)
-        ax.set(ylabel=label, xlabel="epoch" if row == 2 else "")
-        if row == 0:
-            ax.set_title(logreg.title if name == "LogReg" else mlp.title, fontsize=10)
-plots.suptitle(fig, "Baselines (dashed) and their HD versions (solid) from α₀ = 0.001", scale, data=data_name)
-fig.tight_layout(rect=(0, 0, 1, 0.96))
+
+
+def figure3(tables: dict, titles: dict, data: str):
+    """The paper's Fig. 3 layout: α, training loss, validation loss per epoch, one column per task."""
+    fig, axes = plt.subplots(3, len(tables), figsize=(5.5 * len(tables), 10), sharex="col", squeeze=False)
+    for col, (name, table) in enumerate(tables.items()):
+        shown = table[table["method"].isin(hd.PAPER_METHODS)]
+        for row, (value, label) in enumerate([("alpha", "α (epoch mean)"), ("train_loss", "training loss"),
+                                              ("valid_loss", "validation loss")]):
+            ax = axes[row, col]
+            data_rows = shown[shown[value].notna() | shown["diverged"]].assign(step=lambda f: f["epoch"], loss=np.nan)
+            # α may turn negative ("unlearning", as the paper notes), so its axis is linear.
+            plots.curves_with_bands(data_rows.rename(columns={value: "value"}), value="value", x="step", ax=ax,
+                                    log=row > 0, styles=styles)
+            ax.set(ylabel=label, xlabel="epoch" if row == 2 else "")
+            if row == 0:
+                ax.set_title(titles[name], fontsize=10)
+    plots.suptitle(fig, "Baselines (dashed) and their HD versions (solid) from α₀ = 0.001", scale, data=data)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+
+
+figure3(epochs, {"LogReg": logreg.title, "MLP": mlp.title}, data_name)
 
 
 # %%
@@ -291,12 +298,13 @@ claims.record(
 # ## Claim 3: HD pulls an untuned $\alpha_0$ toward a good trajectory (the paper's Fig. 2)
 #
 # Logistic regression from $\alpha_0 = 10^{-1} \dots 10^{-6}$ with $\beta = 10^{-4}$, SGD and Adam
-# with and without HD. If HD works as claimed, the final losses of the HD runs depend much less on
+# with and without HD, and with the multiplicative rule HDM ($\beta' = 0.02$, the paper's footnote). If HD works as claimed, the final losses of the HD runs depend much less on
 # $\alpha_0$. (The paper also runs the MLP; at `scale="cpu"` that is 24 MLPs of 1.8 M parameters,
 # beyond this chapter's budget, so only the paper scale runs it.)
 
 # %%
-sweep = hd.alpha0_sweep(logreg, ("SGD", "SGD-HD", "Adam", "Adam-HD"), config["sweep_alphas"], config["sweep_epochs"],
+sweep = hd.alpha0_sweep(logreg, ("SGD", "SGD-HD", "SGD-HDM", "Adam", "Adam-HD", "Adam-HDM"),
+                        config["sweep_alphas"], config["sweep_epochs"],
                         hypergrad_lr=config["sweep_beta"], device=session.device)
 fig, axes = plt.subplots(1, 3, figsize=(14, 4))
 last = sweep[sweep["step"] == sweep["step"].max()]
@@ -304,7 +312,7 @@ colors = plots.method_colors(list(last["method"].unique()))
 for method in plots.ordered(last["method"]):
     rows = last[last["method"] == method]
     axes[0].plot(rows["alpha0"], rows["train_loss"], marker="o", color=colors[method],
-                 linestyle="--" if method in styles else "-", label=method)
+                 linestyle="--" if method in styles else ":" if method.endswith("HDM") else "-", label=method)
 axes[0].set(xscale="log", yscale="log", xlabel="α₀", ylabel="final training loss (full data)",
             title=f"after {config['sweep_epochs']} epochs")
 axes[0].legend(fontsize=8)
@@ -320,7 +328,8 @@ fig.tight_layout(rect=(0, 0, 1, 0.92))
 # %%
 spread = hd.spread_of_final_loss(sweep)
 report.show(spread.rename("std over α₀ of log10 final loss").reset_index(), caption="Spread of the final loss over α₀")
-narrower = {m: bool(spread[m] < spread[hd.BASELINE_OF[m]]) for m in ("SGD-HD", "Adam-HD")}
+# "Less sensitive" needs a margin: a spread within 20 % of the baseline's is a tie, not a win.
+narrower = {m: bool(spread[m] < 0.8 * spread[hd.BASELINE_OF[m]]) for m in ("SGD-HD", "Adam-HD")}
 claims.record(
     "03", "hd-alpha0-sensitivity",
     "From untuned α₀ (1e-1 … 1e-6), HD moves the loss trajectory toward that of a good α₀ (Fig. 2)",
@@ -328,7 +337,9 @@ claims.record(
     ", ".join(f"{m} {spread[m]:.2f} vs {hd.BASELINE_OF[m]} {spread[hd.BASELINE_OF[m]]:.2f}" for m in narrower)
     + " (std over α₀ of log10 final loss)",
     "reproduced" if all(narrower.values()) else "partly reproduced" if any(narrower.values()) else "not reproduced",
-    source="Baydin et al. 2018 Fig. 2", notes=f"LogReg only at this scale; {config['sweep_epochs']} epochs, {data_name}.",
+    source="Baydin et al. 2018 Fig. 2",
+    notes=f"LogReg only at this scale; {config['sweep_epochs']} epochs, {data_name}. HDM: "
+    + ", ".join(f"{m} {spread[m]:.2f}" for m in ("SGD-HDM", "Adam-HDM")) + ".",
     scale=scale,
 )
 
@@ -389,7 +400,7 @@ for claim_id, column, text in [
         source="harshalmittal4/Hypergradient_variants README and report", scale=scale,
         notes=f"{data_name}; LogReg {config['logreg_epochs']} and MLP {config['mlp_epochs']} epochs.",
     )
-less_sensitive = {v: bool(variant_spread[v] < variant_spread[b]) for v, b in hd.VARIANT_PAIRS.items()}
+less_sensitive = {v: bool(variant_spread[v] < 0.8 * variant_spread[b]) for v, b in hd.VARIANT_PAIRS.items()}
 claims.record(
     "03", "variants-less-sensitive", "The variants are less sensitive to α₀ than their HD baselines",
     "claimed without numbers (VGG runs over α₀ 0.01 … 0.0001)",
@@ -420,13 +431,35 @@ report.glue("order_max_relative", f"{relative.max():.2%}")
 # the ordering is an implementation detail, not a source of the paper's results.
 #
 # ## VGG-16 on CIFAR-10
+#
+# The third column of the paper's Fig. 3: VGG-16 with batch norm (`optbook.tasks.CIFARVGGTask`),
+# $\beta = 10^{-8}$ for Adam-HD, random crops and flips. It runs at `scale="paper"` where CIFAR-10
+# is on disk; its code is tested on CIFAR-shaped random data.
 
 # %%
-print(cifar_note)
+vgg_runs = config["vgg_epochs"] > 0 and cifar_note.startswith("CIFAR-10 is on disk")
+if vgg_runs:
+    from optbook.tasks.vgg import CIFARVGGTask
+
+    vgg = CIFARVGGTask()
+    vgg_table = hd.per_epoch(
+        hd.training_curves(vgg, hd.PAPER_METHODS, config["vgg_epochs"], [0], device=session.device, betas=hd.VGG_BETA),
+        vgg.steps_per_epoch)
+    figure3({"VGG": vgg_table}, {"VGG": vgg.title}, "CIFAR-10")
+    vgg_last = final_epoch(vgg_table)
+    vgg_ours = "; ".join(f"{m} train {vgg_last.loc[m, 'train_loss']:.3g} valid {vgg_last.loc[m, 'valid_loss']:.3g}"
+                         for m in hd.PAPER_METHODS)
+    vgg_wins = sum(vgg_last.loc[h, "valid_loss"] < vgg_last.loc[b, "valid_loss"] for h, b in (("SGD-HD", "SGD"), ("SGDN-HD", "SGDN")))
+    vgg_wins += vgg_last.loc["Adam-HD", "train_loss"] < vgg_last.loc["Adam", "train_loss"]
+    vgg_verdict = "reproduced" if vgg_wins == 3 else "partly reproduced" if vgg_wins else "not reproduced"
+else:
+    print(cifar_note if not cifar_note.startswith("CIFAR-10 is on disk") else
+          f"VGG runs at scale='paper' only (here: scale={scale!r}).")
+    vgg_ours, vgg_verdict = "not run", "not run"
 claims.record(
-    "03", "hd-vgg", "VGG-16/CIFAR-10: SGD-HD and SGDN-HD reach much lower validation loss; Adam-HD much lower training loss",
-    "SGD .721→.510, SGDN .540→.442 (valid); Adam .137→.025 (train), code logs at 100 epochs", "not run",
-    "not run", source="Baydin et al. 2018 Fig. 3; code logs", notes=cifar_note, scale=scale,
+    "03", "hd-vgg", "VGG-16/CIFAR-10: SGD-HD and SGDN-HD reach lower validation loss than SGD and SGDN; Adam-HD much lower training loss than Adam",
+    "SGD .721→.510, SGDN .540→.442 (valid); Adam .137→.025 (train), code logs at 100 epochs", vgg_ours,
+    vgg_verdict, source="Baydin et al. 2018 Fig. 3; code logs", notes=cifar_note, scale=scale,
 )
 
 # %% [markdown]
@@ -445,6 +478,8 @@ report.glue("spread_sgd", f"{spread['SGD']:.2f}")
 report.glue("spread_sgdhd", f"{spread['SGD-HD']:.2f}")
 report.glue("spread_adam", f"{spread['Adam']:.2f}")
 report.glue("spread_adamhd", f"{spread['Adam-HD']:.2f}")
+report.glue("spread_sgdhdm", f"{spread['SGD-HDM']:.2f}")
+report.glue("spread_adamhdm", f"{spread['Adam-HDM']:.2f}")
 diverged_variants = variants_table[variants_table["variant diverged"]]
 report.glue("variants_diverged", ", ".join(f"{r['pair'].split(' vs ')[0]} on the {r['task']}"
                                            for _, r in diverged_variants.iterrows()) or "none")
@@ -453,32 +488,34 @@ report.glue("iterations_per_epoch", logreg.steps_per_epoch)
 # %% [markdown]
 # On {glue:text}`hd_data` at this scale (the ledger, {doc}`../claims`, has every number):
 #
-# - **The learning rate behaves as in the paper.** From $lpha_0 = 0.001$, SGD-HD's $lpha$ peaks at
+# - **The learning rate behaves as in the paper.** From $\alpha_0 = 0.001$, SGD-HD's $\alpha$ peaks at
 #   {glue:text}`peak_sgd_hd_logreg` on logistic regression and {glue:text}`peak_sgd_hd_mlp` on the MLP,
 #   SGDN-HD's at {glue:text}`peak_sgdn_hd_logreg` and {glue:text}`peak_sgdn_hd_mlp`; the official
-#   code logged 0.047, 0.0495, 0.049 and 0.052. Adam-HD's $lpha$ peaks at
+#   code logged 0.047, 0.0495, 0.049 and 0.052. Adam-HD's $\alpha$ peaks at
 #   {glue:text}`peak_adam_hd_logreg` and {glue:text}`peak_adam_hd_mlp` (logged: 0.001161, 0.001083).
 #   The peaks come within the first few hundred iterations, which is why they match although our
 #   epochs are short.
-# - **HD beats a plain baseline started from the same small $lpha_0$.** SGD-HD and SGDN-HD end far
-#   below SGD and SGDN on both tasks; with $eta = 10^{-7}$, Adam-HD is Adam to within noise (MLP
+# - **HD beats a plain baseline started from the same small $\alpha_0$.** SGD-HD and SGDN-HD end far
+#   below SGD and SGDN on both tasks; with $\beta = 10^{-7}$, Adam-HD is Adam to within noise (MLP
 #   training loss {glue:text}`mlp_adamhd_train` against {glue:text}`mlp_adam_train`), so "HD
 #   consistently outperforms" holds for the SGD family and is a tie for Adam.
-# - **Robustness over $(lpha_0, eta)$.** In {glue:text}`grid_fraction` of the grid cells with
-#   $eta \le 10^{-3}$, HD reaches the loss threshold no later than its baseline; the exceptions are
-#   the largest $eta$ and $lpha_0$, as the paper says. Over $lpha_0 = 10^{-1} \dots 10^{-6}$ the
+# - **Robustness over $(\alpha_0, \beta)$.** In {glue:text}`grid_fraction` of the grid cells with
+#   $\beta \le 10^{-3}$, HD reaches the loss threshold no later than its baseline; the exceptions are
+#   the largest $\beta$ and $\alpha_0$, as the paper says. Over $\alpha_0 = 10^{-1} \dots 10^{-6}$ the
 #   final loss of SGD-HD varies far less than SGD's (std of $\log_{10}$ loss
-#   {glue:text}`spread_sgdhd` against {glue:text}`spread_sgd`); Adam-HD at $eta = 10^{-4}$ varies as
-#   much as Adam ({glue:text}`spread_adamhd` against {glue:text}`spread_adam`): $eta$ is too small
-#   to move Adam's $lpha$ far within the run.
+#   {glue:text}`spread_sgdhd` against {glue:text}`spread_sgd`); Adam-HD at $\beta = 10^{-4}$ varies as
+#   much as Adam ({glue:text}`spread_adamhd` against {glue:text}`spread_adam`): $\beta$ is too small
+#   to move Adam's $\alpha$ far within the run. The multiplicative rule, whose step is relative to
+#   $\alpha$, gives spreads of {glue:text}`spread_sgdhdm` (SGD-HDM) and {glue:text}`spread_adamhdm`
+#   (Adam-HDM).
 # - **The variants' claims do not reproduce here.** Nesterov momentum or Adam on the learning rate
 #   gave higher validation and training losses than plain HD in most pairs, were more sensitive to
-#   $lpha_0$ on logistic regression, and diverged in: {glue:text}`variants_diverged` (at the
-#   variants' own $eta = 10^{-3}$, momentum drove $lpha$ past 0.07 in a few steps, then the loss
+#   $\alpha_0$ on logistic regression, and diverged in: {glue:text}`variants_diverged` (at the
+#   variants' own $\beta = 10^{-3}$, momentum drove $\alpha$ past 0.07 in a few steps, then the loss
 #   exploded). The variants' report gives no numbers; its runs were single seeds on the full data.
 #
 # **What differs from the paper, and why.** The 5,000-image subset has {glue:text}`iterations_per_epoch`
 # iterations per epoch instead of 469, so per epoch we take about 15 times fewer steps: baselines that
-# are slow per iteration (SGD from $lpha_0 = 0.001$) sit far above the code's per-epoch values, while
-# quantities reached early (the $lpha$ peaks) match. The MLP ran 20 epochs instead of 100, the
+# are slow per iteration (SGD from $\alpha_0 = 0.001$) sit far above the code's per-epoch values, while
+# quantities reached early (the $\alpha$ peaks) match. The MLP ran 20 epochs instead of 100, the
 # logistic-regression seeds are averaged (the paper shows one run), and VGG-16 did not run.

@@ -17,7 +17,7 @@ PALETTE = "colorblind"
 # style, dashed baselines and solid HD, as the hypergradient paper draws them); "SGDN" is NAG.
 METHOD_COLOR_INDEX = {
     "SGD": 0, "SGD-HD": 0, "Momentum": 1, "NAG": 2, "SGDN": 2, "SGDN-HD": 2, "RMSprop": 3, "Adam": 4,
-    "Adam-HD": 4, "SGDop-SGDNlop": 5, "SGDNop-SGDNlop": 6, "Adamop-Adamlop": 7, "Adam-HD (code order)": 8,
+    "Adam-HD": 4, "SGD-HDM": 0, "Adam-HDM": 4, "SGDop-SGDNlop": 5, "SGDNop-SGDNlop": 6, "Adamop-Adamlop": 7, "Adam-HD (code order)": 8,
     "LSTM": 9, "HNN": 5, "SGLD": 6, "BAOAB": 7, "AdLaLa": 8, "LOL": 9,
 }
 METHOD_ORDER = tuple(METHOD_COLOR_INDEX)

@@ -43,21 +43,21 @@ HYPERGRADIENT = {
         "logreg_epochs": 2, "mlp_epochs": 1, "logreg_seeds": 2, "mlp_seeds": 1,
         "grid_alphas": (1e-2, 1e-3), "grid_betas": (1e-3, 1e-5), "grid_cap": 40, "threshold": 0.5,
         "sweep_alphas": (1e-1, 1e-3), "sweep_epochs": 2, "sweep_beta": 1e-4,
-        "variant_alphas": (1e-2, 1e-3), "variant_epochs": 2,
+        "variant_alphas": (1e-2, 1e-3), "variant_epochs": 2, "vgg_epochs": 0,
     },
     "cpu": {
         "mlp_hidden": (1000, 1000),
         "logreg_epochs": 20, "mlp_epochs": 20, "logreg_seeds": 5, "mlp_seeds": 1,
         "grid_alphas": DECADES, "grid_betas": DECADES, "grid_cap": 3000, "threshold": 0.29,
         "sweep_alphas": DECADES, "sweep_epochs": 50, "sweep_beta": 1e-4,
-        "variant_alphas": (1e-2, 5e-3, 1e-3, 5e-4, 1e-4), "variant_epochs": 20,
+        "variant_alphas": (1e-2, 5e-3, 1e-3, 5e-4, 1e-4), "variant_epochs": 20, "vgg_epochs": 0,
     },
     "paper": {
         "mlp_hidden": (1000, 1000),
         "logreg_epochs": 20, "mlp_epochs": 100, "logreg_seeds": 1, "mlp_seeds": 1,
         "grid_alphas": DECADES, "grid_betas": DECADES, "grid_cap": 468_750, "threshold": 0.29,
         "sweep_alphas": DECADES, "sweep_epochs": 50, "sweep_beta": 1e-4,
-        "variant_alphas": (1e-2, 5e-3, 1e-3, 5e-4, 1e-4), "variant_epochs": 20,
+        "variant_alphas": (1e-2, 5e-3, 1e-3, 5e-4, 1e-4), "variant_epochs": 20, "vgg_epochs": 200,
     },
 }
 

@@ -37,10 +37,14 @@ METHODS = {
     "Adamop-Adamlop": ("adam", "adam", {}),
     # The official code moves α tensor by tensor inside its loop (specs 1.4); the paper sums first.
     "Adam-HD (code order)": ("adam", "sgd", {"per_tensor_lr_update": True}),
+    # The multiplicative rule, Eq. 8, with the paper's β′ = 0.02 (its footnote 3, Fig. 2).
+    "SGD-HDM": ("sgd", "sgd", {"rule": "multiplicative", "hypergrad_lr": 0.02}),
+    "Adam-HDM": ("adam", "sgd", {"rule": "multiplicative", "hypergrad_lr": 0.02}),
 }
 PAPER_METHODS = ("SGD", "SGD-HD", "SGDN", "SGDN-HD", "Adam", "Adam-HD")
 VARIANT_PAIRS = {"SGDop-SGDNlop": "SGD-HD", "SGDNop-SGDNlop": "SGDN-HD", "Adamop-Adamlop": "Adam-HD"}
 BASELINE_OF = {"SGD-HD": "SGD", "SGDN-HD": "SGDN", "Adam-HD": "Adam"}
+VGG_BETA = {"Adam-HD": 1e-8}  # the paper's β for Adam-HD on VGG (SGD-HD and SGDN-HD keep 1e-3)
 
 STUDY_CODE = (base, ensemble, mlp, experiment, hypergradient)
 
@@ -55,6 +59,8 @@ def make_optimizer(method: str, lr=ALPHA0, hypergrad_lr=None, ensemble: bool = T
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not one of {list(METHODS)}")
     model_opt, lr_opt, options = METHODS[method]
+    options = dict(options)
+    own_beta = options.pop("hypergrad_lr", None)
     per_run = not np.isscalar(lr)
     if lr_opt is None and not per_run:
         return {
@@ -63,7 +69,12 @@ def make_optimizer(method: str, lr=ALPHA0, hypergrad_lr=None, ensemble: bool = T
                                               weight_decay=WEIGHT_DECAY, foreach=True),
             "adam": lambda p: torch.optim.Adam(p, lr=lr, weight_decay=WEIGHT_DECAY, foreach=True),
         }[model_opt]
-    beta = 0.0 if lr_opt is None else (BETA["adam" if model_opt == "adam" else "sgd"] if hypergrad_lr is None else hypergrad_lr)
+    if lr_opt is None:
+        beta = 0.0
+    elif own_beta is not None:  # a rule with its own β (HDM) ignores the additive rule's β
+        beta = own_beta
+    else:
+        beta = BETA["adam" if model_opt == "adam" else "sgd"] if hypergrad_lr is None else hypergrad_lr
     common = dict(lr=lr, hypergrad_lr=beta, weight_decay=WEIGHT_DECAY, lr_optimizer=lr_opt or "sgd",
                   ensemble_dim=0 if ensemble else None, **options)
     if model_opt == "adam":
@@ -78,15 +89,17 @@ def learning_rate(optimizer) -> dict:
 
 
 def training_curves(task, methods: Sequence[str], epochs: int, seeds: Sequence[int], device="cpu",
-                    progress: bool = True) -> pd.DataFrame:
-    """Each method from α₀ for ``epochs`` epochs, evaluated on the test split after every epoch (cached)."""
+                    betas: dict[str, float] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Each method from α₀ for ``epochs`` epochs, evaluated on the test split after every epoch
+    (cached). ``betas`` overrides the paper's β per method (VGG uses 1e-8 for Adam-HD)."""
     spe = task.steps_per_epoch
-    config = {"task": task.config(), "methods": list(methods), "epochs": epochs, "seeds": list(seeds)}
+    config = {"task": task.config(), "methods": list(methods), "epochs": epochs, "seeds": list(seeds),
+              "betas": betas or {}}
 
     def compute() -> pd.DataFrame:
         frames = []
         for method in progress_bar(methods, desc=f"training {task.name}", disable=not progress):
-            factory = make_optimizer(method)
+            factory = make_optimizer(method, hypergrad_lr=(betas or {}).get(method))
             frames.append(experiment.run_ensemble(task, factory, seeds, epochs * spe, device=device,
                                                   eval_every=spe, labels={"method": method}, track=learning_rate))
         return pd.concat(frames, ignore_index=True)
