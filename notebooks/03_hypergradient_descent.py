@@ -422,13 +422,35 @@ claims.record(
 order = pd.concat({name: final_epoch(table).loc[["Adam-HD", "Adam-HD (code order)"]] for name, table in epochs.items()},
                   names=["task"])
 report.show(order.reset_index(), caption="Adam-HD: the paper's single update of α against the code's per-tensor updates", precision=6)
-relative = (order["train_loss"].xs("Adam-HD (code order)", level=1) / order["train_loss"].xs("Adam-HD", level=1) - 1).abs()
-report.glue("order_max_relative", f"{relative.max():.2%}")
+
+
+def ordering_effect(frame: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """How far the code's ordering moves α (largest relative gap over all steps and seeds) and
+    the final training loss, the latter against the spread between seeds of the paper's version."""
+    paired = frame[frame["method"].isin(["Adam-HD", "Adam-HD (code order)"])].pivot_table(
+        index=["seed", "step"], columns="method", values="lr").dropna()
+    alpha_gap = ((paired["Adam-HD (code order)"] - paired["Adam-HD"]).abs() / paired["Adam-HD"].abs()).max()
+    last = table[table["epoch"] == table["epoch"].max()].pivot_table(index="seed", columns="method", values="train_loss")
+    return {"max relative α gap": alpha_gap,
+            "final loss gap (mean over seeds)": (last["Adam-HD (code order)"] - last["Adam-HD"]).abs().mean(),
+            "seed-to-seed std of the final loss": last["Adam-HD"].std() if len(last) > 1 else np.nan}
+
+
+ordering = pd.DataFrame({name: ordering_effect(curves[name], epochs[name]) for name in curves}).T
+report.glue("order_alpha_gap", f"{ordering['max relative α gap'].max():.2g}")
+logreg_row = ordering.loc["LogReg"]
+report.glue("order_logreg_loss_gap", f"{logreg_row['final loss gap (mean over seeds)']:.2g}")
+report.glue("order_logreg_seed_std", f"{logreg_row['seed-to-seed std of the final loss']:.2g}")
+report.show(ordering.reset_index(names="task"), caption="The ordering's effect on α and on the final loss", precision=6)
 
 # %% [markdown]
-# With $\beta = 10^{-7}$, $\alpha$ moves by about $10^{-7}$ times a dot product per step either way,
-# so the ordering changes the final training loss by at most {glue:text}`order_max_relative` here:
-# the ordering is an implementation detail, not a source of the paper's results.
+# With $\beta = 10^{-7}$, $\alpha$ moves by about $10^{-7}$ times a dot product per step either way:
+# the two orderings keep $\alpha$ within a relative {glue:text}`order_alpha_gap` of each other over
+# the whole run. On logistic regression the final training losses differ by
+# {glue:text}`order_logreg_loss_gap`, against a spread of {glue:text}`order_logreg_seed_std` between
+# seeds. On the MLP the final losses are around $10^{-3}$ and a single seed, where any perturbation
+# of the trajectory, even rounding, changes the last digits; its relative gap in the table says
+# nothing about the ordering. The ordering is an implementation detail at this $\beta$.
 #
 # ## VGG-16 on CIFAR-10
 #
@@ -466,7 +488,7 @@ claims.record(
 # ## What we found
 
 # %%
-lr_peaks = {f"{m}_{t}".replace("-", "_").lower(): f"{alpha_peaks.loc[m, t]:.4f}"
+lr_peaks = {f"{m}_{t}".replace("-", "_").lower(): f"{alpha_peaks.loc[m, t]:.4g}"
             for m in ("SGD-HD", "SGDN-HD", "Adam-HD") for t in alpha_peaks.columns}
 for key, value in lr_peaks.items():
     report.glue(f"peak_{key}", value)

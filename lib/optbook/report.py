@@ -10,14 +10,17 @@ from __future__ import annotations
 import pandas as pd
 
 
-def glue(name: str, value, display: bool = False):
+def glue(name: str, value, display: bool = False) -> None:
+    """Make ``value`` citable in the chapter's Markdown as ``{glue:text}`name```.
+
+    Returns nothing, so a glue call that ends a cell does not also print the value.
+    """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
         print(f"{name} = {value}")
-        return value
+        return
     myst_glue(name, value, display=display)
-    return value
 
 
 def show(frame: pd.DataFrame, caption: str | None = None, precision: int = 3):
