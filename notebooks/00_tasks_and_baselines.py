@@ -275,8 +275,7 @@ report.show(final_table, caption="Loss at the end of the horizon, evaluation pro
 # compared against (our final loss no more than 10 % above theirs).
 
 # %%
-def verdict_from_fraction(fraction: float) -> str:
-    return "reproduced" if fraction == 1 else "partly reproduced" if fraction >= 0.5 else "not reproduced"
+verdict_from_fraction = claims.verdict_from_fraction
 
 
 def rates_text(rates: dict) -> str:

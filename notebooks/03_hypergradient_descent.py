@@ -220,7 +220,7 @@ for name, table in epochs.items():
             f"{m} {v[0]:.4g}" for m, v in CODE_REFERENCE[name].items()) + ")",
         ", ".join(f"{m} {last.loc[m, 'train_loss']:.4g}" for m in hd.PAPER_METHODS)
         + f"; validation lower for {sum(valid_wins.values())}/3",
-        "reproduced" if n == 3 else "partly reproduced" if n else "not reproduced",
+        claims.verdict_from_fraction(n / 3),
         source="Baydin et al. 2018 Fig. 3; gbaydin/hypergradient-descent results",
         notes=f"{data_name}, {int(table['epoch'].max())} epochs, mean of {table['seed'].nunique()} seed(s).",
         scale=scale,
@@ -336,7 +336,7 @@ claims.record(
     "qualitative (Fig. 2)",
     ", ".join(f"{m} {spread[m]:.2f} vs {hd.BASELINE_OF[m]} {spread[hd.BASELINE_OF[m]]:.2f}" for m in narrower)
     + " (std over α₀ of log10 final loss)",
-    "reproduced" if all(narrower.values()) else "partly reproduced" if any(narrower.values()) else "not reproduced",
+    claims.verdict_from_fraction(sum(narrower.values()) / len(narrower)),
     source="Baydin et al. 2018 Fig. 2",
     notes=f"LogReg only at this scale; {config['sweep_epochs']} epochs, {data_name}. HDM: "
     + ", ".join(f"{m} {spread[m]:.2f}" for m in ("SGD-HDM", "Adam-HDM")) + ".",
@@ -396,7 +396,7 @@ for claim_id, column, text in [
         + "; ".join(f"{r['pair']} ({r['task']}) "
                     + ("diverged" if r["variant diverged"] else f"{r[column + ': variant']:.4g}")
                     + f" vs {r[column + ': HD']:.4g}" for _, r in variants_table.iterrows()),
-        "reproduced" if better.all() else "partly reproduced" if better.any() else "not reproduced",
+        claims.verdict_from_fraction(better.mean()),
         source="harshalmittal4/Hypergradient_variants README and report", scale=scale,
         notes=f"{data_name}; LogReg {config['logreg_epochs']} and MLP {config['mlp_epochs']} epochs.",
     )
@@ -406,7 +406,7 @@ claims.record(
     "claimed without numbers (VGG runs over α₀ 0.01 … 0.0001)",
     ", ".join(f"{v} {variant_spread[v]:.3f} vs {b} {variant_spread[b]:.3f}" for v, b in hd.VARIANT_PAIRS.items())
     + " (std over α₀ of log10 final loss, LogReg)",
-    "reproduced" if all(less_sensitive.values()) else "partly reproduced" if any(less_sensitive.values()) else "not reproduced",
+    claims.verdict_from_fraction(sum(less_sensitive.values()) / len(less_sensitive)),
     source="harshalmittal4/Hypergradient_variants", scale=scale,
     notes=f"Logistic regression instead of VGG; α₀ ∈ {list(config['variant_alphas'])}, {config['variant_epochs']} epochs.",
 )
@@ -473,7 +473,7 @@ if vgg_runs:
                          for m in hd.PAPER_METHODS)
     vgg_wins = sum(vgg_last.loc[h, "valid_loss"] < vgg_last.loc[b, "valid_loss"] for h, b in (("SGD-HD", "SGD"), ("SGDN-HD", "SGDN")))
     vgg_wins += vgg_last.loc["Adam-HD", "train_loss"] < vgg_last.loc["Adam", "train_loss"]
-    vgg_verdict = "reproduced" if vgg_wins == 3 else "partly reproduced" if vgg_wins else "not reproduced"
+    vgg_verdict = claims.verdict_from_fraction(vgg_wins / 3)
 else:
     print(cifar_note if not cifar_note.startswith("CIFAR-10 is on disk") else
           f"VGG runs at scale='paper' only (here: scale={scale!r}).")

@@ -132,3 +132,11 @@ def test_curves_with_bands_draws_mean_and_names_diverged_runs():
     assert np.allclose(lines["A"].get_ydata(), [2.0, 1.0])
     assert "B (1/3 diverged)" in lines and np.allclose(lines["B (1/3 diverged)"].get_ydata(), [1.0, 0.5])
     assert ax.get_yscale() == "log"
+
+
+def test_verdict_from_fraction_is_the_books_rule():
+    assert claims.verdict_from_fraction(1.0) == "reproduced"
+    assert claims.verdict_from_fraction(0.5) == "partly reproduced"
+    assert claims.verdict_from_fraction(1 / 6) == "not reproduced"
+    with pytest.raises(ValueError, match="fraction=1.5"):
+        claims.verdict_from_fraction(1.5)

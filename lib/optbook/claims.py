@@ -18,6 +18,14 @@ LEDGER = Path("book/claims.md")
 RESULTS = Path("book/results")
 
 
+def verdict_from_fraction(fraction: float) -> str:
+    """The book's rule for a claim tested on several cases: all hold → reproduced, at least half
+    → partly reproduced, fewer → not reproduced."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction={fraction!r} must be between 0 and 1")
+    return "reproduced" if fraction == 1 else "partly reproduced" if fraction >= 0.5 else "not reproduced"
+
+
 def _plain(value):
     """Numbers stay numbers (rounded to what a reader can use), everything else becomes text."""
     if isinstance(value, bool) or value is None:
