@@ -5,9 +5,9 @@ functional engine, conformance (state_dict, arguments), saving, and resumable me
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import io
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -197,6 +197,18 @@ def test_meta_training_lowers_held_out_quadratic_loss():
     assert result.best_problems > 0 and result.best_score < result.validation["score"].iloc[0]
     assert len(result.unrolls) == 40 * 4 and result.unrolls["stepped"].all()
     assert result.steps_per_second > 0 and result.train_steps == 40 * 20
+
+
+def test_a_run_that_ends_between_validations_still_validates_its_final_net():
+    # Fewer problems than validate_every: without a final validation the only candidate would be
+    # the untrained net of problem 0, and restore_best would hand it back.
+    torch.manual_seed(0)
+    net = CoordinatewiseLSTM(preprocess_p=None)
+    untrained = copy.deepcopy(net.state_dict())
+    result = train(QUADRATIC, net, _quadratic_config(12, validate_every=50), progress=False)
+    assert result.validation["problems"].tolist() == [0, 12]
+    assert result.best_problems == 12
+    assert any(not torch.equal(net.state_dict()[k], untrained[k]) for k in untrained)
 
 
 # ----------------------------------------------------------------------------- LearnedOptimizer

@@ -107,7 +107,8 @@ class MetaTrainConfig:
     runs ``validation_steps`` (default ``horizon``) steps on ``validation_seeds``, scored by the
     mean loss over the trajectory (``select_by="mean"``, the ports) or the final loss
     (``"final"``, the official code); the best φ is kept and, with ``restore_best``, loaded
-    into the net at the end. Validation happens only at multiples of ``validate_every``.
+    into the net at the end. Validation happens at multiples of ``validate_every`` and once more
+    at the end of training when it does not end on one.
     """
 
     unroll: int = 20
@@ -270,6 +271,11 @@ def train(
     bar.close()
     if ckpt is None:
         ckpt = checkpoint()
+    # A run that does not end on a multiple of validate_every would never compare its final φ
+    # with the best so far (and with fewer problems than validate_every it would hand back the
+    # untrained net). Validated after the checkpoint, so resuming from it is unchanged.
+    if config.validate_every and state.validation and state.validation[-1]["problems"] != state.problems_done:
+        _validate(task, net, config, device, state)
     final_state_dict = copy.deepcopy(net.state_dict())
     best = state.best_state_dict if state.best_state_dict is not None else final_state_dict
     if config.restore_best and state.best_state_dict is not None:
