@@ -90,3 +90,17 @@ def test_alpha0_sweep_labels_each_run_with_its_alpha0_and_spread():
     spread = hd.spread_of_final_loss(sweep)
     last = sweep[sweep.step == sweep.step.max()]
     assert math.isclose(spread["SGD"], np.log10(last["train_loss"]).std(), rel_tol=1e-9)
+
+
+def test_final_epoch_and_peak_alpha_before_divergence():
+    table = pd.DataFrame({
+        "method": ["m", "m", "m", "m"], "seed": [0, 0, 1, 1], "epoch": [1, 2, 1, 2],
+        "train_loss": [2.0, 1.0, 4.0, np.nan], "valid_loss": [3.0, 2.0, 5.0, np.nan],
+        "alpha": [0.1, 0.2, 0.3, np.nan], "alpha_max": [0.2, 0.5, 0.4, np.nan], "diverged": [False, False, False, True],
+    })
+    last = hd.final_epoch(table).loc["m"]
+    assert last["train_loss"] == 1.0 and bool(last["diverged"])
+    assert math.isclose(last["peak_alpha"], (0.5 + 0.4) / 2)
+    assert hd.final_epoch(table, epoch=1).loc["m", "train_loss"] == 3.0
+    frame = pd.DataFrame({"method": "m", "lr": [0.1, -2.0, 50.0], "diverged": [False, False, True]})
+    assert hd.peak_alpha_before_divergence(frame, "m") == 2.0

@@ -64,6 +64,7 @@ def run_ensemble(
     evaluations: dict[int, dict[str, torch.Tensor]] = {}
     tracked: dict[str, torch.Tensor] = {}
     eval_steps = set(range(0, steps + 1, eval_every)) | {steps} if eval_every else {steps}
+    alive = torch.ones(model.runs, dtype=torch.bool)  # runs whose losses have all been finite
     started = time.perf_counter()
     for step in range(steps + 1):
         if step in eval_steps:
@@ -77,7 +78,8 @@ def run_ensemble(
         for name, value in (track(optimizer) if track else {}).items():
             column = tracked.setdefault(name, torch.full((steps + 1, model.runs), float("nan"), dtype=torch.float64))
             column[step] = torch.as_tensor(value, dtype=torch.float64).detach().cpu()
-        if not torch.isfinite(losses[: step + 1]).all(0).any():
+        alive &= torch.isfinite(losses[step])
+        if not alive.any():
             break  # every run has diverged: nothing left to learn from this config
     frame = _tidy(losses, evaluations, model.seeds, labels or {})
     for name, column in tracked.items():

@@ -192,3 +192,31 @@ def spread_of_final_loss(frame: pd.DataFrame, by: str = "method", value: str = "
     last = frame[frame["step"] == frame["step"].max()]
     finite = last[value].where(np.isfinite(last[value]), last[value][np.isfinite(last[value])].max())
     return np.log10(finite).groupby(last[by]).std()
+
+
+def final_epoch(table: pd.DataFrame, epoch: int | None = None) -> pd.DataFrame:
+    """Per method: the mean over seeds of epoch ``epoch`` (default: the last) of a :func:`per_epoch`
+    table, the peak α up to that epoch, and whether any seed had diverged by then."""
+    epoch = epoch or int(table["epoch"].max())
+    rows = table[table["epoch"] == epoch].groupby("method")
+    values = rows[["train_loss", "valid_loss", "alpha"]].mean().join(rows["diverged"].any())
+    return values.join(peak_alpha(table[table["epoch"] <= epoch]).rename("peak_alpha"))
+
+
+def ordering_effect(frame: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """How far the official code's per-tensor α update moves Adam-HD from the paper's single
+    update: the largest relative gap in α over all steps and seeds, and the gap in the final
+    training loss next to the spread of that loss between seeds."""
+    paired = frame[frame["method"].isin(["Adam-HD", "Adam-HD (code order)"])].pivot_table(
+        index=["seed", "step"], columns="method", values="lr").dropna()
+    alpha_gap = ((paired["Adam-HD (code order)"] - paired["Adam-HD"]).abs() / paired["Adam-HD"].abs()).max()
+    last = table[table["epoch"] == table["epoch"].max()].pivot_table(index="seed", columns="method", values="train_loss")
+    return {"max relative α gap": alpha_gap,
+            "final loss gap (mean over seeds)": (last["Adam-HD (code order)"] - last["Adam-HD"]).abs().mean(),
+            "seed-to-seed std of the final loss": last["Adam-HD"].std() if len(last) > 1 else np.nan}
+
+
+def peak_alpha_before_divergence(frame: pd.DataFrame, method: str) -> float:
+    """The largest |α| a run reached before its loss first became non-finite (NaN if it never ran)."""
+    rows = frame[(frame["method"] == method) & ~frame["diverged"]]
+    return float(rows["lr"].abs().max())
