@@ -519,8 +519,8 @@ report.glue("diverged_alpha_peak", f"{max(diverged_peaks):.2g}" if diverged_peak
 # - **The variants' claims do not reproduce here.** Nesterov momentum or Adam on the learning rate
 #   gave higher validation and training losses than plain HD in most pairs, were more sensitive to
 #   $\alpha_0$ on logistic regression, and diverged in: {glue:text}`variants_diverged` (at the
-#   variants' own $\beta = 10^{-3}$, momentum drove $|\alpha|$ to {glue:text}`diverged_alpha_peak` within a few steps, then the loss
-#   exploded). The variants' report gives no numbers; its runs were single seeds on the full data.
+#   variants' own $\beta = 10^{-3}$, momentum on $\alpha$ overshot within a few steps and $|\alpha|$ reached {glue:text}`diverged_alpha_peak` before the loss
+#   became non-finite). The variants' report gives no numbers; its runs were single seeds on the full data.
 #
 # **What differs from the paper, and why.** The 5,000-image subset has {glue:text}`iterations_per_epoch`
 # iterations per epoch instead of 469, so per epoch we take about {glue:text}`epoch_ratio` times fewer steps: baselines that
