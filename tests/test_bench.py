@@ -138,3 +138,17 @@ def test_cli_bench_ensemble_writes_a_csv(tmp_path):
 def test_cli_bench_rejects_bad_arguments(argv, message):
     code, out, err = invoke("bench", *argv)
     assert code == 2 and message in err and out == ""
+
+
+def test_meta_training_throughput_counts_steps_and_coordinates():
+    from optbook.learned import CoordinatewiseLSTM
+    from optbook.tasks import QuadraticTask
+
+    row = bench.meta_training_throughput(QuadraticTask(), lambda: CoordinatewiseLSTM(hidden=4, layers=1),
+                                         problems=1, runs=2, evaluation_runs=3, evaluation_steps=5).iloc[0]
+    assert row["coordinates_per_run"] == 10 and row["train_runs_per_problem"] == 2
+    assert row["train_steps_per_s"] > 0 and row["evaluation_run_steps_per_s"] > 0
+    assert row["train_coordinate_steps_per_s"] == pytest.approx(row["train_steps_per_s"] * 2 * 10)
+    assert row["evaluation_coordinate_steps_per_s"] == pytest.approx(row["evaluation_run_steps_per_s"] * 10)
+    with pytest.raises(ValueError, match="problems"):
+        bench.meta_training_throughput(QuadraticTask(), lambda: CoordinatewiseLSTM(), problems=0)

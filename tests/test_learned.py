@@ -29,7 +29,8 @@ from optbook.learned import (
 )
 from optbook.learned.meta import load_checkpoint, save_checkpoint
 from optbook.learned.nets import lstm_cell
-from optbook.tasks import MLPClassifier, Optimizee, book_task
+from optbook.tasks import MLPClassifier, book_task
+from optbook.tasks.toy import ScalarSquareTask
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -44,22 +45,7 @@ def _one_thread():
 # ----------------------------------------------------------------------------- the x² toy
 
 
-class Square(Optimizee):
-    """f(x) = x² with x₀ = 1 (the official code's ``problems.simple``), one x per run."""
-
-    def __init__(self, seeds, device=None):
-        super().__init__(seeds)
-        self.x = nn.Parameter(torch.ones(self.runs, device=device))
-
-    def forward(self, batch=None):
-        return self.x**2
-
-
-class SquareTask:
-    name = "x-squared"
-
-    def build(self, seeds, device="cpu"):
-        return Square(seeds, device)
+SquareTask = ScalarSquareTask  # f(x) = x², x₀ = 1: the official code's problems.simple
 
 
 TOY = MetaTrainConfig(unroll=5, horizon=10, problems=1, meta_lr=0.01, validate_every=None)

@@ -319,3 +319,43 @@ def ensemble_speedup(
     # (Tuples, not arrays: pandas compares attrs when it concatenates frames.)
     frame.attrs["final_loss"] = {"batched": tuple(batched_final.tolist()), "looped": tuple(looped_final.tolist())}
     return frame
+
+
+def meta_training_throughput(
+    task, net_factory: Callable[[], nn.Module], problems: int = 3, runs: int = 1, evaluation_runs: int = 20,
+    evaluation_steps: int = 20, name: str | None = None, device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Optimizee steps per second of meta-training a fresh update net on ``task`` (``problems``
+    problems of the task's 100-step horizon in unrolls of 20, one meta-step per unroll, no
+    validation), and of running it frozen on ``evaluation_runs`` problems at once; one row.
+
+    A coordinate-step is one coordinate of one run updated once: the measure that compares
+    problems of different sizes.
+    """
+    from optbook.learned import MetaTrainConfig, train
+    from optbook.learned.evaluate import rollout_losses
+
+    if problems < 1 or runs < 1 or evaluation_runs < 1 or evaluation_steps < 1:
+        raise ValueError(f"need problems, runs, evaluation_runs, evaluation_steps >= 1; got "
+                         f"{problems}, {runs}, {evaluation_runs}, {evaluation_steps}")
+    net = net_factory()
+    config = MetaTrainConfig(problems=problems, runs=runs, meta_lr=1e-3, clip_grad_norm=1.0, validate_every=None)
+    result = train(task, net, config, device=device, progress=False)
+    coordinates = sum(p.numel() for p in task.build([0], device=device).parameters())
+    model = task.build(range(evaluation_runs), device=device)
+    _synchronize(torch.device(device))
+    started = time.perf_counter()
+    rollout_losses(model, net, evaluation_steps, metrics=False)
+    _synchronize(torch.device(device))
+    evaluation_run_steps = evaluation_runs * evaluation_steps / (time.perf_counter() - started)
+    return pd.DataFrame([{
+        "task": task.name,
+        "net": name or type(net).__name__,
+        "coordinates_per_run": coordinates,
+        "train_runs_per_problem": runs,
+        "train_steps_per_s": result.steps_per_second,
+        "train_coordinate_steps_per_s": result.run_steps_per_second * coordinates,
+        "evaluation_runs": evaluation_runs,
+        "evaluation_run_steps_per_s": evaluation_run_steps,
+        "evaluation_coordinate_steps_per_s": evaluation_run_steps * coordinates,
+    }])

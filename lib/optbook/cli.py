@@ -20,7 +20,7 @@ from optbook.session import SCALES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SOURCE_LINES_SHOWN = 6
-BENCHMARKS = ("steps", "ensemble")
+BENCHMARKS = ("steps", "ensemble", "meta")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,11 +85,11 @@ def make_parser() -> argparse.ArgumentParser:
     build_.set_defaults(command=command_build)
 
     bench = commands.add_parser(
-        "bench", help="time optimizer steps against torch's and batched ensembles against loops (no book needed)"
+        "bench", help="time optimizer steps against torch's, batched ensembles against loops, and L2L meta-training (no book needed)"
     )
     # Checked by _check_bench rather than argparse choices, for one uniform error message.
     bench.add_argument(
-        "--only", metavar="{" + ",".join(BENCHMARKS) + "}", help="run one benchmark (default: both)"
+        "--only", metavar="{" + ",".join(BENCHMARKS) + "}", help="run one benchmark (default: all)"
     )
     bench.add_argument("--repeats", type=int, default=5, metavar="N", help="rounds of step timings (default: 5)")
     bench.add_argument(
@@ -255,6 +255,19 @@ def command_bench(root: None, args: argparse.Namespace) -> int:
             )
             print(_format_table(ensemble))
             tables["ensemble"] = ensemble
+        if args.only in (None, "meta"):
+            from optbook.learned import CoordinatewiseLSTM
+            from optbook.tasks import book_task
+
+            meta = bench.meta_training_throughput(
+                book_task("mnist-sigmoid"), lambda: CoordinatewiseLSTM(preprocess_p=10.0, output_scale=0.1),
+                name="LSTM 2x20 (chapter 1)",
+            )
+            if tables:
+                print()
+            print("meta-training and frozen evaluation of the L2L LSTM on the MNIST MLP (steps of 100-step problems):")
+            print(_format_table(meta))
+            tables["meta"] = meta
         environment = bench.environment()
     print(f"\nenvironment: {environment}")
     if args.output:

@@ -40,9 +40,12 @@ def save_net(path: str | os.PathLike, net: nn.Module, config: dict | None = None
         if not callable(getattr(net, "config", None)):
             raise ValueError(f"net={type(net).__name__} has no config(); pass config= with its constructor arguments")
         config = net.config()
+    plain = {}
     for name, value in (("config", config), ("metadata", metadata or {})):
         try:
-            json.dumps(value)
+            # Through JSON and back: str subclasses such as torch.__version__ become plain str,
+            # which torch.load(weights_only=True) can read.
+            plain[name] = json.loads(json.dumps(value))
         except TypeError as err:
             raise ValueError(f"{name} must be JSON-serialisable: {err}") from err
     path = Path(path)
@@ -50,9 +53,9 @@ def save_net(path: str | os.PathLike, net: nn.Module, config: dict | None = None
     payload = {
         "format": NET_FILE_FORMAT,
         "net_class": f"{type(net).__module__}:{type(net).__qualname__}",
-        "config": config,
+        "config": plain["config"],
         "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-        "metadata": metadata or {},
+        "metadata": plain["metadata"],
     }
     torch.save(payload, path)
     return path
