@@ -621,3 +621,59 @@ def test_bad_arguments_groups_and_constructors():
     with pytest.raises(ValueError, match="gamma"):
         opt.load_state_dict(sd)
     assert opt.param_groups[0]["gamma"] == 0.1  # nothing was loaded
+
+
+# --------------------------------------------------------------------------- noise only where it has a coefficient
+
+
+@pytest.mark.parametrize("make", [
+    lambda th, g: SGLD([th], lr=0.1, tau=0.0, generator=g),
+    lambda th, g: BAOAB([th], lr=0.1, gamma=1.0, tau=0.0, generator=g),
+    lambda th, g: OverdampedLangevin([th], lr=0.1, tau=0.0, generator=g),
+    lambda th, g: AdaptiveLangevin([th], lr=0.1, sigma_A=0.0, generator=g),
+], ids=["sgld", "baoab", "overdamped", "adaptive"])
+def test_zero_noise_coefficient_draws_nothing(make):
+    th = torch.tensor([0.5, -1.0], dtype=D, requires_grad=True)
+    g = torch.Generator().manual_seed(3)
+    before = g.get_state()
+    opt = make(th, g)
+
+    def closure():
+        opt.zero_grad()
+        loss = (th * th).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    assert torch.equal(g.get_state(), before)
+    assert torch.isfinite(th).all()
+
+
+def test_a_noiseless_group_leaves_the_other_groups_noise_unchanged():
+    # AdLaLa with τ₂ = 0: the adaptive group's D noise is the whole stream, as if the Langevin group were absent.
+    h, sA = 0.2, 0.3
+    th1 = torch.tensor([0.3, -0.2, 0.5], dtype=D, requires_grad=True)
+    th2 = torch.tensor([1.0, -1.0], dtype=D, requires_grad=True)
+    opt = AdLaLa([[th1], [th2]], lr=h, gamma=0.7, tau1=0.05, tau2=0.0, sigma_A=sA, eps=0.0, xi0=0.0,
+                 generator=torch.Generator().manual_seed(11))
+    replay = torch.Generator().manual_seed(11)
+
+    def closure():
+        opt.zero_grad()
+        loss = 0.5 * (th1 * th1).sum() + 0.5 * (th2 * th2).sum()
+        loss.backward()
+        return loss
+
+    closure()
+    a = th1.detach().clone()
+    pa = -0.5 * h * a
+    for _ in range(3):
+        noise = torch.empty(6, dtype=D).normal_(generator=replay)  # D½ and D½ of the 3 entries, nothing for O
+        a = a + 0.5 * h * pa
+        pa = pa + sA * math.sqrt(0.5 * h) * noise[:3]
+        pa = pa + sA * math.sqrt(0.5 * h) * noise[3:]
+        a = a + 0.5 * h * pa
+        pa = pa - h * a
+        opt.step(closure)
+        torch.testing.assert_close(th1.detach(), a, rtol=0, atol=1e-14)

@@ -76,22 +76,24 @@ def kick_(momenta: list[Tensor], grads: list[Tensor], f: float, h: float) -> Non
         torch._foreach_add_(momenta, grads, alpha=-f * h)
 
 
-def ou_(momenta: list[Tensor], noise: list[Tensor], f: float, h: float, gamma: float, tau: float) -> None:
-    """O_f: p ← c p + d R, c = e^{−γ f h}, d = √((1 − c²) τ)."""
+def ou_(momenta: list[Tensor], noise: list[Tensor] | None, f: float, h: float, gamma: float, tau: float) -> None:
+    """O_f: p ← c p + d R, c = e^{−γ f h}, d = √((1 − c²) τ) (``noise=None``: τ = 0, no R needed)."""
     if not momenta:
         return
     c = math.exp(-gamma * f * h)
     d = math.sqrt((1.0 - c * c) * tau)
     torch._foreach_mul_(momenta, c)
-    torch._foreach_add_(momenta, noise, alpha=d)
+    if noise is not None:
+        torch._foreach_add_(momenta, noise, alpha=d)
 
 
-def resample_(momenta: list[Tensor], noise: list[Tensor], tau: float) -> None:
-    """O_∞ (the γ → ∞ limit of O_f): p ← √τ R."""
+def resample_(momenta: list[Tensor], noise: list[Tensor] | None, tau: float) -> None:
+    """O_∞ (the γ → ∞ limit of O_f): p ← √τ R (``noise=None``: τ = 0, p ← 0)."""
     if not momenta:
         return
     torch._foreach_mul_(momenta, 0.0)  # keeps the buffers (and any views of them) alive
-    torch._foreach_add_(momenta, noise, alpha=math.sqrt(tau))
+    if noise is not None:
+        torch._foreach_add_(momenta, noise, alpha=math.sqrt(tau))
 
 
 def _run_shape(xi: Tensor, t: Tensor) -> tuple[int, ...]:
@@ -105,9 +107,9 @@ def friction_(momenta: list[Tensor], xis: list[Tensor], f: float, h: float) -> N
         p.mul_(torch.exp(xi * (-f * h)).reshape(_run_shape(xi, p)))
 
 
-def heat_(momenta: list[Tensor], noise: list[Tensor], f: float, h: float, sigma_A: float) -> None:
-    """D_f: p ← p + σ_A √(f h) R."""
-    if momenta:
+def heat_(momenta: list[Tensor], noise: list[Tensor] | None, f: float, h: float, sigma_A: float) -> None:
+    """D_f: p ← p + σ_A √(f h) R (``noise=None``: σ_A = 0, nothing to add)."""
+    if momenta and noise is not None:
         torch._foreach_add_(momenta, noise, alpha=sigma_A * math.sqrt(f * h))
 
 
@@ -120,11 +122,14 @@ def thermostat_(xis: list[Tensor], momenta: list[Tensor], f: float, h: float, ep
         xi.add_(kinetic - n * tau, alpha=eps * f * h)
 
 
-def sgld_(params: list[Tensor], grads: list[Tensor], noise: list[Tensor], h: float, tau: float) -> None:
-    """SGLD (Euler–Maruyama of dθ = −∇L dt + √(2τ) dW): θ ← θ − h ∇L + √(2hτ) R (``grads=[]``: no force)."""
+def sgld_(params: list[Tensor], grads: list[Tensor], noise: list[Tensor] | None, h: float, tau: float) -> None:
+    """SGLD (Euler–Maruyama of dθ = −∇L dt + √(2τ) dW): θ ← θ − h ∇L + √(2hτ) R.
+
+    ``grads=[]``: no force; ``noise=None``: τ = 0, no diffusion.
+    """
     if grads:
         torch._foreach_add_(params, grads, alpha=-h)
-    if params:
+    if params and noise is not None:
         torch._foreach_add_(params, noise, alpha=math.sqrt(2.0 * h * tau))
 
 
@@ -213,7 +218,9 @@ class PartitionedLangevin(Optimizer):
     **Randomness.** All noise of one step is drawn at the start of the step as one flat standard
     normal vector per run (per device/dtype bucket), consumed in the order of the phases above:
     D½ noise of the adaptive groups (in group order), the middle noise (O / resample, in group
-    order), the second D½ (reverse group order), then SGLD noise. ``generator`` (a
+    order), the second D½ (reverse group order), then SGLD noise. A group whose noise coefficient
+    is zero (σ_A = 0 for ``"adaptive"``, τ = 0 for the others) draws nothing, so it consumes no
+    random numbers and costs no time. ``generator`` (a
     ``torch.Generator`` on the parameters' device) is used for every draw; ``None`` uses torch's
     global generator. With ``ensemble_dim=0`` the parameters carry a leading run dimension R and
     ``generators`` (a list of R generators) gives each run its own stream: run r's noise is drawn
@@ -280,6 +287,9 @@ class PartitionedLangevin(Optimizer):
         self._generator = generator
         self._generators = generators
         self._ensemble_size: int | None = len(generators) if generators is not None else None
+        # Per-run draws reuse one buffer per (device, dtype, shape) and its rows, unbound once:
+        # indexing buf[r] on every draw costs as much as drawing the numbers (R = 100, ~150 each).
+        self._noise_buffers: dict[tuple, tuple[Tensor, tuple[Tensor, ...]]] = {}
         defaults = dict(lr=lr, method=method, gamma=gamma, tau=tau, sigma_A=sigma_A, eps=eps, xi0=xi0)
         _check_group(defaults)
         super().__init__(params, defaults)
@@ -372,16 +382,22 @@ class PartitionedLangevin(Optimizer):
         for (device, dtype), idx in buckets.items():
             sizes = [like[i][0].numel() if ens else like[i].numel() for i in idx]
             total = sum(sizes)
-            if ens:
-                buf = torch.empty((like[idx[0]].shape[0], total), device=device, dtype=dtype)
+            runs = like[idx[0]].shape[0] if ens else None
+            if not total:  # only empty tensors: nothing to draw
+                buf = torch.empty((runs, 0) if ens else (0,), device=device, dtype=dtype)
+            elif self._generators is not None:
+                # The returned views alias this buffer until the next draw: step() uses its noise
+                # within the step, so reusing the buffer is safe.
+                key = (device, dtype, runs, total)
+                if key not in self._noise_buffers:
+                    buf = torch.empty(key[2:], device=device, dtype=dtype)
+                    self._noise_buffers[key] = (buf, buf.unbind(0))
+                buf, rows = self._noise_buffers[key]
+                for row, g in zip(rows, self._generators):  # run r's numbers come from generators[r] only
+                    row.normal_(generator=g)
             else:
-                buf = torch.empty((total,), device=device, dtype=dtype)
-            if total:
-                if self._generators is not None:
-                    for r, g in enumerate(self._generators):
-                        buf[r].normal_(generator=g)
-                else:
-                    buf.normal_(generator=self._generator)
+                shape = (runs, total) if ens else (total,)
+                buf = torch.empty(shape, device=device, dtype=dtype).normal_(generator=self._generator)
             off = 0
             for i, m in zip(idx, sizes):
                 out[i] = buf[..., off:off + m].view(like[i].shape)
@@ -422,19 +438,24 @@ class PartitionedLangevin(Optimizer):
         # All noise of the step, in the documented order.
         like: list[Tensor] = []
         slots: list[tuple[dict, str]] = []
+        # A group whose noise coefficient is zero gets None instead of noise and draws nothing.
         for plan in plans:
+            plan.update(D1=None, O=None, D2=None, sgld=None)
+        noisy = [pl for pl in plans if (pl["group"]["sigma_A"] if pl["group"]["method"] == "adaptive"
+                                        else pl["group"]["tau"]) > 0]
+        for plan in noisy:
             if plan["group"]["method"] == "adaptive":
                 like += plan["params"]
                 slots.append((plan, "D1"))
-        for plan in plans:
+        for plan in noisy:
             if plan["group"]["method"] in ("langevin", "overdamped"):
                 like += plan["params"]
                 slots.append((plan, "O"))
-        for plan in reversed(plans):
+        for plan in reversed(noisy):
             if plan["group"]["method"] == "adaptive":
                 like += plan["params"]
                 slots.append((plan, "D2"))
-        for plan in plans:
+        for plan in noisy:
             if plan["group"]["method"] == "sgld":
                 like += plan["params"]
                 slots.append((plan, "sgld"))
@@ -482,10 +503,10 @@ class PartitionedLangevin(Optimizer):
                 grads = [p.grad for p in params if p.grad is not None]
                 if g["method"] == "sgld":
                     noise = pl["sgld"]
-                    sgld_([p for p, k in zip(params, has) if k], grads, [r for r, k in zip(noise, has) if k],
-                          g["lr"], g["tau"])
-                    sgld_([p for p, k in zip(params, has) if not k], [], [r for r, k in zip(noise, has) if not k],
-                          g["lr"], g["tau"])
+                    with_grad = None if noise is None else [r for r, k in zip(noise, has) if k]
+                    without_grad = None if noise is None else [r for r, k in zip(noise, has) if not k]
+                    sgld_([p for p, k in zip(params, has) if k], grads, with_grad, g["lr"], g["tau"])
+                    sgld_([p for p, k in zip(params, has) if not k], [], without_grad, g["lr"], g["tau"])
                 else:
                     kick_([m for m, k in zip(pl["momenta"], has) if k], grads, 1.0, g["lr"])
                 for s in pl["states"]:
