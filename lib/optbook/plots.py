@@ -27,12 +27,27 @@ def set_theme() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc={"figure.dpi": 100, "savefig.dpi": 100})
 
 
+def _base_method(name: str) -> str:
+    """``"AdLaLa (γ=10)"`` → ``"AdLaLa"``: a variant named "method (setting)" takes its method's colour."""
+    return name.split(" (")[0]
+
+
 def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
-    """A colour per method, fixed across chapters for the book's methods."""
+    """A colour per method, fixed across chapters for the book's methods.
+
+    A setting of a known method, named "method (setting)", shares the method's colour; figures
+    tell settings apart by line style.
+    """
     palette = sns.color_palette(PALETTE, n_colors=10)
     unknown = iter(range(10))
-    return {m: palette[METHOD_COLOR_INDEX[m] if m in METHOD_COLOR_INDEX else next(unknown) % 10]
-            for m in ordered(methods)}
+
+    def index(m: str) -> int:
+        for key in (m, _base_method(m)):
+            if key in METHOD_COLOR_INDEX:
+                return METHOD_COLOR_INDEX[key]
+        return next(unknown) % 10
+
+    return {m: palette[index(m)] for m in ordered(methods)}
 
 
 def figure_title(what: str, task_title: str, scale: str, data: str | None = None) -> str:
@@ -48,7 +63,10 @@ def suptitle(fig: plt.Figure, what: str, scale: str, data: str | None = None) ->
 def ordered(methods) -> list[str]:
     """Methods in the book's fixed order, unknown ones after, alphabetically."""
     methods = list(dict.fromkeys(methods))
-    return [m for m in METHOD_ORDER if m in methods] + sorted(m for m in methods if m not in METHOD_ORDER)
+    known = [m for m in methods if m in METHOD_ORDER or _base_method(m) in METHOD_ORDER]
+    rank = {m: (METHOD_ORDER.index(m if m in METHOD_ORDER else _base_method(m)), m not in METHOD_ORDER, m)
+            for m in known}
+    return sorted(known, key=rank.__getitem__) + sorted(m for m in methods if m not in rank)
 
 
 def curves_with_bands(

@@ -10,7 +10,8 @@ from optbook.tasks.base import Optimizee
 from optbook.tasks.ensemble import EnsembleLinear, run_generator, run_generators
 from optbook.tasks.mlp import MLPClassifier, MNISTMLPTask
 from optbook.tasks.quadratic import QuadraticOptimizee, QuadraticTask
-from optbook.tasks.spirals import SpiralClassifier, SpiralTask, two_spirals
+from optbook.tasks.spirals import PlanarClassifier, SpiralClassifier, SpiralTask, two_spirals
+from optbook.tasks.trigonometric import TrigTask, trigonometric
 
 BOOK_TASKS = ("quadratic", "mnist-sigmoid", "mnist-relu", "mnist-40", "mnist-2layer", "spirals")
 
@@ -31,6 +32,7 @@ def book_task(key: str, dataset: str = "auto"):
 
 
 __all__ = [
-    "BOOK_TASKS", "EnsembleLinear", "MLPClassifier", "MNISTMLPTask", "Optimizee", "QuadraticOptimizee",
-    "QuadraticTask", "SpiralClassifier", "SpiralTask", "book_task", "run_generator", "run_generators", "two_spirals",
+    "BOOK_TASKS", "EnsembleLinear", "MLPClassifier", "MNISTMLPTask", "Optimizee", "PlanarClassifier", "QuadraticOptimizee",
+    "QuadraticTask", "SpiralClassifier", "SpiralTask", "TrigTask", "book_task", "run_generator", "run_generators",
+    "trigonometric", "two_spirals",
 ]

@@ -1,10 +1,11 @@
-"""The two-spirals data of Leimkuhler, Matthews, Vlaar 2019 (their Eq. 16) and the 2-H-1 perceptron."""
+"""The two-spirals data of Leimkuhler, Matthews, Vlaar 2019 (their Eq. 16) and the 2-H-1 perceptron
+(:class:`PlanarClassifier`, shared with the trigonometric data of ``trigonometric.py``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,19 +33,19 @@ def two_spirals(
     return x, y
 
 
-class SpiralClassifier(Optimizee):
-    """R single-hidden-layer perceptrons 2-H-1 (ReLU, sigmoid output, binary cross-entropy).
+class PlanarClassifier(Optimizee):
+    """R single-hidden-layer perceptrons 2-H-1 (ReLU, sigmoid output, binary cross-entropy) on 2-D data.
 
-    Every run has its own training and test spirals, and walks through its training set in
-    shuffled epochs of minibatches, as the paper's code does (500 points, batches of 25 = 5 %).
+    ``sample(n, generator)`` draws n labelled points (x [n, 2], y [n] in {0, 1}); every run draws
+    its own training and test sets from its own generator, and walks through its training set
+    in shuffled epochs of minibatches, as the paper's code does.
     """
 
     def __init__(
         self,
         seeds: Sequence[int],
+        sample: Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]],
         hidden: int = 100,
-        turns: float = 4.0,
-        noise: float = 0.02,
         n_train: int = 500,
         n_test: int = 1000,
         batch_size: int = 25,
@@ -54,8 +55,8 @@ class SpiralClassifier(Optimizee):
         if n_train % batch_size:
             raise ValueError(f"batch_size={batch_size} must divide n_train={n_train} (whole epochs)")
         data = run_generators(self.seeds, "data")
-        train = [two_spirals(n_train, turns, noise=noise, generator=g) for g in data]
-        test = [two_spirals(n_test, turns, noise=noise, generator=g) for g in data]
+        train = [sample(n_train, g) for g in data]
+        test = [sample(n_test, g) for g in data]
         self.train_x = torch.stack([x for x, _ in train]).to(device)  # [R, n, 2]
         self.train_y = torch.stack([y for _, y in train]).to(device)
         self.test_x = torch.stack([x for x, _ in test]).to(device)
@@ -90,6 +91,26 @@ class SpiralClassifier(Optimizee):
             metrics[f"{split}_loss"] = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(1)
             metrics[f"{split}_accuracy"] = ((logits > 0).float() == y).float().mean(1)
         return metrics
+
+
+class SpiralClassifier(PlanarClassifier):
+    """The perceptrons on two spirals (500 points, batches of 25 = 5 %, as the paper's code)."""
+
+    def __init__(
+        self,
+        seeds: Sequence[int],
+        hidden: int = 100,
+        turns: float = 4.0,
+        noise: float = 0.02,
+        n_train: int = 500,
+        n_test: int = 1000,
+        batch_size: int = 25,
+        device=None,
+    ):
+        def sample(n, generator):
+            return two_spirals(n, turns, noise=noise, generator=generator)
+
+        super().__init__(seeds, sample, hidden, n_train, n_test, batch_size, device)
 
 
 @dataclass(frozen=True)
