@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -367,3 +368,46 @@ def test_root_must_be_a_book(tmp_path):
     assert result.code == 2 and "not a book folder" in result.err
     assert invoke().code == 2  # a command is required
     assert invoke("--help").code == 0
+
+
+# --------------------------------------------------------------------------- claims results
+
+CLAIMS_CHAPTER = '''# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+scale = "cpu"  # "smoke" | "cpu" | "paper"
+claim = "first"  # "first" | "second"
+fail = False
+
+# %%
+from optbook import claims
+
+claims.record("02", claim, "a claim", 1, 1, "reproduced", scale=scale)
+if fail:
+    raise RuntimeError("failed after recording")
+'''
+
+
+def test_a_run_replaces_its_chapters_results_only_on_success(built, tmp_path):
+    root = copy_book(built[0], tmp_path / "book")
+    (root / "notebooks" / "02_claims.py").write_text(CLAIMS_CHAPTER)
+    results = root / "book" / "results" / "02.json"
+
+    def recorded() -> list[str]:
+        return [c["id"] for c in json.loads(results.read_text())]
+
+    assert invoke("--root", root, "run", "02", "--no-progress").code == 0
+    assert recorded() == ["first"]
+    # A claim the chapter no longer records leaves the results (no stale rows in the ledger).
+    assert invoke("--root", root, "run", "02", "-p", "claim", "second", "--no-progress").code == 0
+    assert recorded() == ["second"]
+    # A failed run, or a run written elsewhere, leaves the published results as they were.
+    assert invoke("--root", root, "run", "02", "-p", "fail", "yes", "--no-progress").code == 1
+    assert invoke("--root", root, "run", "02", "--output", tmp_path / "elsewhere.ipynb", "--no-progress").code == 0
+    assert recorded() == ["second"]

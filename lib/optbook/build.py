@@ -507,9 +507,10 @@ def execute_chapter(
         scratch_input = Path(scratch) / f"{chapter.id}.ipynb"
         scratch_output = Path(scratch) / f"{chapter.id}.executed.ipynb"
         nbformat.write(jupytext.reads(source.decode("utf-8"), fmt="py:percent"), scratch_input)
+        scratch_results = Path(scratch) / "results"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root):
+            with _kernel_environment(chapter.root, scratch_results):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -522,18 +523,38 @@ def execute_chapter(
             raise _chapter_failed(chapter, error, scratch_output, target) from None
         wall_time = time.perf_counter() - started
         notebook = nbformat.read(scratch_output, as_version=4)
-    stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time)
-    notebook.metadata[STAMP_KEY] = stamp
-    _write_atomically(notebook, target)
+        stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time)
+        notebook.metadata[STAMP_KEY] = stamp
+        _write_atomically(notebook, target)
+        if target.resolve() == chapter.executed_path.resolve():
+            _publish_results(chapter, scratch_results)
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
 
 
+def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
+    """The claims this run recorded become the chapter's published results, replacing the old
+    ones (so a claim the chapter stopped recording leaves the ledger). Only the executed
+    notebook's own run publishes: ``optbook run --output elsewhere`` leaves the book alone."""
+    from optbook.claims import RESULTS
+
+    published = chapter.root / RESULTS
+    published.mkdir(parents=True, exist_ok=True)
+    (published / f"{chapter.id.split('_')[0]}.json").unlink(missing_ok=True)
+    for produced in sorted(scratch_results.glob("*.json")):
+        shutil.copyfile(produced, published / produced.name)
+
+
 @contextmanager
-def _kernel_environment(root: Path) -> Iterator[None]:
-    """The kernel inherits our environment: point it at the book's data/ (unless told otherwise)
-    and silence the library's progress bars, whose redraws would be saved as page output."""
-    wanted = {"OPTBOOK_DATA": os.environ.get("OPTBOOK_DATA") or str(Path(root) / "data"), "OPTBOOK_PROGRESS": "0"}
+def _kernel_environment(root: Path, results: Path) -> Iterator[None]:
+    """The kernel inherits our environment: point it at the book's data/ (unless told otherwise),
+    record claims into ``results`` (published on success), and silence the library's progress
+    bars, whose redraws would be saved as page output."""
+    wanted = {
+        "OPTBOOK_DATA": os.environ.get("OPTBOOK_DATA") or str(Path(root) / "data"),
+        "OPTBOOK_RESULTS": str(results),
+        "OPTBOOK_PROGRESS": "0",
+    }
     previous = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:

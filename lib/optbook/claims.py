@@ -1,13 +1,17 @@
 """The claims ledger: each chapter records the papers' claims with our measured value and a verdict.
 
 ``record`` writes ``book/results/NN.json`` (merging by claim id); ``render_ledger`` turns every
-results file into the ledger page ``book/claims.md``.
+results file into the ledger page ``book/claims.md``. While ``optbook build`` executes a chapter,
+``$OPTBOOK_RESULTS`` points ``record`` at a scratch folder, and the chapter's results replace
+``book/results/NN.json`` only when the run succeeds: a claim the chapter no longer records
+disappears from the ledger, and a failed run leaves the published results as they were.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,14 +73,24 @@ def record(
         "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     print(f"[{verdict}] {claim_id}: paper {entry['paper']} | ours {entry['ours']}")
-    root = root or find_project_root()
-    if root is not None:
-        path = Path(root) / RESULTS / f"{chapter}.json"
+    folder = results_dir(root)
+    if folder is not None:
+        path = folder / f"{chapter}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         claims = {c["id"]: c for c in load(path)}
         claims[claim_id] = entry
         path.write_text(json.dumps(list(claims.values()), indent=1, ensure_ascii=False) + "\n")
     return entry
+
+
+def results_dir(root: Path | None = None) -> Path | None:
+    """Where ``record`` writes: ``$OPTBOOK_RESULTS`` (set by the build), else the book's
+    ``book/results/``; None outside a book (e.g. in Colab), where claims are only printed."""
+    override = os.environ.get("OPTBOOK_RESULTS")
+    if override:
+        return Path(override)
+    root = root or find_project_root()
+    return None if root is None else Path(root) / RESULTS
 
 
 def load(path: Path) -> list[dict]:
