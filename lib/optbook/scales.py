@@ -61,7 +61,85 @@ HYPERGRADIENT = {
     },
 }
 
-CHAPTERS = {"00": TASKS_AND_BASELINES, "03": HYPERGRADIENT}
+# Chapter 4. Problems: "two_turn" is Figs. 8 and 14 (2-turn spirals, 20 nodes, 500 points, 2 %
+# subsampling); "four_turn" Figs. 9 and 10 (4-turn spirals, 100 nodes, 5 %); "trig" Figs. 11-12
+# (reconstructed trigonometric data, 100 nodes, 1000 points, 5 %); "temperatures" Fig. 1 (BAOAB,
+# trigonometric a = 3, b = 2, 500 nodes, 2 %); "sensitivity" Fig. 15 (AdLaLa over τ₁ × σ_A on
+# the 4-turn problem). "sweep" is Fig. 10's sweep over SGLD's σ and Adam's h on the first runs of
+# "four_turn", compared at its "steps" (which must be an evaluated step of "four_turn").
+THERMODYNAMIC = {
+    "smoke": {
+        "two_turn": {"hidden": 20, "runs": 6, "steps": 300, "eval_every": 50, "snapshots": (50, 300)},
+        "four_turn": {"hidden": 16, "runs": 4, "steps": 300, "eval_every": 50},
+        "sweep": {"runs": 2, "steps": 100, "sgld_sigmas": (0.0, 0.1), "adam_lrs": (0.001,)},
+        "trig": {"a": (6,), "hidden": 16, "runs": 3, "steps": 200, "eval_every": 50},
+        "temperatures": {"taus": (1e-8, 1e-5), "hidden": 32, "runs": 2, "steps": 200},
+        "sensitivity": {"tau1": (1e-5, 1e-3), "sigma_A": (0.003, 0.03), "hidden": 16, "runs": 2, "steps": 100},
+        "speedup": {"runs": 8, "steps": 30, "loop_runs": 2},
+    },
+    "cpu": {
+        "two_turn": {"hidden": 20, "runs": 100, "steps": 10000, "eval_every": 250, "snapshots": (50, 1000, 10000)},
+        "four_turn": {"hidden": 100, "runs": 100, "steps": 20000, "eval_every": 1000},
+        "sweep": {"runs": 10, "steps": 10000, "sgld_sigmas": (0.0, 0.005, 0.01, 0.05, 0.1), "adam_lrs": (0.001, 0.01, 0.05)},
+        "trig": {"a": (6, 10), "hidden": 100, "runs": 20, "steps": 10000, "eval_every": 500},
+        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hidden": 500, "runs": 4, "steps": 10000},
+        "sensitivity": {"tau1": (1e-6, 1e-5, 1e-4, 1e-3), "sigma_A": (0.001, 0.01, 0.03), "hidden": 100, "runs": 10,
+                        "steps": 10000},
+        "speedup": {"runs": 100, "steps": 300, "loop_runs": 5},
+    },
+    "paper": {
+        "two_turn": {"hidden": 20, "runs": 100, "steps": 10000, "eval_every": 100, "snapshots": (50, 1000, 10000)},
+        "four_turn": {"hidden": 100, "runs": 100, "steps": 80000, "eval_every": 2000},
+        "sweep": {"runs": 20, "steps": 20000, "sgld_sigmas": (0.0, 0.005, 0.01, 0.05, 0.1), "adam_lrs": (0.001, 0.01, 0.05)},
+        "trig": {"a": (6, 10), "hidden": 100, "runs": 20, "steps": 50000, "eval_every": 1000},
+        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hidden": 500, "runs": 10, "steps": 50000},
+        "sensitivity": {"tau1": (1e-6, 1e-5, 1e-4, 1e-3), "sigma_A": (0.001, 0.003, 0.01, 0.03), "hidden": 100,
+                        "runs": 10, "steps": 40000},
+        "speedup": {"runs": 100, "steps": 1000, "loop_runs": 10},
+    },
+}
+
+_L2L_QUADRATIC_NET = {"hidden": 20, "layers": 2, "preprocess_p": None, "output_scale": 1.0}
+_L2L_MNIST_NET = {"hidden": 20, "layers": 2, "preprocess_p": 10.0, "output_scale": 0.1}
+_L2L_SEEDS = tuple(range(10**6, 10**6 + 20))
+
+LEARNING_TO_LEARN = {
+    "smoke": {
+        "quadratic_net": _L2L_QUADRATIC_NET,
+        "quadratic_meta": {"problems": 6, "runs": 2, "meta_lr": 3e-3, "clip_grad_norm": 1.0, "horizon": 20,
+                           "unroll": 10, "validate_every": 3, "validation_seeds": _L2L_SEEDS[:3]},
+        "mnist_net": _L2L_MNIST_NET,
+        "mnist_meta": {"problems": 2, "runs": 1, "meta_lr": 1e-2, "clip_grad_norm": 1.0, "horizon": 20,
+                       "unroll": 10, "validate_every": 1, "validation_seeds": _L2L_SEEDS[:2]},
+        "evaluation_seeds": 4, "quadratic_steps": 20, "mnist_steps": 40, "mnist_claim_steps": (20, 40),
+        "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 20,
+        "sensitivity_meta_lrs": (3e-3,), "sensitivity_seeds": (1,), "sensitivity_problems": 3,
+    },
+    "cpu": {
+        "quadratic_net": _L2L_QUADRATIC_NET,
+        "quadratic_meta": {"problems": 500, "runs": 8, "meta_lr": 3e-3, "clip_grad_norm": 1.0, "horizon": 100,
+                           "unroll": 20, "validate_every": 25, "validation_seeds": _L2L_SEEDS},
+        "mnist_net": _L2L_MNIST_NET,
+        "mnist_meta": {"problems": 300, "runs": 1, "meta_lr": 1e-2, "clip_grad_norm": 1.0, "horizon": 100,
+                       "unroll": 20, "validate_every": 25, "validation_seeds": _L2L_SEEDS[:10]},
+        "evaluation_seeds": 100, "quadratic_steps": 100, "mnist_steps": 200, "mnist_claim_steps": (100, 200),
+        "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 100,
+        "sensitivity_meta_lrs": (1e-3, 3e-3, 1e-2), "sensitivity_seeds": (1, 2, 3), "sensitivity_problems": 200,
+    },
+    "paper": {
+        "quadratic_net": _L2L_QUADRATIC_NET,
+        "quadratic_meta": {"problems": 2000, "runs": 1, "meta_lr": 3e-3, "clip_grad_norm": None, "horizon": 100,
+                           "unroll": 20, "validate_every": 20, "validation_seeds": _L2L_SEEDS},
+        "mnist_net": _L2L_MNIST_NET,
+        "mnist_meta": {"problems": 1000, "runs": 1, "meta_lr": 1e-2, "clip_grad_norm": None, "horizon": 100,
+                       "unroll": 20, "validate_every": 20, "validation_seeds": _L2L_SEEDS},
+        "evaluation_seeds": 100, "quadratic_steps": 100, "mnist_steps": 200, "mnist_claim_steps": (100, 200),
+        "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 200,
+        "sensitivity_meta_lrs": (1e-3, 3e-3, 1e-2), "sensitivity_seeds": (1, 2, 3), "sensitivity_problems": 500,
+    },
+}
+
+CHAPTERS = {"00": TASKS_AND_BASELINES, "01": LEARNING_TO_LEARN, "03": HYPERGRADIENT, "04": THERMODYNAMIC}
 
 
 def chapter_config(chapter: str, scale: str) -> MappingProxyType:

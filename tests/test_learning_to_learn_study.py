@@ -1,0 +1,164 @@
+"""Chapter 1's study layer: checkpoints that are reused only when they match, the comparison
+tables the claims are read from, and the LSTM's chunked forward."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from optbook.learned import CoordinatewiseLSTM, MetaTrainConfig, load_net, save_net
+from optbook.studies import learning_to_learn as l2l
+from optbook.tasks import QuadraticTask
+
+TINY = MetaTrainConfig(unroll=5, horizon=10, problems=2, runs=2, meta_lr=3e-3, validate_every=1,
+                       validation_seeds=(10**6, 10**6 + 1))
+NET = {"hidden": 4, "layers": 1, "preprocess_p": None, "output_scale": 1.0}
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_meta_trained_saves_then_loads_the_same_net(tmp_path):
+    first = l2l.meta_trained("tiny", QuadraticTask(), NET, TINY, progress=False)
+    assert not first.loaded and (tmp_path / "checkpoints" / "tiny.pt").exists()
+    again = l2l.meta_trained("tiny", QuadraticTask(), NET, TINY, progress=False)
+    assert again.loaded
+    assert again.state_hash == first.state_hash
+    pd.testing.assert_frame_equal(again.history, first.history.astype(float), check_dtype=False)
+    assert again.validation["problems"].tolist() == first.validation["problems"].tolist() == [0, 1, 2]
+    assert again.info["best_problems"] == first.info["best_problems"]
+    assert isinstance(again.info["torch"], str)
+
+
+def test_a_checkpoint_of_another_config_is_retrained_not_reused():
+    first = l2l.meta_trained("tiny", QuadraticTask(), NET, TINY, progress=False)
+    other = l2l.meta_trained("tiny", QuadraticTask(), NET, replace(TINY, meta_lr=1e-2), progress=False)
+    assert not other.loaded
+    assert other.state_hash != first.state_hash
+    assert l2l.fingerprint(QuadraticTask(), NET, TINY, 0) != l2l.fingerprint(QuadraticTask(), NET, TINY, 1)
+
+
+def test_the_same_init_seed_gives_the_same_trained_net(tmp_path):
+    a = l2l.meta_trained("a", QuadraticTask(), NET, TINY, init_seed=3, progress=False)
+    b = l2l.meta_trained("b", QuadraticTask(), NET, TINY, init_seed=3, progress=False)
+    c = l2l.meta_trained("c", QuadraticTask(), NET, TINY, init_seed=4, progress=False)
+    assert a.state_hash == b.state_hash != c.state_hash
+
+
+def test_save_net_stores_plain_json_metadata(tmp_path):
+    path = save_net(tmp_path / "n.pt", CoordinatewiseLSTM(hidden=3, layers=1), metadata={"torch": torch.__version__})
+    _, metadata = load_net(path, with_metadata=True)  # weights_only=True must accept it
+    assert type(metadata["torch"]) is str
+
+
+def _frame(losses: dict[str, list[float]], step: int = 10) -> pd.DataFrame:
+    rows = [{"method": m, "step": step, "seed": s, "loss": v, "diverged": False}
+            for m, values in losses.items() for s, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_compare_at_steps_names_the_best_baseline_and_the_paired_fraction():
+    frame = _frame({"LSTM": [1.0, 2.0, 3.0, 4.0], "Adam": [2.0, 1.0, 4.0, 5.0], "NAG": [9.0, 9.0, 9.0, 9.0]})
+    row = l2l.compare_at_steps(frame, [10]).loc[10]
+    assert row["best baseline"] == "Adam"
+    assert row["LSTM"] == pytest.approx(2.5) and row["Adam"] == pytest.approx(3.0)
+    assert bool(row["LSTM beats best"])
+    assert row["problems where LSTM < best"] == pytest.approx(0.75)
+
+
+def test_compare_at_steps_counts_diverged_runs_and_leaves_them_out_of_the_mean():
+    frame = _frame({"LSTM": [1.0, np.inf], "Adam": [0.5, 0.5]})
+    row = l2l.compare_at_steps(frame, [10]).loc[10]
+    assert row["LSTM"] == pytest.approx(1.0)
+    assert row["diverged runs"] == 1
+    assert not bool(row["LSTM beats best"])
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7])
+def test_chunked_lstm_forward_equals_one_block(chunk_size):
+    torch.manual_seed(0)
+    whole = CoordinatewiseLSTM(hidden=5, layers=2, preprocess_p=5.0, chunk_size=None)
+    chunked = CoordinatewiseLSTM(hidden=5, layers=2, preprocess_p=5.0, chunk_size=chunk_size)
+    chunked.load_state_dict(whole.state_dict())
+    grad = torch.randn(10) * 1e-2
+    state = tuple(torch.randn(10, 5) for _ in range(4))
+    (u1, s1), (u2, s2) = whole(grad, state), chunked(grad, state)
+    torch.testing.assert_close(u1, u2)
+    for a, b in zip(s1, s2):
+        torch.testing.assert_close(a, b)
+    # and the meta-gradient through the chunks is the same
+    g1 = torch.autograd.grad(whole(grad, state)[0].sum(), list(whole.parameters()))
+    g2 = torch.autograd.grad(chunked(grad, state)[0].sum(), list(chunked.parameters()))
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b)
+
+
+def test_chunk_size_must_be_positive():
+    with pytest.raises(ValueError, match="chunk_size=0"):
+        CoordinatewiseLSTM(chunk_size=0)
+
+
+def test_toy_acceptance_numbers():
+    toy = l2l.toy_acceptance_test()
+    assert toy["final x"] == pytest.approx(0.8559, abs=5e-5)
+    assert toy["final loss"] == pytest.approx(0.7325327, abs=1e-6)
+
+
+def test_chapter_net_rejects_an_unknown_problem():
+    from optbook import scales
+
+    with pytest.raises(ValueError, match="problem"):
+        l2l.chapter_net("cifar", scales.chapter_config("01", "smoke"), "smoke")
+
+
+def test_paired_difference_and_verdict():
+    frame = _frame({"LSTM": [1.0, 2.0, 3.0, 4.0], "Adam": [2.0, 3.1, 3.9, 5.2]})
+    row = l2l.compare_at_steps(frame, [10]).loc[10]
+    assert row["paired difference"] == pytest.approx(-1.05)
+    assert row["difference hi"] < 0
+    assert l2l.verdict(row) == "reproduced"
+    assert l2l.verdict(row, learned_should_be_lower=False) == "not reproduced"
+    straddling = l2l.compare_at_steps(_frame({"LSTM": [1.0, 3.0, 2.0], "Adam": [2.0, 2.0, 2.1]}), [10]).loc[10]
+    assert straddling["difference lo"] < 0 < straddling["difference hi"]
+    assert l2l.verdict(straddling) == "inconclusive"
+
+
+def test_evaluation_in_groups_of_problems_equals_one_ensemble():
+    from optbook.learned import evaluate
+    from optbook.tasks import book_task
+
+    torch.manual_seed(0)
+    net = CoordinatewiseLSTM(hidden=4, layers=1, preprocess_p=10.0, output_scale=0.1)
+    task = book_task("mnist-sigmoid")
+    together = evaluate(task, net, [3, 1, 4, 5], steps=3, coordinate_budget=10**9)
+    grouped = evaluate(task, net, [3, 1, 4, 5], steps=3, coordinate_budget=2 * 15910 + 1)  # groups of 2
+    pd.testing.assert_frame_equal(grouped, together, check_exact=False, rtol=1e-5)
+    assert together["seed"].iloc[:4].tolist() == [3, 1, 4, 5] and together["run"].iloc[:4].tolist() == [0, 1, 2, 3]
+
+
+def test_trajectory_means_average_each_problem_over_the_window():
+    frame = pd.concat([_frame({"LSTM": [1.0, 3.0], "Adam": [2.0, 2.0]}, step=0),
+                       _frame({"LSTM": [0.0, 1.0], "Adam": [1.0, 1.0]}, step=1),
+                       _frame({"LSTM": [9.0, 9.0], "Adam": [0.0, 0.0]}, step=2)])
+    means = l2l.trajectory_means(frame, last_step=1).set_index(["method", "seed"])["loss"]
+    assert means[("LSTM", 0)] == 0.5 and means[("LSTM", 1)] == 2.0 and means[("Adam", 0)] == 1.5
+    row = l2l.compare_at_steps(l2l.trajectory_means(frame, 1), [1]).loc[1]
+    assert row["LSTM"] == pytest.approx(1.25) and row["best baseline"] == "Adam"
+
+
+def test_longest_lead_is_the_longest_run_of_steps_where_the_lstm_is_best():
+    steps = {0: (5.0, 5.0), 1: (2.0, 1.0), 2: (1.0, 1.5), 3: (1.0, 1.5), 4: (1.0, 0.5), 5: (0.1, 0.5)}
+    frame = pd.concat([_frame({"LSTM": [lstm], "Adam": [adam]}, step=t) for t, (lstm, adam) in steps.items()])
+    assert l2l.longest_lead(frame) == (2, 3)
+    never = pd.concat([_frame({"LSTM": [3.0], "Adam": [1.0]}, step=t) for t in range(3)])
+    assert l2l.longest_lead(never) is None
