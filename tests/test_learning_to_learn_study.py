@@ -162,3 +162,12 @@ def test_longest_lead_is_the_longest_run_of_steps_where_the_lstm_is_best():
     assert l2l.longest_lead(frame) == (2, 3)
     never = pd.concat([_frame({"LSTM": [3.0], "Adam": [1.0]}, step=t) for t in range(3)])
     assert l2l.longest_lead(never) is None
+
+
+def test_comparison_holds_both_measures():
+    frame = pd.concat([_frame({"LSTM": [1.0, 1.0], "Adam": [3.0, 3.0]}, step=0),
+                       _frame({"LSTM": [2.0, 2.0], "Adam": [1.0, 1.0]}, step=1)])
+    table = l2l.comparison(frame, [1])
+    assert table.loc[(l2l.AT_STEP, 1), "best baseline"] == "Adam" and not table.loc[(l2l.AT_STEP, 1), "LSTM beats best"]
+    assert table.loc[(l2l.TRAJECTORY, 1), "LSTM"] == pytest.approx(1.5)
+    assert table.loc[(l2l.TRAJECTORY, 1), "LSTM beats best"]
