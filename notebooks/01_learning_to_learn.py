@@ -246,13 +246,6 @@ def loss_figure(frames: dict, title: str, data: str | None = None) -> None:
     plt.show()
 
 
-def comparison(frame: pd.DataFrame, steps) -> pd.DataFrame:
-    """The claim's two measures: the loss at each step, and the mean loss over steps 0 .. t."""
-    at_steps = l2l.compare_at_steps(frame, steps)
-    over = pd.concat([l2l.compare_at_steps(l2l.trajectory_means(frame, t), [t]) for t in steps])
-    return pd.concat({"loss at step": at_steps, "mean loss over steps 0..step": over}, names=["measure"])
-
-
 def difference(row) -> str:
     return f"paired difference {row['paired difference']:+.3g}, 95% CI [{row['difference lo']:.3g}, {row['difference hi']:.3g}]"
 
@@ -283,12 +276,12 @@ def glue_row(prefix: str, row) -> None:
     report.glue(f"{prefix}_verdict", l2l.verdict(row))
 
 
-TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
+TRAJECTORY, AT_STEP = l2l.TRAJECTORY, l2l.AT_STEP
 quadratic_runs = learned_vs_baselines("quadratic", quadratic_task, quadratic_lstm, config["quadratic_steps"])
 loss_figure({quadratic_task.title: quadratic_runs},
             f"Learned (solid) and tuned (dashed) optimizers, mean ± 95% CI over {n_eval} problems")
 last = config["quadratic_steps"]
-quadratic_table = comparison(quadratic_runs, [last])
+quadratic_table = l2l.comparison(quadratic_runs, [last])
 report.show(quadratic_table.reset_index(), caption="Both measures over the evaluation problems")
 
 # %%
@@ -320,7 +313,7 @@ mnist_runs = learned_vs_baselines("mnist-sigmoid", mnist_task, mnist_lstm, confi
 loss_figure({mnist_task.title: mnist_runs},
             f"Learned (solid) and tuned (dashed) optimizers, mean ± 95% CI over {n_eval} problems", data_name)
 horizon, twice = config["mnist_claim_steps"]
-mnist_table = comparison(mnist_runs, [horizon, twice])
+mnist_table = l2l.comparison(mnist_runs, [horizon, twice])
 report.show(mnist_table.reset_index(), caption="Both measures at the training horizon and at twice it")
 
 # %%
@@ -365,7 +358,7 @@ transfer_titles = {key: book_task(key, dataset=dataset).title for key in transfe
 loss_figure({transfer_titles[k]: v for k, v in transfer_runs.items()},
             "Transfer of the MNIST-trained LSTM (solid) against baselines tuned per task (dashed)", data_name)
 transfer_table = pd.concat(
-    {transfer_titles[k]: comparison(v, [config["transfer_steps"]]) for k, v in transfer_runs.items()}, names=["task"],
+    {transfer_titles[k]: l2l.comparison(v, [config["transfer_steps"]]) for k, v in transfer_runs.items()}, names=["task"],
 )
 report.show(transfer_table.reset_index(), caption="Both measures at the last step")
 

@@ -30,7 +30,7 @@ from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
 __all__ = [
-    "TrainedOptimizer", "baseline_runs", "chapter_net", "compare_at_steps", "longest_lead", "trajectory_means", "evaluate_learned", "fingerprint", "meta_trained",
+    "AT_STEP", "TRAJECTORY", "TrainedOptimizer", "baseline_runs", "chapter_net", "compare_at_steps", "comparison", "longest_lead", "trajectory_means", "evaluate_learned", "fingerprint", "meta_trained",
     "sensitivity_table", "toy_acceptance_test", "verdict",
 ]
 
@@ -210,6 +210,17 @@ def trajectory_means(frame: pd.DataFrame, last_step: int) -> pd.DataFrame:
     diverged = window.groupby(["method", "seed"], sort=False)["diverged"].any().to_numpy()
     means.loc[diverged, "loss"] = np.inf
     return means.assign(step=last_step, diverged=diverged)
+
+
+TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
+
+
+def comparison(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED) -> pd.DataFrame:
+    """Both measures a claim is judged on, indexed by (measure, step): the loss at each step, and
+    the mean loss over steps 0 .. step (see :func:`compare_at_steps`)."""
+    at_steps = compare_at_steps(frame, steps, learned)
+    over = pd.concat([compare_at_steps(trajectory_means(frame, step), [step], learned) for step in steps])
+    return pd.concat({AT_STEP: at_steps, TRAJECTORY: over}, names=["measure"])
 
 
 def _paired(at_step: pd.DataFrame, learned: str, other: str) -> pd.DataFrame:
