@@ -40,8 +40,6 @@ device = "auto"  # a torch device, or "auto" (CUDA when present)
 seed = 0  # global seed; every run also draws from its own seed
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -49,7 +47,7 @@ import seaborn as sns
 import torch
 
 import optbook
-from optbook import claims, experiment, plots, report, scales
+from optbook import claims, plots, report, scales
 from optbook.studies import thermodynamic as thermo
 from optbook.tasks import SpiralTask, TrigTask, trigonometric, two_spirals
 

@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import io
 import json
-import math
 import sys
 from dataclasses import dataclass
 from typing import Sequence
@@ -30,8 +29,9 @@ from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
 __all__ = [
-    "AT_STEP", "TRAJECTORY", "TrainedOptimizer", "baseline_runs", "chapter_net", "compare_at_steps", "comparison", "longest_lead", "trajectory_means", "evaluate_learned", "fingerprint", "meta_trained",
-    "sensitivity_table", "toy_acceptance_test", "verdict",
+    "AT_STEP", "TRAJECTORY", "TrainedOptimizer", "baseline_runs", "chapter_net", "compare_at_steps", "comparison",
+    "evaluate_learned", "fingerprint", "longest_lead", "meta_trained", "sensitivity_table", "toy_acceptance_test",
+    "trajectory_means", "verdict",
 ]
 
 LEARNED = "LSTM"
@@ -93,9 +93,8 @@ def _history(result: meta.MetaTrainResult) -> pd.DataFrame:
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict]:
-    # NaN and inf are not JSON: a diverged unroll is stored as null and read back as NaN.
-    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
-            for row in json.loads(frame.to_json(orient="records"))]
+    """Rows as JSON-able dicts; pandas writes NaN and ±inf (a diverged unroll) as null."""
+    return json.loads(frame.to_json(orient="records"))
 
 
 def meta_trained(
