@@ -9,7 +9,6 @@ from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from optbook.tasks.base import Optimizee
 from optbook.tasks.ensemble import EnsembleLinear, EpochSampler, run_generators
