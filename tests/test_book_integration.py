@@ -53,7 +53,9 @@ def test_every_chapter_executed_at_smoke_scale_with_a_stamp(smoke_book):
         notebook = json.loads(executed.read_text())
         stamp = notebook["metadata"]["optbook"]
         assert stamp["parameters"]["scale"] == "smoke"
-        assert stamp["wall_time_s"] < 120, f"{source.stem} took {stamp['wall_time_s']:.0f} s at smoke scale"
+        # The stamp records how long the run took (shown by `optbook status`); a test never asserts
+        # a wall time, because the machine is shared and a busy neighbour would fail it.
+        assert stamp["wall_time_s"] > 0
         errors = [o for c in notebook["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors
 
