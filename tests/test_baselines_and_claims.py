@@ -100,6 +100,19 @@ def test_record_refuses_unknown_verdicts_and_bad_ids(tmp_path):
         claims.record("00", "c", "claim", 1, 1, "yes", root=tmp_path)
     with pytest.raises(ValueError, match="claim_id"):
         claims.record("00", "bad id!", "claim", 1, 1, "reproduced", root=tmp_path)
+    with pytest.raises(ValueError, match="kind='mine'"):
+        claims.record("00", "c", "claim", 1, 1, "reproduced", kind="mine", root=tmp_path)
+    with pytest.raises(ValueError, match="reference='blog'"):
+        claims.record("00", "c", "claim", 1, 1, "reproduced", reference="blog", root=tmp_path)
+    assert not (tmp_path / "book/results/00.json").exists()
+
+
+def test_record_keeps_whose_claim_and_where_the_reference_comes_from(tmp_path):
+    claims.record("00", "ours-1", "a question of ours", None, 0.3, "inconclusive", kind="ours", reference=None, root=tmp_path)
+    claims.record("00", "logs-1", "a claim", 0.2, 0.3, "not reproduced", reference="official code", root=tmp_path)
+    stored = {c["id"]: c for c in json.loads((tmp_path / "book/results/00.json").read_text())}
+    assert (stored["ours-1"]["kind"], stored["ours-1"]["reference"]) == ("ours", None)
+    assert (stored["logs-1"]["kind"], stored["logs-1"]["reference"]) == ("paper", "official code")
 
 
 def test_setup_seeds_and_validates(capsys):

@@ -18,6 +18,11 @@ from pathlib import Path
 from optbook.paths import find_project_root
 
 VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "inconclusive", "not run")
+# Whose claim it is: a claim one of the papers makes, or a question the book asks of its own.
+KINDS = ("paper", "ours")
+# Where the reference number comes from: the paper's text or figures, the official code's logged
+# output, a later reproduction, or nowhere (a question of ours may have no reference number).
+REFERENCES = ("paper", "official code", "reproduction", None)
 LEDGER = Path("book/claims.md")
 RESULTS = Path("book/results")
 
@@ -52,13 +57,21 @@ def record(
     notes: str = "",
     scale: str | None = None,
     root: Path | None = None,
+    kind: str = "paper",
+    reference: str | None = "paper",
 ) -> dict:
     """Record one claim of a paper and what we measured; returns the entry and prints it.
 
-    Outside the book (no project root, e.g. in Colab) the entry is printed and not written.
+    ``kind`` says whose claim it is (:data:`KINDS`), ``reference`` where ``paper_value`` comes
+    from (:data:`REFERENCES`); ``source`` cites it. Outside the book (no project root, e.g. in
+    Colab) the entry is printed and not written.
     """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict={verdict!r} is not one of {VERDICTS}")
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
+    if reference not in REFERENCES:
+        raise ValueError(f"reference={reference!r} is not one of {REFERENCES}")
     if not claim_id or not claim_id.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"claim_id={claim_id!r} must be a non-empty slug of letters, digits, '-' and '_'")
     entry = {
@@ -67,6 +80,8 @@ def record(
         "paper": _plain(paper_value),
         "ours": _plain(our_value),
         "verdict": verdict,
+        "kind": kind,
+        "reference": reference,
         "source": source,
         "notes": notes,
         "scale": scale,
