@@ -17,7 +17,9 @@ from pathlib import Path
 
 from optbook.paths import find_project_root
 
-VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "inconclusive", "not run")
+# "mixed": the mean and the typical problem disagree (e.g. lower mean, higher typical loss); the
+# claim's notes say which way each went.
+VERDICTS = ("reproduced", "partly reproduced", "mixed", "inconclusive", "not reproduced", "not run")
 # Whose claim it is: a claim one of the papers makes, or a question the book asks of its own.
 KINDS = ("paper", "ours")
 # Where the reference number comes from: the paper's text or figures, the official code's logged
