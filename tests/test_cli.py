@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,13 +77,10 @@ def isolated_pipeline():
         # The library tree is edited concurrently; staleness logic is tested against a fixed hash.
         patch.setattr(build, "library_sha256", lambda package_dir=None: PINNED_LIBRARY)
         patch.delenv("OPTBOOK_DATA", raising=False)
-        try:
-            import optbook.claims as claims
+        import optbook.ledger as ledger
 
-            patch.setattr(claims, "render_ledger", fake_render_ledger)
-        except ImportError:
-            fake_claims = types.SimpleNamespace(render_ledger=fake_render_ledger)
-            patch.setitem(sys.modules, "optbook.claims", fake_claims)
+        patch.setattr(ledger, "render_ledger", fake_render_ledger)
+        patch.setattr(ledger, "render_findings", lambda root: Path(root) / "book" / "findings.md")
         yield ledger_calls
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import colorsys
+
 import math
 
 import numpy as np
@@ -197,8 +199,12 @@ def test_ensemble_speedups_row_per_problem_and_setting():
     assert (table["max_final_loss_diff"] < 1e-5).all()  # the ensemble trains the same runs as the loop
 
 
-def test_variants_share_their_methods_colour():
-    colors = plots.method_colors(["AdLaLa (γ=10)", "AdLaLa", "SGLD (σ=0.1)", "SGLD"])
-    assert colors["AdLaLa (γ=10)"] == colors["AdLaLa"] and colors["SGLD (σ=0.1)"] == colors["SGLD"]
-    assert colors["AdLaLa"] != colors["SGLD"]
+def test_every_method_and_setting_of_a_figure_has_its_own_colour():
+    colors = plots.method_colors(["AdLaLa (γ=10)", "AdLaLa (γ=0.5)", "SGLD", "Adam", "SGD", "LOL", "SGD-HD"])
+    assert len(set(colors.values())) == len(colors)
+    # A setting is a shade of its method's colour: the same hue, another lightness.
+    hue = lambda c: round(colorsys.rgb_to_hls(*c)[0], 3)  # noqa: E731
+    assert hue(colors["AdLaLa (γ=10)"]) == hue(colors["AdLaLa (γ=0.5)"]) == hue(plots.method_colors(["AdLaLa"])["AdLaLa"])
+    # Fixed across the book: a method's colour does not depend on what else is drawn.
+    assert plots.method_colors(["Adam"])["Adam"] == plots.method_colors(["SGD", "Adam", "LSTM"])["Adam"]
     assert plots.ordered(["AdLaLa (γ=10)", "Adam", "AdLaLa"]) == ["Adam", "AdLaLa", "AdLaLa (γ=10)"]

@@ -525,11 +525,22 @@ def execute_chapter(
         notebook = nbformat.read(scratch_output, as_version=4)
         stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time)
         notebook.metadata[STAMP_KEY] = stamp
+        _finish_page(chapter, notebook, scratch_results, stamp)
         _write_atomically(notebook, target)
         if target.resolve() == chapter.executed_path.resolve():
             _publish_results(chapter, scratch_results)
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
+
+
+def _finish_page(chapter: Chapter, notebook, scratch_results: Path, stamp: dict) -> None:
+    """Verdict box, "Run it yourself", numbered title, hidden parameters: see optbook.page."""
+    from optbook.claims import load
+    from optbook.ledger import normalise
+    from optbook.page import colab_url, finish_page
+
+    claims = [normalise(c) for c in load(scratch_results / f"{chapter.id.split('_')[0]}.json")]
+    finish_page(notebook, chapter.number, chapter.id, claims, stamp, colab_url(chapter.root, chapter.id))
 
 
 def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
@@ -620,14 +631,10 @@ def _line_in_source(source: Path, cell_source: str) -> int | None:
 
 
 def render_claims_ledger(root: Path) -> Path:
-    # Imported here: the ledger belongs to optbook.claims, which build must not need to load.
-    try:
-        from optbook.claims import render_ledger
-    except ModuleNotFoundError as err:
-        if err.name != "optbook.claims":
-            raise
-        raise BuildError("optbook.claims is missing: cannot render the claims ledger") from None
+    """The ledger page and the landing page's findings table, from ``book/results/``."""
+    from optbook.ledger import render_findings, render_ledger
 
+    render_findings(Path(root))
     return render_ledger(Path(root))
 
 

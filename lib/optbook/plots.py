@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import matplotlib.colors as matplotlib_colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -11,43 +12,81 @@ import seaborn as sns
 
 from optbook.experiment import mean_ci
 
-PALETTE = "colorblind"
-# Fixed colours per method across every chapter, so a method is recognisable at a glance. A method
-# and its variant with a learned learning rate share a colour (the figures tell them apart by line
-# style, dashed baselines and solid HD, as the hypergradient paper draws them); "SGDN" is NAG.
-METHOD_COLOR_INDEX = {
-    "SGD": 0, "SGD-HD": 0, "Momentum": 1, "NAG": 2, "SGDN": 2, "SGDN-HD": 2, "RMSprop": 3, "Adam": 4,
-    "Adam-HD": 4, "SGD-HDM": 0, "Adam-HDM": 4, "SGDop-SGDNlop": 5, "SGDNop-SGDNlop": 6, "Adamop-Adamlop": 7, "Adam-HD (code order)": 8,
-    "LSTM": 9, "HNN": 5, "SGLD": 6, "BAOAB": 7, "AdLaLa": 8, "LOL": 9,
+# One colour per method across the whole book, so a method is recognisable at a glance and no two
+# methods of a figure look alike (Okabe-Ito and Tol's colour-blind-safe sets). A hypergradient
+# variant (SGD-HD, SGD-HDM) is a shade of its baseline's hue, the family resemblance the
+# hypergradient paper's figures rely on; the figures also draw baselines dashed.
+METHOD_COLORS = {
+    "SGD": "#0072B2", "Momentum": "#56B4E9", "NAG": "#009E73", "SGDN": "#009E73", "RMSprop": "#E69F00",
+    "Adam": "#D55E00", "LSTM": "#CC79A7", "HNN": "#882255", "SGLD": "#999933", "BAOAB": "#44AA99",
+    "AdLaLa": "#332288", "LOL": "#AA4499",
+    "SGDop-SGDNlop": "#117733", "SGDNop-SGDNlop": "#88CCEE", "Adamop-Adamlop": "#DDCC77",
+    "Adam-HD (code order)": "#777777",
 }
-METHOD_ORDER = tuple(METHOD_COLOR_INDEX)
+# Variants drawn in a shade of their base method's colour: (base method, lightness change).
+SHADES = {"SGD-HD": ("SGD", -0.12), "SGD-HDM": ("SGD", 0.18), "SGDN-HD": ("SGDN", -0.1),
+          "Adam-HD": ("Adam", -0.12), "Adam-HDM": ("Adam", 0.18)}
+METHOD_ORDER = ("SGD", "SGD-HD", "SGD-HDM", "Momentum", "NAG", "SGDN", "SGDN-HD", "RMSprop", "Adam", "Adam-HD",
+                "Adam-HDM", "SGDop-SGDNlop", "SGDNop-SGDNlop", "Adamop-Adamlop", "Adam-HD (code order)", "LSTM",
+                "HNN", "SGLD", "BAOAB", "AdLaLa", "LOL")
+# Lightness changes for the settings of one method: its own colour, a lighter and a darker shade.
+SETTING_SHADES = (0.0, 0.25, -0.12, 0.4)
+# Methods the book does not know get these, in order of appearance.
+SPARE_COLORS = ("#661100", "#6699CC", "#888888", "#E7298A", "#1B9E77", "#A6761D", "#7570B3", "#66A61E")
+# Sizes for a figure shown at the page's width (about 9 inches): fonts stay readable on a phone.
+PAGE_WIDTH = 9.0
+FIGURE_DPI = 110
 
 
 def set_theme() -> None:
-    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc={"figure.dpi": 100, "savefig.dpi": 100})
+    """The book's seaborn theme; inline figures are drawn as retina PNGs (twice the dpi)."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.05,
+                  rc={"figure.dpi": FIGURE_DPI, "savefig.dpi": 2 * FIGURE_DPI, "legend.frameon": True,
+                      "legend.framealpha": 0.9, "axes.titlesize": "medium"})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # plain Python without IPython: nothing is drawn inline
+        return
+    set_matplotlib_formats("retina")
 
 
 def _base_method(name: str) -> str:
-    """``"AdLaLa (γ=10)"`` → ``"AdLaLa"``: a variant named "method (setting)" takes its method's colour."""
+    """``"AdLaLa (γ=10)"`` → ``"AdLaLa"``: a variant named "method (setting)"."""
     return name.split(" (")[0]
 
 
+def _shade(color, change: float) -> tuple:
+    """``color`` made lighter (change > 0) or darker (change < 0) in HLS lightness."""
+    import colorsys
+
+    h, lightness, saturation = colorsys.rgb_to_hls(*matplotlib_colors.to_rgb(color))
+    return tuple(float(c) for c in colorsys.hls_to_rgb(h, min(max(lightness + change, 0.1), 0.85), saturation))
+
+
 def method_colors(methods: Sequence[str]) -> dict[str, tuple]:
-    """A colour per method, fixed across chapters for the book's methods.
-
-    A setting of a known method, named "method (setting)", shares the method's colour; figures
-    tell settings apart by line style.
-    """
-    palette = sns.color_palette(PALETTE, n_colors=10)
-    unknown = iter(range(10))
-
-    def index(m: str) -> int:
-        for key in (m, _base_method(m)):
-            if key in METHOD_COLOR_INDEX:
-                return METHOD_COLOR_INDEX[key]
-        return next(unknown) % 10
-
-    return {m: palette[index(m)] for m in ordered(methods)}
+    """A colour per method: fixed across chapters for the book's methods, and different for every
+    entry of ``methods``. Settings of one method ("AdLaLa (γ=0.5)", "AdLaLa (γ=10)") get shades of
+    the method's colour, darker to lighter in the order given."""
+    colors, spare = {}, iter(SPARE_COLORS * 4)
+    names = ordered(methods)
+    settings: dict[str, list[str]] = {}
+    for name in names:
+        if name in METHOD_COLORS:
+            colors[name] = matplotlib_colors.to_rgb(METHOD_COLORS[name])
+        elif name in SHADES:
+            base, change = SHADES[name]
+            colors[name] = _shade(METHOD_COLORS[base], change)
+        elif _base_method(name) in METHOD_COLORS or _base_method(name) in SHADES:
+            settings.setdefault(_base_method(name), []).append(name)
+        else:
+            colors[name] = matplotlib_colors.to_rgb(next(spare))
+    for base, variants in settings.items():
+        base_color = METHOD_COLORS.get(base) or _shade(METHOD_COLORS[SHADES[base][0]], SHADES[base][1])
+        # The plain method, when drawn too, keeps the method's colour; settings move away from it.
+        changes = SETTING_SHADES[1:] if base in names else SETTING_SHADES
+        for variant, change in zip(variants, changes * 3):
+            colors[variant] = _shade(base_color, change)
+    return {name: colors[name] for name in names}
 
 
 def figure_title(what: str, task_title: str, scale: str, data: str | None = None) -> str:
@@ -79,14 +118,21 @@ def curves_with_bands(
     title: str | None = None,
     level: float = 0.95,
     styles: dict[str, str] | None = None,
+    legend: bool = True,
 ) -> plt.Axes:
-    """Mean of ``value`` over seeds against ``x``, one line per ``hue`` level, with a ``level`` CI band.
+    """Mean of ``value`` over seeds against ``x``, one line per ``hue`` level, with a ``level`` band.
 
-    Diverged runs are left out of the mean; the legend says how many were left out.
+    On a linear axis the band is the normal-approximation CI of the mean. On a log axis a band
+    symmetric in linear space would dip below zero or look lopsided, so it is multiplicative:
+    the mean ×/÷ exp(z · standard error of log ``value``), symmetric on the axis drawn. Diverged
+    runs are left out of the mean; the label says how many. ``legend=False`` leaves the legend to
+    :func:`figure_legend`, one for the whole figure.
     """
     ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
     frame = frame[frame[value].notna() | frame["diverged"]]  # only the steps at which value was measured
     summary = mean_ci(frame, [hue, x], value, level)
+    if log:
+        summary = _log_space_band(frame, summary, [hue, x], value, level)
     colors = method_colors(list(summary[hue].unique()))
     for name in ordered(summary[hue]):
         group = summary[summary[hue] == name]
@@ -94,15 +140,66 @@ def curves_with_bands(
         runs = frame[frame[hue] == name]["seed"].nunique()
         label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
         linestyle = (styles or {}).get(name, "-")
-        ax.plot(group[x], group["mean"], color=colors[name], label=label, linestyle=linestyle, lw=1.6)
+        ax.plot(group[x], group["mean"], color=colors[name], label=label, linestyle=linestyle, lw=1.8)
         ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.2, lw=0)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(x)
     ax.set_ylabel(value.replace("_", " "))
     if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=True)
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize="small", frameon=True)
+    return ax
+
+
+def _log_space_band(frame: pd.DataFrame, summary: pd.DataFrame, by: list[str], value: str,
+                    level: float) -> pd.DataFrame:
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    positive = frame[np.isfinite(frame[value]) & (frame[value] > 0)]
+    log_values = positive.assign(_log=np.log(positive[value].astype(float)))
+    spread = log_values.groupby(by, sort=True)["_log"].agg(["std", "count"]).reset_index()
+    spread["factor"] = np.exp(z * spread["std"].fillna(0.0) / np.sqrt(spread["count"]))
+    merged = summary.merge(spread[by + ["factor"]], on=by, how="left")
+    merged["factor"] = merged["factor"].fillna(1.0)
+    merged["lo"] = merged["mean"] / merged["factor"]
+    merged["hi"] = merged["mean"] * merged["factor"]
+    return merged.drop(columns="factor")
+
+
+def figure_legend(fig: plt.Figure, ncol: int | None = None, title: str | None = None) -> None:
+    """One legend for the whole figure, below the panels (never over data): every distinct label
+    of every panel once, and the panels' own legends removed."""
+    handles, labels = {}, []
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in handles and not label.startswith("_"):
+                handles[label] = handle
+                labels.append(label)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if not labels:
+        return
+    ncol = ncol or min(len(labels), 4)
+    fig.legend([handles[label] for label in labels], labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=ncol, frameon=False, title=title)
+
+
+def log_heatmap(table: pd.DataFrame, ax: plt.Axes, vmin: float, vmax: float, cap: float | None = None,
+                cmap: str = "viridis_r", label: str = "", colorbar: bool = True, fmt: str = "d"):
+    """A heatmap of positive counts (e.g. iterations) on a log colour scale, each cell annotated
+    with its value; cells at or above ``cap`` (never reached) are grey and annotated "–"."""
+    from matplotlib.colors import LogNorm
+
+    values = table.astype(float)
+    masked = values.where(values < cap) if cap is not None else values
+    annotations = values.map(lambda v: "–" if (cap is not None and v >= cap) or not np.isfinite(v) else format(int(v), fmt))
+    sns.heatmap(masked, annot=annotations, fmt="", cmap=cmap, norm=LogNorm(vmin=vmin, vmax=vmax), ax=ax,
+                cbar=colorbar, cbar_kws={"label": label} if colorbar else None, linewidths=0.5,
+                annot_kws={"fontsize": "small"})
+    ax.set_facecolor("0.85")
     return ax
 
 

@@ -2,12 +2,26 @@
 
 ``glue`` hands a value to MyST-NB so the book's Markdown can cite it ({glue:text}`name`) and
 no number in the prose is typed by hand; outside the book builder (Colab, plain Jupyter) it
-just prints the value.
+keeps quiet, since the prose that cites the value is not rendered there either. ``show`` and
+``config_table`` turn frames and configurations into tables a reader can scan: rounded, padded,
+every value spelled out.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
+import numpy as np
 import pandas as pd
+
+# Room between columns, so 0.9457 and 0.0113 never read as one number, and numbers aligned right.
+CELL_STYLE = [
+    {"selector": "th, td", "props": "padding: 0.25em 0.8em; text-align: right; white-space: nowrap;"},
+    {"selector": "th", "props": "font-weight: 600; border-bottom: 1px solid #999;"},
+    {"selector": "td:first-child, th:first-child", "props": "text-align: left;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-style: italic; padding-bottom: 0.3em;"},
+]
 
 
 def glue(name: str, value, display: bool = False) -> None:
@@ -18,14 +32,78 @@ def glue(name: str, value, display: bool = False) -> None:
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        print(f"{name} = {value}")
         return
     myst_glue(name, value, display=display)
 
 
+def format_number(value, digits: int = 3) -> str:
+    """A number as a reader wants it: ``digits`` significant digits, integers without ``.0``,
+    small and large values in short scientific form (``1e-8``, not ``0.0`` or ``1e-08``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    value = float(value)
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    # Below 1e-3 decimals hide the magnitude: 1e-4, not 0.0001.
+    text = f"{value:.{digits - 1}e}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+        text = f"{mantissa}e{exponent}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def format_value(value, digits: int = 3) -> str:
+    """Any configuration value as text: numbers by :func:`format_number`, sequences joined,
+    ``None`` as "–"."""
+    if value is None:
+        return "–"
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return format_number(value, digits)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(item, digits) for item in value) or "(none)"
+    return str(value)
+
+
+def _flatten(config: Mapping, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name} · "))
+        else:
+            flat[name] = value
+    return flat
+
+
+def config_table(config: Mapping, caption: str | None = None):
+    """A chapter's configuration as a two-column table: nested settings flattened into
+    ``group · setting`` rows, every value written out in full."""
+    frame = pd.DataFrame(
+        [(name, format_value(value, digits=6)) for name, value in _flatten(config).items()],
+        columns=["setting", "value"],
+    )
+    styler = frame.style.hide(axis="index").set_table_styles(CELL_STYLE)
+    styler = styler.set_properties(subset=["value"], **{"text-align": "left", "white-space": "normal"})
+    return styler.set_caption(caption) if caption else styler
+
+
 def show(frame: pd.DataFrame, caption: str | None = None, precision: int = 3):
-    """A DataFrame as a compact HTML table with an optional caption."""
-    styler = frame.style.format(precision=precision, na_rep="–").hide(axis="index")
-    if caption:
-        styler = styler.set_caption(caption)
-    return styler
+    """A DataFrame as a compact HTML table: numbers to ``precision`` significant digits,
+    padded columns, no index, an optional caption."""
+    styler = frame.style.format(lambda v: format_value(v, precision) if _is_number(v) else ("–" if v is None else v))
+    styler = styler.hide(axis="index").set_table_styles(CELL_STYLE)
+    return styler.set_caption(caption) if caption else styler
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.number, np.bool_)) or value is None

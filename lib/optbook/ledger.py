@@ -1,0 +1,199 @@
+"""What the book found, rendered from ``book/results/*.json``: the claims ledger page and the
+landing page's findings table.
+
+Both are written by ``optbook build`` after the chapters ran, so no number on them is typed by
+hand. The ledger opens with the verdict counts per chapter, then one sortable, filterable table
+(itables) of every claim with its verdict as a coloured badge.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from optbook.badges import badge
+from optbook.claims import VERDICTS
+
+LEDGER = Path("book/claims.md")
+FINDINGS = Path("book/findings.md")
+RESULTS = Path("book/results")
+CHAPTERS = Path("book/chapters")
+
+# How each reference source reads in the ledger, so a reproduction's number is never taken for
+# the paper's own.
+REFERENCE_LABELS = {"paper": "the paper", "official code": "official code's logs",
+                    "reproduction": "a later reproduction", None: "none"}
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    number: str  # "03", as in the results file's name
+    title: str  # the executed chapter's heading, or "Chapter 3" when there is none
+    document: str | None  # the page to link, relative to book/ ("chapters/03_name"), if executed
+    claims: list[dict]
+
+    def counts(self) -> Counter:
+        return Counter(claim["verdict"] for claim in self.claims)
+
+
+def normalise(claim: dict) -> dict:
+    """Old results files predate ``kind`` and ``reference``: they were all the paper's claims."""
+    return {"kind": "paper", "reference": "paper", **claim}
+
+
+def load_results(root: Path) -> list[ChapterResults]:
+    """Every chapter that recorded claims, in chapter order."""
+    root = Path(root)
+    chapters = []
+    for path in sorted((root / RESULTS).glob("*.json")):
+        claims = [normalise(c) for c in json.loads(path.read_text())]
+        executed = sorted((root / CHAPTERS).glob(f"{path.stem}_*.ipynb"))
+        executed = [p for p in executed if not p.name.endswith(".failed.ipynb")]
+        title = chapter_title(executed[0]) if executed else None
+        chapters.append(ChapterResults(
+            number=path.stem,
+            title=title or (f"Chapter {int(path.stem)}" if path.stem.isdigit() else path.stem),
+            document=f"chapters/{executed[0].stem}" if executed else None,
+            claims=claims,
+        ))
+    return chapters
+
+
+def chapter_title(notebook_path: Path) -> str | None:
+    """The first ``# heading`` of a notebook's markdown cells."""
+    notebook = json.loads(Path(notebook_path).read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for line in source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return None
+
+
+def _markdown_link(chapter: ChapterResults, prefix: str = "") -> str:
+    if chapter.document is None:
+        return chapter.title
+    return f"[{chapter.title}]({prefix}{chapter.document}.ipynb)"
+
+
+def verdict_counts_table(chapters: list[ChapterResults], prefix: str = "") -> list[str]:
+    """Markdown lines: one row per chapter, one column per verdict that occurs, and a total."""
+    shown = [v for v in VERDICTS if any(c.counts()[v] for c in chapters)]
+    header = "| chapter | " + " | ".join(badge(v) for v in shown) + " | claims |"
+    lines = [header, "|:---|" + "---:|" * (len(shown) + 1)]
+    for chapter in chapters:
+        counts = chapter.counts()
+        cells = " | ".join(str(counts[v]) if counts[v] else "–" for v in shown)
+        lines.append(f"| {_markdown_link(chapter, prefix)} | {cells} | {len(chapter.claims)} |")
+    total = Counter()
+    for chapter in chapters:
+        total.update(chapter.counts())
+    cells = " | ".join(f"**{total[v]}**" if total[v] else "–" for v in shown)
+    lines.append(f"| **all chapters** | {cells} | **{sum(total.values())}** |")
+    return lines
+
+
+def _scales(chapters: list[ChapterResults]) -> set:
+    return {claim.get("scale") for chapter in chapters for claim in chapter.claims}
+
+
+def _scale_sentence(chapters: list[ChapterResults]) -> str:
+    scales = _scales(chapters)
+    if len(scales) == 1:
+        (scale,) = scales
+        return f"Every claim was measured at `scale=\"{scale}\"`." if scale else ""
+    return "The scale each claim was measured at is in its row."
+
+
+def render_findings(root: Path) -> Path:
+    """``book/findings.md``: the landing page's verdict counts, included by ``book/intro.md``."""
+    root = Path(root)
+    chapters = load_results(root)
+    if chapters:
+        lines = verdict_counts_table(chapters)
+        lines += ["", f"{_scale_sentence(chapters)} Every claim, with the paper's number and ours, is in "
+                  "the [claims ledger](claims.md)."]
+    else:
+        lines = ["No chapter has recorded a claim yet."]
+    return _write_if_changed(root / FINDINGS, "\n".join(lines) + "\n")
+
+
+def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
+    import pandas as pd
+
+    rows = []
+    for chapter in chapters:
+        link = (f'<a href="{chapter.document}.html">{html.escape(chapter.title)}</a>'
+                if chapter.document else html.escape(chapter.title))
+        for claim in chapter.claims:
+            reference = claim.get("reference")
+            source = claim.get("source") or ""
+            row = {
+                "chapter": link,
+                "claim": f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}",
+                "whose": "the paper's" if claim.get("kind") == "paper" else "ours",
+                "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
+                + html.escape(_text(claim.get("paper"))),
+                "ours": html.escape(_text(claim.get("ours"))),
+                "verdict": badge(claim["verdict"]),
+                "notes": html.escape(" ".join(filter(None, [claim.get("notes"),
+                                                            f"Source: {source}." if source else ""]))),
+            }
+            if with_scale:
+                row["scale"] = html.escape(_text(claim.get("scale")))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _interactive_table(frame) -> str:
+    """The claims as an itables DataTable: sortable and searchable in the browser, with a plain
+    HTML table shown where JavaScript does not run."""
+    from itables import to_html_datatable
+
+    table = to_html_datatable(
+        frame, allow_html=True, showIndex=False, paging=False, connected=True,
+        classes="display compact", table_id="claims-ledger",
+        columnDefs=[{"width": "30%", "targets": 1}],
+    )
+    # A blank line would end the raw-HTML block in Markdown and print the rest as text.
+    return "\n".join(line for line in table.splitlines() if line.strip())
+
+
+def render_ledger(root: Path) -> Path:
+    """Write ``book/claims.md`` from ``book/results/*.json``; untouched when nothing changed."""
+    root = Path(root)
+    chapters = load_results(root)
+    lines = [
+        "# Claims ledger",
+        "",
+        "Every claim the chapters test: the reference number and where it comes from (the paper, the "
+        "official code's logged output, or a later reproduction), our measured value, and the verdict. "
+        "Generated by `optbook build` from `book/results/*.json`; each row was recorded by the executed "
+        "chapter it links to.",
+        "",
+    ]
+    if not chapters:
+        lines.append("No chapter has recorded a claim yet.")
+    else:
+        lines += ["## Summary", "", *verdict_counts_table(chapters, prefix=""), "",
+                  _scale_sentence(chapters), "",
+                  "## Every claim", "",
+                  "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`).",
+                  "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1)), ""]
+    return _write_if_changed(root / LEDGER, "\n".join(lines) + "\n")
+
+
+def _write_if_changed(target: Path, text: str) -> Path:
+    if not target.exists() or target.read_text() != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return target

@@ -1,0 +1,175 @@
+"""The build step that turns an executed chapter into a page for readers.
+
+``optbook build`` calls :func:`finish_page` on every executed notebook before writing it, so the
+committed notebook (which Colab opens) and the built page read the same:
+
+- the title carries the chapter's number, as the book numbers chapters;
+- the parameters cells (ours and the one papermill injects) are removed from the page;
+- under the title, a box with the paper's claims and our verdicts, from what the chapter recorded;
+- after "What we found", the same claims with what we measured;
+- at the end, "Run it yourself": the command, the Colab link and the time this run took.
+
+The boxes are HTML (not MyST directives) because Jupyter and Colab render HTML in Markdown cells
+but not MyST; the book's theme styles the ``admonition`` classes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from optbook.badges import badge
+
+GENERATED_TAG = "optbook-generated"
+HIDDEN_TAGS = ("parameters", "injected-parameters")
+FINDINGS_HEADING = "## What we found"
+
+
+def finish_page(notebook, number: int, chapter_id: str, claims: Sequence[Mapping], stamp: Mapping,
+                colab_url: str | None) -> None:
+    """Edit ``notebook`` (nbformat v4) in place into the chapter's page; running it twice gives
+    the same page."""
+    import nbformat
+
+    notebook.cells = [cell for cell in notebook.cells if GENERATED_TAG not in _tags(cell)]
+    for cell in notebook.cells:
+        if any(tag in _tags(cell) for tag in HIDDEN_TAGS):
+            _add_tag(cell, "remove-cell")
+    title_index = _number_title(notebook.cells, number)
+
+    def generated(text: str):
+        return nbformat.v4.new_markdown_cell(text, metadata={"tags": [GENERATED_TAG]})
+
+    if claims:
+        findings = _findings_index(notebook.cells)
+        if findings is not None:
+            notebook.cells.insert(findings + 1, generated(measured_table(claims)))
+        notebook.cells.insert(title_index + 1, generated(verdict_box(claims)))
+    notebook.cells.append(generated(run_it_yourself(number, chapter_id, stamp, colab_url)))
+
+
+def _tags(cell) -> list:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def _add_tag(cell, tag: str) -> None:
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if tag not in tags:
+        tags.append(tag)
+
+
+def _number_title(cells, number: int) -> int:
+    """Prefix the first ``# heading`` with the chapter number; returns that cell's index (or -1)."""
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for line_no, line in enumerate(lines):
+            if line.startswith("# "):
+                prefix = f"# {number}. "
+                if not line.startswith(prefix):
+                    lines[line_no] = prefix + line[2:]
+                    cell.source = "\n".join(lines)
+                return index
+    return -1
+
+
+def _findings_index(cells) -> int | None:
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and any(line.strip() == FINDINGS_HEADING for line in cell.source.split("\n")):
+            return index
+    return None
+
+
+def _claim_label(claim: Mapping) -> str:
+    label = html.escape(str(claim["claim"]))
+    return label + (" <i>(our question)</i>" if claim.get("kind") == "ours" else "")
+
+
+def verdict_box(claims: Sequence[Mapping]) -> str:
+    """The box under the title: each claim and its verdict, linked to the ledger."""
+    rows = "\n".join(f"<tr><td>{_claim_label(c)}</td><td>{badge(c['verdict'])}</td></tr>" for c in claims)
+    # No blank line inside: Markdown would end the HTML block there.
+    return "\n".join([
+        '<div class="admonition tip">',
+        '<p class="admonition-title">The claims this chapter tests, and our verdicts</p>',
+        '<table class="optbook-verdicts">',
+        "<thead><tr><th>claim</th><th>verdict</th></tr></thead>",
+        f"<tbody>\n{rows}\n</tbody>",
+        "</table>",
+        '<p>Every number behind a verdict is in the <a href="../claims.html">claims ledger</a>; '
+        "how each was measured is in the section that tests it.</p>",
+        "</div>",
+    ])
+
+
+def measured_table(claims: Sequence[Mapping]) -> str:
+    """The verdict table that closes "What we found": claim, what we measured, verdict."""
+    rows = "\n".join(
+        f"<tr><td>{_claim_label(c)}</td><td>{html.escape(str(c.get('ours', '')))}</td><td>{badge(c['verdict'])}</td></tr>"
+        for c in claims
+    )
+    return "\n".join([
+        '<table class="optbook-verdicts">',
+        "<thead><tr><th>claim</th><th>what we measured</th><th>verdict</th></tr></thead>",
+        f"<tbody>\n{rows}\n</tbody>",
+        "</table>",
+    ])
+
+
+def format_duration(seconds: float) -> str:
+    """``134.2`` -> ``"2 min 14 s"``; whole seconds under a minute, no seconds above an hour."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str | None) -> str:
+    """The closing section: how this page was produced and how to produce it again, differently."""
+    parameters = stamp.get("parameters", {})
+    scale, seed = parameters.get("scale", "cpu"), parameters.get("seed", 0)
+    other_seed = seed + 1 if isinstance(seed, int) else 1
+    ran = (f"This page ran at `scale=\"{scale}\"`, seed {seed}, on `{stamp.get('device', 'cpu')}` "
+           f"(PyTorch {stamp.get('torch', '?')}) in {format_duration(stamp.get('wall_time_s', 0))}.")
+    lines = [
+        "## Run it yourself",
+        "",
+        ran,
+        "From a checkout of the repository (`make setup` installs everything), re-run it at another seed, "
+        "or at the papers' own protocol (`scale paper`, a GPU expected), or in under a minute for a test "
+        "(`scale smoke`):",
+        "",
+        "```bash",
+        f".venv/bin/optbook run {number:02d} -p scale {scale} -p seed {other_seed} --output /tmp/{chapter_id}.ipynb",
+        f".venv/bin/optbook run {number:02d} -p scale smoke --output /tmp/{chapter_id}_smoke.ipynb",
+        "```",
+        "",
+        "`optbook list` shows every parameter of the chapter; see also [Reproducing the book](../reproduce.md).",
+    ]
+    if colab_url:
+        lines += ["", f"Or open this notebook in Colab: <a href=\"{colab_url}\">{html.escape(colab_url)}</a> "
+                  "(its first cell installs the library)."]
+    return "\n".join(lines)
+
+
+def colab_url(root: Path, chapter_id: str) -> str | None:
+    """The Colab address of the committed notebook, from ``_config.yml``'s repository setting."""
+    import yaml
+
+    config_path = Path(root) / "_config.yml"
+    if not config_path.is_file():
+        return None
+    config = yaml.safe_load(config_path.read_text()) or {}
+    repository = config.get("repository") or {}
+    url = str(repository.get("url", "")).rstrip("/")
+    if not url.startswith("https://github.com/"):
+        return None
+    branch = repository.get("branch", "main")
+    path = f"{repository.get('path_to_book', '').strip('/')}/book/chapters/{chapter_id}.ipynb".lstrip("/")
+    return f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/{branch}/{path}"

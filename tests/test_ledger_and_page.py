@@ -1,0 +1,118 @@
+"""The landing page's findings, the ledger, and the build step that finishes each chapter's page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from optbook import claims, ledger, page, report
+
+
+def _book(tmp_path) -> Path:
+    claims.record("03", "c-1", "HD beats SGD", "0.29 (logs)", 0.25, "reproduced", root=tmp_path,
+                  reference="official code", scale="cpu")
+    claims.record("03", "c-2", "variants generalise", "no numbers", "1/6", "not reproduced", root=tmp_path,
+                  reference=None, scale="cpu")
+    # An old results file, from before claims said whose they are and where their numbers come from.
+    (tmp_path / "book/results/04.json").write_text(json.dumps([
+        {"id": "old", "claim": "an old claim", "paper": 1, "ours": 2, "verdict": "inconclusive", "source": "",
+         "notes": "", "scale": "cpu"}]))
+    chapters = tmp_path / "book" / "chapters"
+    chapters.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 3. Hypergradient descent\n\ntext")])
+    nbformat.write(notebook, chapters / "03_hypergradient_descent.ipynb")
+    return tmp_path
+
+
+def test_findings_count_verdicts_per_chapter_and_link_the_chapters(tmp_path):
+    text = ledger.render_findings(_book(tmp_path)).read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| [") or line.startswith("| Chapter")]
+    assert rows[0].startswith("| [3. Hypergradient descent](chapters/03_hypergradient_descent.ipynb)")
+    assert rows[0].endswith("| 1 | – | 1 | 2 |")  # reproduced, inconclusive, not reproduced, claims
+    assert rows[1].startswith("| Chapter 4 |")  # no executed page: the number, unlinked
+    assert "**all chapters** | **1** | **1** | **1** | **3** |" in text
+    assert 'scale="cpu"' in text and "claims ledger" in text
+
+
+def test_ledger_has_the_summary_badges_reference_sources_and_no_constant_scale_column(tmp_path):
+    page_path = ledger.render_ledger(_book(tmp_path))
+    text = page_path.read_text()
+    assert text.index("## Summary") < text.index("## Every claim")
+    assert "official code's logs" in text and "the paper" in text  # the old entry defaults to the paper
+    assert 'class="optbook-verdict"' in text and "not reproduced" in text
+    assert "<th>scale</th>" not in text and "Every claim was measured at" in text
+    assert "\n\n" not in text[text.index("<table"):].rstrip()  # one raw-HTML block: a blank line would break it
+    mtime = page_path.stat().st_mtime_ns
+    ledger.render_ledger(tmp_path)
+    assert page_path.stat().st_mtime_ns == mtime  # unchanged content is not rewritten
+
+
+def test_ledger_keeps_a_scale_column_when_scales_differ(tmp_path):
+    root = _book(tmp_path)
+    claims.record("03", "c-3", "smoke claim", 1, 1, "reproduced", root=root, scale="smoke")
+    assert "<th>scale</th>" in ledger.render_ledger(root).read_text()
+
+
+def _chapter_notebook():
+    cells = [
+        nbformat.v4.new_markdown_cell("# Hypergradient descent\n\nIntro."),
+        nbformat.v4.new_code_cell('scale = "cpu"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('scale = "smoke"', metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_markdown_cell("## What we found\n\nA few sentences."),
+        nbformat.v4.new_markdown_cell("## What differs from the paper"),
+    ]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+CLAIMS = [{"id": "c-1", "claim": "HD beats SGD", "ours": "0.25 vs 0.69", "verdict": "reproduced", "kind": "paper"},
+          {"id": "c-2", "claim": "a question <of ours>", "ours": "3/6", "verdict": "mixed", "kind": "ours"}]
+STAMP = {"parameters": {"scale": "cpu", "seed": 0}, "device": "cpu", "torch": "2.4", "wall_time_s": 134.2}
+
+
+def test_finish_page_adds_box_table_and_run_it_yourself_and_hides_parameters():
+    notebook = _chapter_notebook()
+    page.finish_page(notebook, 3, "03_hypergradient_descent", CLAIMS, STAMP, "https://colab.example/03.ipynb")
+    sources = [cell.source for cell in notebook.cells]
+    assert sources[0].startswith("# 3. Hypergradient descent")
+    assert "admonition" in sources[1] and "HD beats SGD" in sources[1] and "a question &lt;of ours&gt;" in sources[1]
+    assert "(our question)" in sources[1]
+    findings = sources.index("## What we found\n\nA few sentences.")
+    assert "0.25 vs 0.69" in sources[findings + 1] and "what we measured" in sources[findings + 1]
+    assert sources[-1].startswith("## Run it yourself") and "2 min 14 s" in sources[-1]
+    assert "optbook run 03 -p scale cpu -p seed 1" in sources[-1] and "https://colab.example/03.ipynb" in sources[-1]
+    for cell in notebook.cells:
+        if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])):
+            assert "remove-cell" in cell.metadata["tags"]
+    again = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    page.finish_page(again, 3, "03_hypergradient_descent", CLAIMS, STAMP, "https://colab.example/03.ipynb")
+    assert [c.source for c in again.cells] == sources  # finishing twice changes nothing
+
+
+def test_colab_url_comes_from_the_repository_setting(tmp_path):
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/someone/book\n  branch: dev\n")
+    assert page.colab_url(tmp_path, "03_x") == "https://colab.research.google.com/github/someone/book/blob/dev/book/chapters/03_x.ipynb"
+    (tmp_path / "_config.yml").write_text("title: no repository\n")
+    assert page.colab_url(tmp_path, "03_x") is None
+
+
+@pytest.mark.parametrize("seconds, text", [(14.6, "15 s"), (134.2, "2 min 14 s"), (120, "2 min"), (3725, "1 h 2 min")])
+def test_durations_read_as_a_person_says_them(seconds, text):
+    assert page.format_duration(seconds) == text
+
+
+@pytest.mark.parametrize("value, text", [(1e-8, "1e-8"), (1000.0, "1000"), (0.8999999761581421, "0.9"),
+                                         (0.0005628, "5.63e-4"), (468750, "468,750"), (0.29, "0.29"),
+                                         (float("nan"), "–"), (True, "yes")])
+def test_numbers_are_rounded_for_a_reader(value, text):
+    assert report.format_number(value) == text
+
+
+def test_config_table_flattens_nested_settings_and_writes_every_value():
+    config = {"steps": {"default": 100, "spirals": 2000}, "taus": (1e-8, 1e-5), "lr_grid": None, "hidden": (1000, 1000)}
+    frame = report.config_table(config).data
+    assert dict(zip(frame["setting"], frame["value"])) == {
+        "steps · default": "100", "steps · spirals": "2000", "taus": "1e-8, 1e-5", "lr_grid": "–",
+        "hidden": "1000, 1000"}
