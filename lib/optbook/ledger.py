@@ -103,11 +103,17 @@ def _scales(chapters: list[ChapterResults]) -> set:
 
 
 def _scale_sentence(chapters: list[ChapterResults]) -> str:
-    scales = _scales(chapters)
+    """What every row shares, said once instead of as a constant column."""
+    scales, kinds = _scales(chapters), _kinds(chapters)
+    sentence = "The scale each claim was measured at is in its row."
     if len(scales) == 1:
         (scale,) = scales
-        return f"Every claim was measured at `scale=\"{scale}\"`." if scale else ""
-    return "The scale each claim was measured at is in its row."
+        sentence = f"Every claim was measured at `scale=\"{scale}\"`." if scale else ""
+    if kinds == {"paper"}:
+        sentence += " All are claims the papers make."
+    elif kinds == {"ours"}:
+        sentence += " All are questions of our own."
+    return sentence.strip()
 
 
 def render_findings(root: Path) -> Path:
@@ -123,7 +129,11 @@ def render_findings(root: Path) -> Path:
     return _write_if_changed(root / FINDINGS, "\n".join(lines) + "\n")
 
 
-def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
+def _kinds(chapters: list[ChapterResults]) -> set:
+    return {claim.get("kind") for chapter in chapters for claim in chapter.claims}
+
+
+def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: bool):
     import pandas as pd
 
     rows = []
@@ -136,7 +146,7 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
             row = {
                 "chapter": link,
                 "claim": f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}",
-                "whose": "the paper's" if claim.get("kind") == "paper" else "ours",
+                "whose": "the paper's" if claim.get("kind") == "paper" else "ours (no paper claims it)",
                 "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
                 + html.escape(_text(claim.get("paper"))),
                 "ours": html.escape(_text(claim.get("ours"))),
@@ -146,6 +156,8 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
             }
             if with_scale:
                 row["scale"] = html.escape(_text(claim.get("scale")))
+            if not with_kind:
+                del row["whose"]
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -188,7 +200,8 @@ def render_ledger(root: Path) -> Path:
                   _scale_sentence(chapters), "",
                   "## Every claim", "",
                   "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`).",
-                  "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1)), ""]
+                  "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
+                                                      with_kind=len(_kinds(chapters)) > 1)), ""]
     return _write_if_changed(root / LEDGER, "\n".join(lines) + "\n")
 
 

@@ -20,7 +20,7 @@ METHOD_COLORS = {
     "SGD": "#0072B2", "Momentum": "#56B4E9", "NAG": "#009E73", "SGDN": "#009E73", "RMSprop": "#E69F00",
     "Adam": "#D55E00", "LSTM": "#CC79A7", "HNN": "#882255", "SGLD": "#999933", "BAOAB": "#44AA99",
     "AdLaLa": "#332288", "LOL": "#AA4499",
-    "SGDop-SGDNlop": "#117733", "SGDNop-SGDNlop": "#88CCEE", "Adamop-Adamlop": "#DDCC77",
+    "SGDop-SGDNlop": "#EE6677", "SGDNop-SGDNlop": "#88CCEE", "Adamop-Adamlop": "#CCBB44",
     "Adam-HD (code order)": "#777777",
 }
 # Variants drawn in a shade of their base method's colour: (base method, lightness change).
@@ -95,8 +95,35 @@ def figure_title(what: str, task_title: str, scale: str, data: str | None = None
 
 
 def suptitle(fig: plt.Figure, what: str, scale: str, data: str | None = None) -> None:
-    """A title over a grid of panels, whose own titles then only name their task."""
-    fig.suptitle(f"{what} · " + (f"{data} · " if data else "") + f"scale={scale}", fontsize=11)
+    """A title over a grid of panels, whose own titles then only name their task. A title too
+    long for the figure's width puts the data set and scale on a line of their own."""
+    tail = (f"{data} · " if data else "") + f"scale={scale}"
+    one_line = f"{what} · {tail}"
+    # About 11 characters per inch of figure at the title's font size.
+    fits = len(one_line) <= 11 * fig.get_figwidth()
+    fig.suptitle(one_line if fits else f"{what}\n{tail}", fontsize="large")
+
+
+def plain_number(value: float) -> str:
+    """``0.5`` → "0.5", ``1e-06`` → "1e-6": a tick label as short as the number allows."""
+    text = f"{value:g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def plain_log_ticks(ax: plt.Axes, axis: str = "y") -> None:
+    """Log-axis tick labels as plain numbers (0.5, 2, 1e-4) rather than 5×10⁻¹; minor ticks are
+    labelled only when the axis spans less than a decade, where there are no major ones."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    plain = FuncFormatter(lambda value, _: plain_number(value))
+    target.set_major_formatter(plain)
+    spans_a_decade = low > 0 and high / low >= 10
+    target.set_minor_formatter(NullFormatter() if spans_a_decade else plain)
 
 
 def ordered(methods) -> list[str]:
@@ -144,6 +171,7 @@ def curves_with_bands(
         ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.2, lw=0)
     if log:
         ax.set_yscale("log")
+        plain_log_ticks(ax)
     ax.set_xlabel(x)
     ax.set_ylabel(value.replace("_", " "))
     if title:
@@ -196,10 +224,18 @@ def log_heatmap(table: pd.DataFrame, ax: plt.Axes, vmin: float, vmax: float, cap
     values = table.astype(float)
     masked = values.where(values < cap) if cap is not None else values
     annotations = values.map(lambda v: "–" if (cap is not None and v >= cap) or not np.isfinite(v) else format(int(v), fmt))
+    from matplotlib.ticker import FuncFormatter
+
     sns.heatmap(masked, annot=annotations, fmt="", cmap=cmap, norm=LogNorm(vmin=vmin, vmax=vmax), ax=ax,
                 cbar=colorbar, cbar_kws={"label": label} if colorbar else None, linewidths=0.5,
                 annot_kws={"fontsize": "small"})
     ax.set_facecolor("0.85")
+    ax.grid(False)
+    if colorbar:
+        bar = ax.collections[0].colorbar
+        plain = FuncFormatter(lambda value, _: f"{value:,.0f}")
+        bar.ax.yaxis.set_major_formatter(plain)
+        bar.ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if str(int(round(v)))[0] in "25" else ""))
     return ax
 
 

@@ -96,6 +96,8 @@ def sweep_figure(sweep: pd.DataFrame, epochs: int, beta: float, data: str, scale
         top.plot(rows["alpha0"], rows["train_loss"], marker="o", color=colors[method], linestyle=style, label=method)
     top.set(xscale="log", yscale="log", xlabel="α₀", ylabel="final training loss",
             title=f"final training loss (full data) after {epochs} epochs")
+    plots.plain_log_ticks(top, "x")
+    plots.plain_log_ticks(top, "y")
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     alphas = sorted(sweep["alpha0"].unique())
     shades = dict(zip(alphas, plt.get_cmap("viridis")(np.linspace(0, 0.9, len(alphas)))))
@@ -105,6 +107,7 @@ def sweep_figure(sweep: pd.DataFrame, epochs: int, beta: float, data: str, scale
         for alpha0, run in rows.groupby("alpha0"):
             ax.plot(run["step"], run["lr"].abs(), label=f"{alpha0:g}", lw=1.2, color=shades[alpha0])
         ax.set(yscale="log", xlabel="iteration", ylabel="|α|" if index == 0 else "", title=f"{method}: α over training")
+        plots.plain_log_ticks(ax)
         if index == 1:
             ax.legend(title="α₀", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     plots.suptitle(fig, f"Sensitivity to α₀, logistic regression, β = {beta:g}", scale, data=data)
