@@ -44,10 +44,12 @@ def set_theme() -> None:
                   rc={"figure.dpi": FIGURE_DPI, "savefig.dpi": 2 * FIGURE_DPI, "legend.frameon": True,
                       "legend.framealpha": 0.9, "axes.titlesize": "medium"})
     try:
+        from IPython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # plain Python without IPython: nothing is drawn inline
+    except ImportError:  # no IPython: nothing is drawn inline
         return
-    set_matplotlib_formats("retina")
+    if get_ipython() is not None:  # outside a kernel, this would create an IPython shell
+        set_matplotlib_formats("retina")
 
 
 def _base_method(name: str) -> str:
