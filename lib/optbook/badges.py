@@ -19,9 +19,10 @@ VERDICT_COLORS = {
 }
 
 
-def badge(verdict: str) -> str:
-    """An HTML badge for a verdict (unknown verdicts get the neutral colour)."""
+def badge(verdict: str, text: str | None = None) -> str:
+    """An HTML badge for a verdict (unknown verdicts get the neutral colour), reading ``text``
+    (default: the verdict)."""
     color = VERDICT_COLORS.get(verdict, VERDICT_COLORS["not run"])
     style = (f"background-color:{color};color:#ffffff;padding:0.1em 0.55em;border-radius:0.8em;"
              "font-size:0.85em;font-weight:600;white-space:nowrap")
-    return f'<span class="optbook-verdict" style="{style}">{html.escape(verdict)}</span>'
+    return f'<span class="optbook-verdict" style="{style}">{html.escape(text or verdict)}</span>'

@@ -21,9 +21,12 @@ LEDGER = Path("book/claims.md")
 FINDINGS = Path("book/findings.md")
 RESULTS = Path("book/results")
 CHAPTERS = Path("book/chapters")
+DATATABLES = Path("_static/itables")  # itables' JavaScript bundle, copied there by the build
 
 # How each reference source reads in the ledger, so a reproduction's number is never taken for
 # the paper's own.
+# Column headings of the counts table, short so it fits a phone.
+SHORT_VERDICTS = {"partly reproduced": "partly"}
 REFERENCE_LABELS = {"paper": "the paper", "official code": "official code's logs",
                     "reproduction": "a later reproduction", None: "none"}
 
@@ -75,26 +78,33 @@ def chapter_title(notebook_path: Path) -> str | None:
     return None
 
 
+def short_title(title: str) -> str:
+    """"3. Hypergradient descent: the learning rate learns itself" → "3. Hypergradient descent":
+    short enough that a table of counts fits a phone."""
+    return title.split(":")[0].strip()
+
+
 def _markdown_link(chapter: ChapterResults, prefix: str = "") -> str:
+    label = short_title(chapter.title)
     if chapter.document is None:
-        return chapter.title
-    return f"[{chapter.title}]({prefix}{chapter.document}.ipynb)"
+        return label
+    return f"[{label}]({prefix}{chapter.document}.ipynb)"
+
+
+def _count_badges(counts: Counter) -> str:
+    """"5 reproduced, 1 partly, 2 inconclusive" as badges, in the order of the verdicts."""
+    return " ".join(badge(v, f"{counts[v]} {SHORT_VERDICTS.get(v, v)}") for v in VERDICTS if counts[v])
 
 
 def verdict_counts_table(chapters: list[ChapterResults], prefix: str = "") -> list[str]:
-    """Markdown lines: one row per chapter, one column per verdict that occurs, and a total."""
-    shown = [v for v in VERDICTS if any(c.counts()[v] for c in chapters)]
-    header = "| chapter | " + " | ".join(badge(v) for v in shown) + " | claims |"
-    lines = [header, "|:---|" + "---:|" * (len(shown) + 1)]
-    for chapter in chapters:
-        counts = chapter.counts()
-        cells = " | ".join(str(counts[v]) if counts[v] else "–" for v in shown)
-        lines.append(f"| {_markdown_link(chapter, prefix)} | {cells} | {len(chapter.claims)} |")
+    """Markdown lines: one row per chapter with its verdict counts as badges, and a total row.
+    Two narrow columns of text rather than one column per verdict: it fits a phone."""
+    lines = ["| chapter | verdicts | claims |", "|:---|:---|---:|"]
     total = Counter()
     for chapter in chapters:
         total.update(chapter.counts())
-    cells = " | ".join(f"**{total[v]}**" if total[v] else "–" for v in shown)
-    lines.append(f"| **all chapters** | {cells} | **{sum(total.values())}** |")
+        lines.append(f"| {_markdown_link(chapter, prefix)} | {_count_badges(chapter.counts())} | {len(chapter.claims)} |")
+    lines.append(f"| **all chapters** | {_count_badges(total)} | **{sum(total.values())}** |")
     return lines
 
 
@@ -166,14 +176,29 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _interactive_table(frame) -> str:
+def _install_datatables(root: Path) -> str:
+    """Copy itables' DataTables bundle into the book's ``_static/`` (Jupyter Book serves it) and
+    return its address as seen from ``book/claims.html``: the table then works without a CDN."""
+    import itables
+
+    bundle = Path(itables.__file__).parent / "html"
+    target = Path(root) / DATATABLES
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("dt_bundle.js", "dt_bundle.css"):
+        source, copy = bundle / name, target / name
+        if not copy.exists() or copy.read_bytes() != source.read_bytes():
+            copy.write_bytes(source.read_bytes())
+    return f"../{DATATABLES.as_posix()}/dt_bundle.js"
+
+
+def _interactive_table(frame, bundle_url: str) -> str:
     """The claims as an itables DataTable: sortable and searchable in the browser, with a plain
     HTML table shown where JavaScript does not run."""
     from itables import to_html_datatable
 
     table = to_html_datatable(
-        frame, allow_html=True, showIndex=False, paging=False, connected=True,
-        classes="display compact", table_id="claims-ledger",
+        frame, allow_html=True, showIndex=False, paging=False, connected=True, dt_url=bundle_url,
+        classes="display compact", table_id="optbook-claims-table",  # not "claims-ledger": the page heading has that id
         columnDefs=[{"width": "30%", "targets": 1}],
     )
     # A blank line would end the raw-HTML block in Markdown and print the rest as text.
@@ -201,7 +226,8 @@ def render_ledger(root: Path) -> Path:
                   "## Every claim", "",
                   "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`).",
                   "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
-                                                      with_kind=len(_kinds(chapters)) > 1)), ""]
+                                                      with_kind=len(_kinds(chapters)) > 1),
+                                        _install_datatables(root)), ""]
     return _write_if_changed(root / LEDGER, "\n".join(lines) + "\n")
 
 
