@@ -136,7 +136,9 @@ def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str
     scale, seed = parameters.get("scale", "cpu"), parameters.get("seed", 0)
     other_seed = seed + 1 if isinstance(seed, int) else 1
     ran = (f"This page ran at `scale=\"{scale}\"`, seed {seed}, on `{stamp.get('device', 'cpu')}` "
-           f"(PyTorch {stamp.get('torch', '?')}) in {format_duration(stamp.get('wall_time_s', 0))}.")
+           f"(PyTorch {stamp.get('torch', '?')}) in {format_duration(stamp.get('wall_time_s', 0))}. Expensive "
+           "results are cached under `data/cache/` by their configuration and reused, so a first run, with "
+           "an empty cache, takes longer.")
     lines = [
         "## Run it yourself",
         "",
