@@ -200,7 +200,7 @@ figures.accuracy_and_spread(two_frame, f"{two_task.title}, 2 % subsampling, {len
 
 # %%
 two_final = thermo.final_accuracy(two_frame)
-fig8_table = two_final[["mean", "lo", "hi", "std", "min", "max", "n"]].copy()
+fig8_table = two_final[["mean", "lo", "hi", "std", "n"]].rename(columns={"lo": "95% CI: lo", "hi": "95% CI: hi"})
 fig8_table.insert(0, "paper (mean)", pd.Series(thermo.FIG8_PAPER_ACCURACY))
 fig8_table = fig8_table.loc[plots.ordered(fig8_table.index)]
 report.show(fig8_table.reset_index(), caption=f"Final test accuracy after {two_cfg['steps']:,} steps over {len(two_seeds)} runs")

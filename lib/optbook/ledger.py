@@ -21,7 +21,10 @@ LEDGER = Path("book/claims.md")
 FINDINGS = Path("book/findings.md")
 RESULTS = Path("book/results")
 CHAPTERS = Path("book/chapters")
-DATATABLES = Path("_static/itables")  # itables' JavaScript bundle, copied there by the build
+# itables' JavaScript bundle, copied there by the build. Not under _static/: Jupyter Book would load
+# every .js there on every page. _config.yml lists _extra in html_extra_path, copied to the site's root.
+EXTRA = Path("_extra")
+DATATABLES = Path("itables")
 
 # How each reference source reads in the ledger, so a reproduction's number is never taken for
 # the paper's own.
@@ -177,12 +180,12 @@ def _text(value) -> str:
 
 
 def _install_datatables(root: Path) -> str:
-    """Copy itables' DataTables bundle into the book's ``_static/`` (Jupyter Book serves it) and
+    """Copy itables' DataTables bundle into the book's ``_extra/`` (copied to the site's root) and
     return its address as seen from ``book/claims.html``: the table then works without a CDN."""
     import itables
 
     bundle = Path(itables.__file__).parent / "html"
-    target = Path(root) / DATATABLES
+    target = Path(root) / EXTRA / DATATABLES
     target.mkdir(parents=True, exist_ok=True)
     for name in ("dt_bundle.js", "dt_bundle.css"):
         source, copy = bundle / name, target / name

@@ -40,7 +40,7 @@ FIGURE_DPI = 110
 
 def set_theme() -> None:
     """The book's seaborn theme; inline figures are drawn as retina PNGs (twice the dpi)."""
-    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.05,
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.2,
                   rc={"figure.dpi": FIGURE_DPI, "savefig.dpi": 2 * FIGURE_DPI, "legend.frameon": True,
                       "legend.framealpha": 0.9, "axes.titlesize": "medium"})
     try:

@@ -39,7 +39,7 @@ def data_figure(panels: list, scale: str) -> plt.Figure:
 
 def accuracy_and_spread(frame: pd.DataFrame, title: str, scale: str) -> plt.Figure:
     """Figs. 8 and 14 (top): mean test accuracy with its 95 % CI, and its variance over runs."""
-    fig, axes = plt.subplots(1, 2, figsize=(plots.PAGE_WIDTH + 1, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(plots.PAGE_WIDTH, 4))
     plots.curves_with_bands(frame, value="test_accuracy", ax=axes[0], log=False, styles=SECOND_SETTING_STYLE,
                             legend=False)
     axes[0].set(ylabel="test accuracy", title="mean over runs, 95 % CI")
@@ -50,6 +50,7 @@ def accuracy_and_spread(frame: pd.DataFrame, title: str, scale: str) -> plt.Figu
         axes[1].plot(rows["step"], rows["var"], color=colors[method], linestyle=SECOND_SETTING_STYLE.get(method, "-"),
                      label=method, lw=1.8)
     axes[1].set(yscale="log", xlabel="step", ylabel="variance over runs", title="spread between runs (Fig. 14)")
+    plots.plain_log_ticks(axes[1])
     plots.suptitle(fig, title, scale)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     plots.figure_legend(fig, ncol=3)
@@ -89,6 +90,7 @@ def weight_histograms(snapshots: dict, steps: list, methods: list, runs: int, ta
                     color=colors[method], label=method, lw=1.6)
         ax.set(title=f"after {step:,} steps", xlabel="first-layer weight", ylabel="density" if ax is axes[0][0] else "",
                yscale="log")
+        plots.plain_log_ticks(ax)
     plots.suptitle(fig, f"First-layer weights W₁ of all {runs} runs, {task_title}", scale)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     plots.figure_legend(fig)
