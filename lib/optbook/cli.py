@@ -205,6 +205,9 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
         executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s)")
 
     fresh_ids = [chapter.id for chapter, _, _ in fresh]
+    for chapter, _, _ in fresh:
+        if build.refresh_install_cell(chapter):
+            print(f"install cell of {chapter.id} rewritten from its stamp and _config.yml")
     if failed:
         # A book with a failed chapter is not published: no ledger, no HTML.
         print(_build_summary(scale, executed, fresh_ids, failed, started))
