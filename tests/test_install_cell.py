@@ -127,7 +127,7 @@ def test_the_build_writes_the_cell_from_config_and_stamp(tmp_path):
     assert install_cell.write_install_cell(notebook, root, stamp)
     cell = notebook.cells[index]
     assert f"optbook[data] @ git+https://github.com/someone/their-book@{COMMIT}" in cell.source
-    assert "'OPTBOOK_PAGE_DATA', 'mnist-5k'" in cell.source and cell.metadata["tags"] == tags
+    assert '"OPTBOOK_PAGE_DATA", "mnist-5k"' in cell.source and cell.metadata["tags"] == tags
     assert not install_cell.write_install_cell(notebook, root, stamp)  # already so
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import optbook")])
     assert not install_cell.write_install_cell(other, root, stamp)  # no install cell: untouched

@@ -18,6 +18,7 @@ Nothing here is imported by the cell itself: it must run before the library exis
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -97,6 +98,9 @@ def render(url: str, branch: str, commit: str | None, dirty: bool, page_data: li
                       "uncommitted changes on top of it.")
     else:
         provenance = f"# Pinned to the commit that built this page ({commit[:12]})."
+    bad = [key for key in page_data if not re.fullmatch(r"[a-z0-9-]+", str(key))]
+    if bad:
+        raise ValueError(f"page_data={list(page_data)!r}: data-set keys are lowercase words like 'mnist-5k'; got {bad}")
     data = ",".join(sorted(set(page_data)))
     return "\n".join([
         "# In Colab, install the library that built this page; anywhere else nothing is installed.",
@@ -107,11 +111,16 @@ def render(url: str, branch: str, commit: str | None, dirty: bool, page_data: li
         "import subprocess",
         "import sys",
         "",
-        f"os.environ.setdefault({PAGE_DATA_ENV!r}, {data!r})  # the data sets this page was built with",
+        f"os.environ.setdefault({_literal(PAGE_DATA_ENV)}, {_literal(data)})  # the data sets this page was built with",
         'if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:',
-        f"    requirement = os.environ.get({INSTALL_ENV!r}, {requirement!r})",
+        f"    requirement = os.environ.get({_literal(INSTALL_ENV)}, {_literal(requirement)})",
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], check=True)',
     ])
+
+
+def _literal(text: str) -> str:
+    """A double-quoted Python string literal (JSON's string syntax is valid Python)."""
+    return json.dumps(text)
 
 
 def find_install_cell(notebook) -> int | None:
