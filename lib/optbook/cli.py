@@ -335,8 +335,11 @@ def _describe_parameter(parameter: Parameter) -> str:
 def _format_stamp(stamp: dict) -> str:
     wall = stamp.get("wall_time_s")
     wall_text = f"{wall:.1f} s" if isinstance(wall, (int, float)) else "?"
+    commit = stamp.get("git_commit")
+    commit_text = (commit[:12] + (" (dirty)" if stamp.get("git_dirty") else "")) if commit else "none"
     return (
         f"source {str(stamp.get('source_sha256'))[:8]}  library {str(stamp.get('library_sha256'))[:8]}  "
+        f"commit {commit_text}  "
         f"device {stamp.get('device')}  torch {stamp.get('torch')}  wall {wall_text}  "
         f"executed {stamp.get('executed_at')}"
     )
