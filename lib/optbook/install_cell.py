@@ -27,8 +27,9 @@ from optbook.data import PAGE_DATA_ENV
 
 CONFIG_FILE = "_config.yml"
 INSTALL_ENV = "OPTBOOK_INSTALL_SOURCE"
-# The install cell is the first code cell that mentions this name (sources and executed notebooks).
-MARKER = INSTALL_ENV
+# The install cell is the first code cell, if it asks whether it runs in Colab (every install
+# cell does, the ones executed chapters carried before the build wrote them included).
+MARKER = "google.colab"
 PACKAGE = "optbook[data]"
 # What a publisher may give as repository.url: an https URL of a git host, no credentials.
 _URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)+/?$")
@@ -124,7 +125,7 @@ def _literal(text: str) -> str:
 
 
 def find_install_cell(notebook) -> int | None:
-    """Index of the notebook's install cell: its first code cell mentioning :data:`MARKER`."""
+    """Index of the notebook's install cell: its first code cell, if it mentions :data:`MARKER`."""
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
             return index if MARKER in cell.source else None
