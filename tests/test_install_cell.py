@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import types
@@ -66,8 +67,6 @@ def test_the_cell_installs_the_pinned_commit_in_colab_only(monkeypatch):
     assert _run_cell(source, monkeypatch, colab=True) == [[sys.executable, "-m", "pip", "install", "-q", pinned]]
     assert _run_cell(source, monkeypatch, colab=False) == []
     assert _run_cell(source, monkeypatch, colab=True, installed=True) == []
-    import os
-
     assert os.environ[install_cell.PAGE_DATA_ENV] == "mnist-5k"  # everywhere: the data notice needs it
 
 
