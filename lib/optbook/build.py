@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from optbook import install_cell
 from optbook.session import SCALES
 
 DEFAULT_SCALE = "cpu"
@@ -385,10 +386,20 @@ def resolve_device_name(parameters: Mapping[str, object]) -> str:
 
 
 def make_stamp(
-    source_hash: str, library_hash: str, parameters: Mapping[str, object], device: str, wall_time_s: float
+    source_hash: str,
+    library_hash: str,
+    parameters: Mapping[str, object],
+    device: str,
+    wall_time_s: float,
+    revision: Mapping[str, object] | None = None,
+    datasets: Iterable[str] = (),
 ) -> dict:
+    """What produced an executed chapter. ``revision`` is :func:`optbook.install_cell.git_revision`
+    (the commit the page's install cell pins, and whether the sources differed from it);
+    ``datasets`` are the data sets the run loaded (``mnist``, ``mnist-5k``, ...)."""
     import optbook
 
+    revision = revision or {"commit": None, "dirty": False}
     return {
         "source_sha256": source_hash,
         "library_sha256": library_hash,
@@ -397,6 +408,9 @@ def make_stamp(
         "torch": torch_version(),
         "optbook": optbook.__version__,
         "python": platform.python_version(),
+        "git_commit": revision["commit"],
+        "git_dirty": bool(revision["dirty"]),
+        "datasets": sorted(set(datasets)),
         "wall_time_s": round(wall_time_s, 3),
         "executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -503,14 +517,18 @@ def execute_chapter(
     # Hash what is executed, not what is on disk afterwards: sources may be edited meanwhile.
     source = chapter.source.read_bytes()
     library_hash = library_sha256()
+    revision = install_cell.git_revision(chapter.root)
+    if install_cell.MARKER.encode() in source:  # a bad repository setting fails before the kernel starts
+        _repository(chapter.root)
     with tempfile.TemporaryDirectory(prefix=f"optbook-{chapter.id}-") as scratch:
         scratch_input = Path(scratch) / f"{chapter.id}.ipynb"
         scratch_output = Path(scratch) / f"{chapter.id}.executed.ipynb"
         nbformat.write(jupytext.reads(source.decode("utf-8"), fmt="py:percent"), scratch_input)
         scratch_results = Path(scratch) / "results"
+        data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results):
+            with _kernel_environment(chapter.root, scratch_results, data_log):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -523,8 +541,10 @@ def execute_chapter(
             raise _chapter_failed(chapter, error, scratch_output, target) from None
         wall_time = time.perf_counter() - started
         notebook = nbformat.read(scratch_output, as_version=4)
-        stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time)
+        datasets = data_log.read_text().split() if data_log.is_file() else []
+        stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
         notebook.metadata[STAMP_KEY] = stamp
+        _write_install_cell(notebook, chapter.root, stamp)
         _finish_page(chapter, notebook, scratch_results, stamp)
         _write_atomically(notebook, target)
         if target.resolve() == chapter.executed_path.resolve():
@@ -543,6 +563,33 @@ def _finish_page(chapter: Chapter, notebook, scratch_results: Path, stamp: dict)
     finish_page(notebook, chapter.number, chapter.id, claims, stamp, colab_url(chapter.root, chapter.id))
 
 
+def _repository(root: Path) -> tuple[str, str]:
+    try:
+        return install_cell.read_repository(root)
+    except (install_cell.ConfigError, OSError) as err:
+        raise BuildError(str(err)) from None
+
+
+def _write_install_cell(notebook, root: Path, stamp: dict) -> bool:
+    try:
+        return install_cell.write_install_cell(notebook, root, stamp)
+    except (install_cell.ConfigError, OSError) as err:
+        raise BuildError(str(err)) from None
+
+
+def refresh_install_cell(chapter: Chapter) -> bool:
+    """Rewrite a fresh executed chapter's install cell from its stamp and today's ``_config.yml``
+    (a publisher who changes ``repository.url`` needs no re-execution); True if it changed."""
+    import nbformat
+
+    notebook = nbformat.read(chapter.executed_path, as_version=4)
+    stamp = notebook.metadata.get(STAMP_KEY)
+    if not isinstance(stamp, dict) or not _write_install_cell(notebook, chapter.root, stamp):
+        return False
+    _write_atomically(notebook, chapter.executed_path)
+    return True
+
+
 def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
     """The claims this run recorded become the chapter's published results, replacing the old
     ones (so a claim the chapter stopped recording leaves the ledger). Only the executed
@@ -557,17 +604,22 @@ def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
 
 
 @contextmanager
-def _kernel_environment(root: Path, results: Path) -> Iterator[None]:
+def _kernel_environment(root: Path, results: Path, data_log: Path) -> Iterator[None]:
     """The kernel inherits our environment: point it at the book's data/ (unless told otherwise),
-    record claims into ``results`` (published on success), and silence the library's progress
-    bars, whose redraws would be saved as page output."""
+    record claims into ``results`` (published on success) and the data sets it loads into
+    ``data_log`` (for the stamp), and silence the library's progress bars, whose redraws would
+    be saved as page output. A page is what it is: no "the page used other data" notice."""
+    from optbook.data import DATA_LOG_ENV
+
     wanted = {
         "OPTBOOK_DATA": os.environ.get("OPTBOOK_DATA") or str(Path(root) / "data"),
         "OPTBOOK_RESULTS": str(results),
         "OPTBOOK_PROGRESS": "0",
+        DATA_LOG_ENV: str(data_log),
     }
-    previous = {name: os.environ.get(name) for name in wanted}
+    previous = {name: os.environ.get(name) for name in [*wanted, install_cell.PAGE_DATA_ENV]}
     os.environ.update(wanted)
+    os.environ.pop(install_cell.PAGE_DATA_ENV, None)
     try:
         yield
     finally:

@@ -205,6 +205,9 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
         executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s)")
 
     fresh_ids = [chapter.id for chapter, _, _ in fresh]
+    for chapter, _, _ in fresh:
+        if build.refresh_install_cell(chapter):
+            print(f"install cell of {chapter.id} rewritten from its stamp and _config.yml")
     if failed:
         # A book with a failed chapter is not published: no ledger, no HTML.
         print(_build_summary(scale, executed, fresh_ids, failed, started))
@@ -332,8 +335,11 @@ def _describe_parameter(parameter: Parameter) -> str:
 def _format_stamp(stamp: dict) -> str:
     wall = stamp.get("wall_time_s")
     wall_text = f"{wall:.1f} s" if isinstance(wall, (int, float)) else "?"
+    commit = stamp.get("git_commit")
+    commit_text = (commit[:12] + (" (dirty)" if stamp.get("git_dirty") else "")) if commit else "none"
     return (
         f"source {str(stamp.get('source_sha256'))[:8]}  library {str(stamp.get('library_sha256'))[:8]}  "
+        f"commit {commit_text}  "
         f"device {stamp.get('device')}  torch {stamp.get('torch')}  wall {wall_text}  "
         f"executed {stamp.get('executed_at')}"
     )

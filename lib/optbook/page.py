@@ -161,17 +161,15 @@ def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str
 
 
 def colab_url(root: Path, chapter_id: str) -> str | None:
-    """The Colab address of the committed notebook, from ``_config.yml``'s repository setting."""
-    import yaml
+    """The Colab address of the committed notebook, from ``_config.yml``'s repository setting
+    (the one :mod:`optbook.install_cell` reads); None when that is not a GitHub repository."""
+    from optbook.install_cell import ConfigError, read_repository
 
-    config_path = Path(root) / "_config.yml"
-    if not config_path.is_file():
+    try:
+        url, branch = read_repository(root)
+    except (ConfigError, OSError):
         return None
-    config = yaml.safe_load(config_path.read_text()) or {}
-    repository = config.get("repository") or {}
-    url = str(repository.get("url", "")).rstrip("/")
     if not url.startswith("https://github.com/"):
         return None
-    branch = repository.get("branch", "main")
-    path = f"{repository.get('path_to_book', '').strip('/')}/book/chapters/{chapter_id}.ipynb".lstrip("/")
-    return f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/{branch}/{path}"
+    return (f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}"
+            f"/blob/{branch}/book/chapters/{chapter_id}.ipynb")
