@@ -118,3 +118,16 @@ def test_config_table_flattens_nested_settings_and_writes_every_value():
     assert dict(zip(frame["setting"], frame["value"])) == {
         "steps · default": "100", "steps · spirals": "2000", "taus": "1e-8, 1e-5", "lr_grid": "–",
         "hidden": "1000, 1000"}
+
+
+def test_each_page_keeps_one_copy_of_each_script():
+    from sphinx.builders.html._assets import _JavaScript
+
+    from optbook.sphinx_ext import drop_duplicate_scripts
+
+    snippet = 'const thebe_selector = ".thebe,.cell"'
+    context = {"script_files": [_JavaScript(None, body=snippet), _JavaScript("_static/a.js"),
+                                _JavaScript("", body=snippet), _JavaScript("_static/a.js")]}
+    drop_duplicate_scripts(None, "page", "page.html", context, None)
+    assert [(s.filename, s.attributes.get("body")) for s in context["script_files"]] == [
+        (None, snippet), ("_static/a.js", None)]

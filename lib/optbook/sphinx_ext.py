@@ -47,7 +47,9 @@ def _authors(entry) -> str:
 
 
 def _script_key(script) -> tuple:
-    filename = getattr(script, "filename", script)
+    # An inline script is registered once with filename None and once with "" (Sphinx normalises
+    # one copy, not the other): both mean "no file".
+    filename = getattr(script, "filename", script) or None
     attributes = getattr(script, "attributes", {}) or {}
     return filename, attributes.get("body")
 
