@@ -34,6 +34,11 @@ Why: this closes the loop the way passivity theory does. In continuous time, wit
 
 the optimizee's loss plus the optimizer's stored energy never increases; all the optimizer can
 do is store, return and dissipate energy, and the loss can never exceed f(θ_0) + out·(H_0 − inf H).
+In discrete time the bookkeeping is exact up to two terms: the integrator's local error and the
+curvature term ½ Δθᵀ∇²f Δθ of an explicit step. So E = f + out·ΣH falls step by step when the
+steps are small against the damping (roughly out·h·|g|²·L/2 below R, L the Lipschitz constant
+of ∇f: the analogue of heavy ball's step-size condition), and may rise when they are not (tested:
+on a quadratic, f rises at many steps while E never does).
 With V = 0, constant g, M and R (and symplectic Euler) the net is exactly momentum SGD
 (heavy ball): p ← e^{−hRM⁻¹}p + h g ∇f, θ ← θ − out·h gᵀM⁻¹p. The first step from rest is
 −out·c·gᵀM⁻¹(g∇f − ∂_qV(0)) with c = h² (symplectic Euler) or h²/2 (leapfrog): a descent
