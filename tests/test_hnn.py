@@ -415,3 +415,48 @@ def test_meta_training_lowers_the_held_out_quadratic_loss(name, net_factory, met
 def test_bad_constructor_arguments_name_the_argument(factory, kwargs, argument):
     with pytest.raises(ValueError, match=argument):
         factory(**kwargs)
+
+
+# ----------------------------------------------------------------------------- probing a net
+
+
+def test_constant_gradient_response_of_a_linear_net_by_hand():
+    from optbook.learned import LinearUpdate, constant_gradient_response
+
+    net = LinearUpdate()
+    with torch.no_grad():
+        net.linear.weight.fill_(-0.1)  # g = −0.1 ∇ + 0.02
+        net.linear.bias.fill_(0.02)
+    frame = constant_gradient_response(net, [2.0, 0.0, -1.0], steps=3)
+    assert len(frame) == 9 and frame["step"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert frame["update"].tolist() == pytest.approx([-0.18, 0.02, 0.12] * 3)
+    assert frame["displacement"].tolist()[-3:] == pytest.approx([-0.54, 0.06, 0.36])
+    lr = frame["effective_lr"].tolist()
+    assert lr[0] == pytest.approx(0.09) and math.isnan(lr[1]) and lr[2] == pytest.approx(0.12)
+
+
+def test_gradient_response_shows_heavy_ball_momentum_and_the_landscape():
+    from optbook.learned import gradient_response, port_hamiltonian_landscape
+
+    net = PortHamiltonianUpdate(dim=1, hidden=3, output_scale=0.1, step_size=0.5, integrator="symplectic_euler")
+    with torch.no_grad():
+        for module, value in ((net.potential, 0.0), (net.port, 2.0), (net.damping, 0.5)):
+            module[0].weight.zero_()
+            module[2].weight.zero_()
+            module[2].bias.fill_(value)
+        net.inverse_mass_factor.fill_(1.5)
+    sequence = torch.tensor([[1.0], [1.0], [-3.0]])
+    frame = gradient_response(net, sequence)
+    beta, momentum, expected = math.exp(-0.5 * 0.25 * 2.25), 0.0, []
+    for grad in (1.0, 1.0, -3.0):
+        momentum = beta * momentum + 0.5 * 2.0 * grad
+        expected.append(-0.1 * 0.5 * 2.0 * 2.25 * momentum)
+    assert frame["update"].tolist() == pytest.approx(expected, rel=1e-6)
+
+    landscape = port_hamiltonian_landscape(net, [-1.0, 0.0, 2.0])
+    assert landscape["g"].tolist() == pytest.approx([2.0] * 3) and landscape["R"].tolist() == pytest.approx([0.25] * 3)
+    assert landscape["V"].tolist() == pytest.approx([0.0] * 3) and landscape["force"].abs().max() == 0
+    with pytest.raises(ValueError, match="axis"):
+        port_hamiltonian_landscape(net, [0.0], axis=1)
+    with pytest.raises(ValueError, match="gradients"):
+        gradient_response(net, torch.zeros(3))

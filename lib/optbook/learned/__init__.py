@@ -10,6 +10,7 @@
 - :mod:`~optbook.learned.evaluate`    frozen nets on fresh problems, tidy frames
 - :mod:`~optbook.learned.optimizer`   ``LearnedOptimizer``: a trained net on any ``nn.Module``
 - :mod:`~optbook.learned.checkpoints` ``save_net`` / ``load_net``
+- :mod:`~optbook.learned.probe`       what a net does: responses to gradient sequences, learned H
 """
 
 from optbook.learned.checkpoints import checkpoint_path, load_net, save_net
@@ -29,11 +30,13 @@ from optbook.learned.nets import CoordinatewiseLSTM, LinearUpdate
 from optbook.learned.optimizer import LearnedOptimizer
 from optbook.learned.port_hamiltonian import PortHamiltonianUpdate
 from optbook.learned.preprocess import identity_preprocess, log_sign_preprocess
+from optbook.learned.probe import constant_gradient_response, gradient_response, port_hamiltonian_landscape
 from optbook.learned.protocol import UpdateNet
 from optbook.learned.unroll import UnrolledOptimizee
 
 __all__ = [
     "CoordinatewiseLSTM", "HNNUpdate", "LearnedOptimizer", "LinearUpdate", "LossTerm", "MetaTrainConfig",
     "MetaTrainResult", "PortHamiltonianUpdate", "UnrolledOptimizee", "UpdateNet", "before_update", "checkpoint_path",
-    "evaluate", "every_step", "final_step", "identity_preprocess", "load_checkpoint", "load_net", "log_sign_preprocess", "save_net", "train",
+    "constant_gradient_response", "evaluate", "every_step", "final_step", "gradient_response", "identity_preprocess",
+    "load_checkpoint", "load_net", "log_sign_preprocess", "port_hamiltonian_landscape", "save_net", "train",
 ]
