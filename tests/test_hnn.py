@@ -218,7 +218,7 @@ def test_energy_is_conserved_to_the_integrators_order(integrator):
 def test_dissipation_substep_is_exact_and_never_adds_energy():
     """p ← exp(−τ R(q) M⁻¹) p is the exact flow of ṗ = −R M⁻¹ p (checked against 2,000 RK4 steps)
     and never raises H; R and M⁻¹ are positive semi-definite for any φ."""
-    for dim in (1, 3):
+    for dim in (1, 2, 3):  # the scalar, the closed-form 2x2 and the matrix_exp paths
         torch.manual_seed(dim)
         net = PortHamiltonianUpdate(dim=dim, hidden=6).double()
         with torch.no_grad():
@@ -240,6 +240,29 @@ def test_dissipation_substep_is_exact_and_never_adds_energy():
             assert torch.allclose(damped, rk4, atol=1e-10)
             before, after = net.hamiltonian(q, p), net.hamiltonian(q, damped)
             assert (after <= before + 1e-12).all() and (after < before).float().mean() > 0.9
+
+
+def test_closed_form_2x2_exponential_equals_matrix_exp_including_degenerate_spectra():
+    from optbook.learned.port_hamiltonian import expm_neg_2x2
+
+    torch.manual_seed(0)
+    b, l = torch.randn(300, 2, 2, dtype=torch.float64), torch.randn(300, 2, 2, dtype=torch.float64)
+    generators = [
+        (b @ b.transpose(-1, -2)) @ (l @ l.transpose(-1, -2)),  # generic: distinct real eigenvalues
+        torch.zeros(3, 2, 2, dtype=torch.float64),  # no damping
+        0.7 * torch.eye(2, dtype=torch.float64).expand(3, 2, 2),  # isotropic: δ = 0 exactly
+        torch.tensor([[[1.0, 0.0], [0.0, 1.0 + 1e-5]], [[2.0, 1.0], [0.0, 0.0]]], dtype=torch.float64),  # near δ = 0; rank 1
+        1e3 * (b @ b.transpose(-1, -2))[:5],  # stiff: no overflow
+    ]
+    for a in generators:
+        for tau in (0.05, 0.5, 3.0):
+            c, s, traceless = expm_neg_2x2(a, tau)
+            ours = c[:, None, None] * torch.eye(2, dtype=torch.float64) - s[:, None, None] * traceless
+            assert torch.allclose(ours, torch.linalg.matrix_exp(-tau * a), atol=1e-12, rtol=1e-9)
+    a = torch.eye(2, dtype=torch.float64).repeat(2, 1, 1).requires_grad_()  # δ = 0: still differentiable
+    c, s, traceless = expm_neg_2x2(a, 0.5)
+    (grad,) = torch.autograd.grad((c + s).sum() + traceless.sum(), a)
+    assert torch.isfinite(grad).all()
 
 
 @pytest.mark.parametrize("integrator", list(ORDERS))
