@@ -39,6 +39,12 @@ curvature term ½ Δθᵀ∇²f Δθ of an explicit step. So E = f + out·ΣH fa
 steps are small against the damping (roughly out·h·|g|²·L/2 below R, L the Lipschitz constant
 of ∇f: the analogue of heavy ball's step-size condition), and may rise when they are not (tested:
 on a quadratic, f rises at many steps while E never does).
+What q means: where g is constant, θ_t − θ_0 = −out·gᵀ(q_t − q_0), so the latent position is the
+optimizee's displacement in units of out·g and V a learned potential over that displacement
+(a learned pull toward, or push away from, θ_0). The MLPs are bounded, so their dependence on q
+fades once a coordinate has moved far (|q| ≫ 1 at the MLPs' scale): there the net is a heavy
+ball with learned constant mass, gain and friction.
+
 With V = 0, constant g, M and R (and symplectic Euler) the net is exactly momentum SGD
 (heavy ball): p ← e^{−hRM⁻¹}p + h g ∇f, θ ← θ − out·h gᵀM⁻¹p. The first step from rest is
 −out·c·gᵀM⁻¹(g∇f − ∂_qV(0)) with c = h² (symplectic Euler) or h²/2 (leapfrog): a descent
