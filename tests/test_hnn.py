@@ -6,7 +6,6 @@ nets through meta-training, evaluation, LearnedOptimizer and save/load."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pandas as pd
 import pytest
