@@ -250,7 +250,8 @@ def test_closed_form_2x2_exponential_equals_matrix_exp_including_degenerate_spec
         (b @ b.transpose(-1, -2)) @ (l @ l.transpose(-1, -2)),  # generic: distinct real eigenvalues
         torch.zeros(3, 2, 2, dtype=torch.float64),  # no damping
         0.7 * torch.eye(2, dtype=torch.float64).expand(3, 2, 2),  # isotropic: δ = 0 exactly
-        torch.tensor([[[1.0, 0.0], [0.0, 1.0 + 1e-5]], [[2.0, 1.0], [0.0, 0.0]]], dtype=torch.float64),  # near δ = 0; rank 1
+        # nearly equal eigenvalues; rank 1
+        torch.tensor([[[1.0, 0.0], [0.0, 1.0 + 1e-5]], [[2.0, 1.0], [0.0, 0.0]]], dtype=torch.float64),
         1e3 * (b @ b.transpose(-1, -2))[:5],  # stiff: no overflow
     ]
     for a in generators:
@@ -301,7 +302,7 @@ def test_potential_force_is_minus_the_gradient_of_v_and_keeps_its_graph():
 
 def test_heavy_ball_is_the_special_case_v_flat_g_m_r_constant():
     """V = 0, g ≡ 2, M⁻¹ = 1.5², R ≡ 0.5² (symplectic Euler, h = 0.5, out = 0.1):
-    p ← e^{−h·R·M⁻¹} p + h·g·∇, θ ← θ − out·h·g·M⁻¹·p: momentum SGD with β = e^{−0.28125}."""
+    p ← e^{−h·R·M⁻¹} p + h·g·∇, θ ← θ − out·h·g·M⁻¹·p: momentum SGD, β = e^{−0.28125}."""
     net = PortHamiltonianUpdate(dim=1, hidden=3, output_scale=0.1, step_size=0.5, integrator="symplectic_euler")
     with torch.no_grad():
         for module, value in ((net.potential, 0.0), (net.port, 2.0), (net.damping, 0.5)):

@@ -95,7 +95,8 @@ class HNNUpdate(nn.Module):
             raise ValueError(f"output_scale={output_scale!r} is not allowed; use a positive number")
         if not preprocess_eps >= 0:
             raise ValueError(f"preprocess_eps={preprocess_eps!r} is not allowed; use a number >= 0")
-        for name, value in (("normalize_state", normalize_state), ("detach_preprocessed_state", detach_preprocessed_state)):
+        flags = {"normalize_state": normalize_state, "detach_preprocessed_state": detach_preprocessed_state}
+        for name, value in flags.items():
             if not isinstance(value, bool):
                 raise ValueError(f"{name}={value!r} is not allowed; use True or False")
         self.preprocess_p, self.preprocess_eps = preprocess_p, preprocess_eps

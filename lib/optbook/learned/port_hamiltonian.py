@@ -184,7 +184,8 @@ class PortHamiltonianUpdate(nn.Module):
         """−∂V/∂q, [N, k], by autograd. The graph is kept (``create_graph``) whenever gradients are
         on and φ or q needs one, so meta-gradients see V's second derivatives; under ``no_grad``
         (evaluation, ``LearnedOptimizer``) the force is computed and returned without a graph."""
-        keep_graph = torch.is_grad_enabled() and (q.requires_grad or any(w.requires_grad for w in self.potential.parameters()))
+        trainable = any(w.requires_grad for w in self.potential.parameters())
+        keep_graph = torch.is_grad_enabled() and (q.requires_grad or trainable)
         with torch.enable_grad():
             point = q if q.requires_grad else q.detach().requires_grad_()
             (grad,) = torch.autograd.grad(self.potential(point).sum(), point, create_graph=keep_graph)
@@ -211,7 +212,7 @@ class PortHamiltonianUpdate(nn.Module):
             return c.unsqueeze(-1) * p - s.unsqueeze(-1) * (traceless @ p.unsqueeze(-1)).squeeze(-1)
         return (torch.linalg.matrix_exp(-duration * generator) @ p.unsqueeze(-1)).squeeze(-1)
 
-    def step(self, q: torch.Tensor, p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def step(self, q: torch.Tensor, p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One integrator step of length h with input u [N] held: (q_{t+1}, p_{t+1}, g(q_t))."""
         h = self.step_size
         gain = self.port(q)  # g(q_t), [N, k]

@@ -31,7 +31,8 @@ def gradient_response(net, gradients: torch.Tensor) -> pd.DataFrame:
     check_update_net(net)
     gradients = torch.as_tensor(gradients)
     if gradients.dim() != 2 or 0 in gradients.shape:
-        raise ValueError(f"gradients must be a non-empty [steps, coordinates] tensor, got shape {tuple(gradients.shape)}")
+        shape = tuple(gradients.shape)
+        raise ValueError(f"gradients must be a non-empty [steps, coordinates] tensor, got shape {shape}")
     device = next(net.parameters()).device
     gradients = gradients.to(device=device, dtype=net_dtype(net, torch.float32))
     steps, coords = gradients.shape
