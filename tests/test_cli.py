@@ -411,3 +411,19 @@ def test_a_run_replaces_its_chapters_results_only_on_success(built, tmp_path):
     assert invoke("--root", root, "run", "02", "-p", "fail", "yes", "--no-progress").code == 1
     assert invoke("--root", root, "run", "02", "--output", tmp_path / "elsewhere.ipynb", "--no-progress").code == 0
     assert recorded() == ["second"]
+
+
+def test_status_sees_a_direct_papermill_run_of_a_published_chapter(built, tmp_path):
+    """A batch user runs papermill on the executed chapter itself: our stamp survives in its
+    metadata, so status must not call the rerun's outputs the stamped run."""
+    import papermill
+
+    root = copy_book(built[0], tmp_path / "book")
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    assert "00_hello  fresh" in invoke("--root", root, "status", "--scale", "smoke").out
+    papermill.execute_notebook(str(executed), str(executed), parameters={"greeting": "bonjour"},
+                               kernel_name=build.KERNEL_NAME, progress_bar=False, cwd=str(root))
+    assert "bonjour bonjour" in text_outputs(executed)
+    status = invoke("--root", root, "status", "--scale", "smoke").out
+    assert "00_hello  stale: executed again outside optbook build (by papermill at " in status
+    assert "'greeting': 'bonjour'" in status

@@ -32,6 +32,7 @@ from optbook.session import SCALES
 DEFAULT_SCALE = "cpu"
 KERNEL_NAME = "python3"
 STAMP_KEY = "optbook"
+RERUN_KEY = "rerun_outside_build"  # added by read_stamp, never stored
 PARAMETERS_TAG = "parameters"
 # Papermill tags the cell it adds after ours with this; it is not part of the source.
 INJECTED_TAG = "injected-parameters"
@@ -436,7 +437,34 @@ def read_stamp(path: Path, shown_as: str | None = None) -> dict:
     stamp = notebook.metadata.get(STAMP_KEY)
     if not isinstance(stamp, dict):
         raise BuildError(f"{shown_as} carries no optbook stamp (not executed by optbook)")
-    return dict(stamp)
+    stamp = dict(stamp)
+    rerun = _rerun_outside_build(notebook, stamp)
+    if rerun:
+        stamp[RERUN_KEY] = rerun
+    return stamp
+
+
+def _papermill_run(notebook) -> dict:
+    run = notebook.metadata.get("papermill")
+    return run if isinstance(run, dict) else {}
+
+
+def _rerun_outside_build(notebook, stamp: Mapping) -> str | None:
+    """How the notebook was executed again after ``optbook build`` stamped it, or None.
+
+    papermill (or Jupyter) run directly keeps our stamp but rewrites its own metadata: a start
+    time other than the one the stamp recorded means the outputs are no longer the stamped run's.
+    """
+    stamped = stamp.get("papermill_start_time")
+    if stamped is None:  # stamped before this check existed: nothing to compare
+        return None
+    run = _papermill_run(notebook)
+    if run.get("start_time") == stamped:
+        return None
+    if not run:
+        return "executed again outside optbook build (by Jupyter: papermill's record is gone)"
+    return (f"executed again outside optbook build (by papermill at {run.get('start_time')}, "
+            f"parameters {run.get('parameters')})")
 
 
 def shown_path(path: Path, root: Path) -> str:
@@ -457,7 +485,7 @@ def stale_reasons(
         stamp = read_stamp(executed, shown_path(executed, chapter.root))
     except BuildError as err:
         return [str(err)]
-    reasons = []
+    reasons = [stamp[RERUN_KEY]] if RERUN_KEY in stamp else []
     source_now = source_sha256(chapter.source)
     if stamp.get("source_sha256") != source_now:
         reasons.append(f"source changed ({_short(stamp.get('source_sha256'))} -> {_short(source_now)})")
@@ -543,6 +571,8 @@ def execute_chapter(
         notebook = nbformat.read(scratch_output, as_version=4)
         datasets = data_log.read_text().split() if data_log.is_file() else []
         stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
+        # Lets status tell a later direct papermill/Jupyter run of this notebook from ours.
+        stamp["papermill_start_time"] = _papermill_run(notebook).get("start_time")
         notebook.metadata[STAMP_KEY] = stamp
         _write_install_cell(notebook, chapter.root, stamp)
         _write_atomically(notebook, target)
