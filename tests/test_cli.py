@@ -427,3 +427,34 @@ def test_status_sees_a_direct_papermill_run_of_a_published_chapter(built, tmp_pa
     status = invoke("--root", root, "status", "--scale", "smoke").out
     assert "00_hello  stale: executed again outside optbook build (by papermill at " in status
     assert "'greeting': 'bonjour'" in status
+
+
+@pytest.mark.parametrize("seed, message", [
+    ("-1", "parameter 'seed' = -1 is not allowed; use an integer from 0 to 4294967295"),
+    ("99999999999999999999", "parameter 'seed' = 99999999999999999999 is not allowed"),
+])
+def test_run_refuses_a_seed_out_of_range_before_a_kernel_starts(book, tmp_path, seed, message):
+    output = tmp_path / "out.ipynb"
+    result = invoke("--root", book, "run", "00", "-p", "seed", seed, "--output", output, "--no-progress")
+    assert result.code == 2 and message in result.err
+    assert not output.exists() and not list(tmp_path.glob("*.ipynb"))
+
+
+def test_run_refuses_an_output_it_could_not_write_before_a_kernel_starts(book, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    cases = {
+        tmp_path: "is a directory",
+        a_file / "out.ipynb": "is a file, not a folder",
+        tmp_path / "out.txt": "must be a notebook file ending in .ipynb",
+    }
+    import os
+
+    if os.geteuid() != 0:  # root writes anywhere; the permission case only means something for users
+        cases[locked / "out.ipynb"] = "not writable"
+    for output, message in cases.items():
+        result = invoke("--root", book, "run", "00", "--output", output, "--no-progress")
+        assert result.code == 2 and message in result.err, (output, result.err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "book", "locked"]  # nothing written

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from optbook import install_cell
-from optbook.session import SCALES
+from optbook.session import MAX_SEED, SCALES
 
 DEFAULT_SCALE = "cpu"
 KERNEL_NAME = "python3"
@@ -302,6 +302,8 @@ def check_known(chapter: Chapter, parameters: Mapping[str, Parameter], name: str
 def check_value(parameter: Parameter, value: object) -> None:
     if not _has_type(value, parameter.type):
         raise BuildError(f"parameter {parameter.name!r} expects {_describe_type(parameter)}; got {value!r}")
+    if parameter.name == "seed" and not 0 <= value <= MAX_SEED:
+        raise BuildError(f"parameter 'seed' = {value!r} is not allowed; use an integer from 0 to {MAX_SEED}")
     if parameter.allowed is not None and value not in parameter.allowed:
         raise BuildError(
             f"parameter {parameter.name!r} = {value!r} is not allowed; "
@@ -515,6 +517,24 @@ def _short(digest) -> str:
 
 
 # --------------------------------------------------------------------------- execution
+
+
+def check_output_path(output: Path) -> Path:
+    """An ``--output`` a run can write to, checked before a kernel starts (a run that dies at the
+    end on an unwritable path loses its work); ``BuildError`` says what is wrong."""
+    output = Path(output)
+    if output.is_dir():
+        raise BuildError(f"--output {output}: is a directory; give a file path ending in .ipynb")
+    if output.suffix != ".ipynb":
+        raise BuildError(f"--output {output}: must be a notebook file ending in .ipynb")
+    folder = output.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise BuildError(f"--output {output}: {blocking} is a file, not a folder")
+    # A missing folder is created by the run, so its nearest existing ancestor must be writable.
+    if not os.access(blocking, os.W_OK | os.X_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise BuildError(f"--output {output}: not writable")
+    return output
 
 
 def failed_path(chapter: Chapter, target: Path) -> Path:

@@ -166,7 +166,7 @@ def command_run(root: Path, args: argparse.Namespace) -> int:
     parameters = build.read_parameters(chapter)
     given = build.parse_given_parameters(chapter, parameters, args.parameter)
     resolved = build.resolve_parameters(chapter, parameters, given)
-    output = args.output.resolve() if args.output else None
+    output = build.check_output_path(args.output.resolve()) if args.output else None
     try:
         stamp = build.execute_chapter(chapter, resolved, output=output, progress=not args.no_progress)
     except ChapterFailed as failure:
