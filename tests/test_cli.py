@@ -458,3 +458,42 @@ def test_run_refuses_an_output_it_could_not_write_before_a_kernel_starts(book, t
         result = invoke("--root", book, "run", "00", "--output", output, "--no-progress")
         assert result.code == 2 and message in result.err, (output, result.err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "book", "locked"]  # nothing written
+
+
+def test_ctrl_c_is_one_line_and_exit_130(book, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "execute_chapter", interrupted)
+    result = invoke("--root", book, "run", "00", "--no-progress")
+    assert result.code == 130
+    assert result.err.count("\n") == 1 and "interrupted" in result.err
+    assert not (book / "book" / "chapters").exists()
+
+
+def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
+    """SIGINT to `optbook run` while its kernel works: one line, exit 130, and the scratch
+    folder (in $TMPDIR) and the published chapter are gone / untouched."""
+    import os
+    import signal
+    import time
+
+    slow = book / "notebooks" / "02_slow.py"
+    slow.write_text((book / "notebooks" / "00_hello.py").read_text() + "\n# %%\nimport time\ntime.sleep(60)\n")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "optbook"), "--root", str(book), "run", "02", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("optbook-02_slow-*/*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # let the kernel start working
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("optbook: interrupted"), err
+    assert "Traceback" not in err
+    assert not list(scratch.glob("optbook-*")), list(scratch.iterdir())
+    assert not (book / "book" / "chapters" / "02_slow.ipynb").exists()

@@ -576,7 +576,7 @@ def execute_chapter(
         data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results, data_log):
+            with _kernel_environment(chapter.root, scratch_results, data_log), _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -640,6 +640,28 @@ def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
     (published / f"{chapter.id.split('_')[0]}.json").unlink(missing_ok=True)
     for produced in sorted(scratch_results.glob("*.json")):
         shutil.copyfile(produced, published / produced.name)
+
+
+@contextmanager
+def _kernel_stderr_to(log: Path) -> Iterator[None]:
+    """The kernel process inherits file descriptor 2: point it at ``log`` while papermill runs,
+    and keep this process's own stderr (progress bar, messages) on the terminal through a
+    duplicate. The kernel's stderr is for developers (its TCP warning, and on Ctrl-C a
+    KeyboardInterrupt traceback from its event loop); cell outputs reach the notebook anyway."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    saved = sys.stderr
+    with open(log, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=saved.encoding, errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = saved
+        os.dup2(terminal, 2)
+        os.close(terminal)
 
 
 @contextmanager
