@@ -27,11 +27,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from optbook import install_cell
-from optbook.session import SCALES
+from optbook.session import MAX_SEED, SCALES
 
 DEFAULT_SCALE = "cpu"
 KERNEL_NAME = "python3"
 STAMP_KEY = "optbook"
+RERUN_KEY = "rerun_outside_build"  # added by read_stamp, never stored
 PARAMETERS_TAG = "parameters"
 # Papermill tags the cell it adds after ours with this; it is not part of the source.
 INJECTED_TAG = "injected-parameters"
@@ -301,6 +302,8 @@ def check_known(chapter: Chapter, parameters: Mapping[str, Parameter], name: str
 def check_value(parameter: Parameter, value: object) -> None:
     if not _has_type(value, parameter.type):
         raise BuildError(f"parameter {parameter.name!r} expects {_describe_type(parameter)}; got {value!r}")
+    if parameter.name == "seed" and not 0 <= value <= MAX_SEED:
+        raise BuildError(f"parameter 'seed' = {value!r} is not allowed; use an integer from 0 to {MAX_SEED}")
     if parameter.allowed is not None and value not in parameter.allowed:
         raise BuildError(
             f"parameter {parameter.name!r} = {value!r} is not allowed; "
@@ -436,7 +439,34 @@ def read_stamp(path: Path, shown_as: str | None = None) -> dict:
     stamp = notebook.metadata.get(STAMP_KEY)
     if not isinstance(stamp, dict):
         raise BuildError(f"{shown_as} carries no optbook stamp (not executed by optbook)")
-    return dict(stamp)
+    stamp = dict(stamp)
+    rerun = _rerun_outside_build(notebook, stamp)
+    if rerun:
+        stamp[RERUN_KEY] = rerun
+    return stamp
+
+
+def _papermill_run(notebook) -> dict:
+    run = notebook.metadata.get("papermill")
+    return run if isinstance(run, dict) else {}
+
+
+def _rerun_outside_build(notebook, stamp: Mapping) -> str | None:
+    """How the notebook was executed again after ``optbook build`` stamped it, or None.
+
+    papermill (or Jupyter) run directly keeps our stamp but rewrites its own metadata: a start
+    time other than the one the stamp recorded means the outputs are no longer the stamped run's.
+    """
+    stamped = stamp.get("papermill_start_time")
+    if stamped is None:  # stamped before this check existed: nothing to compare
+        return None
+    run = _papermill_run(notebook)
+    if run.get("start_time") == stamped:
+        return None
+    if not run:
+        return "executed again outside optbook build (by Jupyter: papermill's record is gone)"
+    return (f"executed again outside optbook build (by papermill at {run.get('start_time')}, "
+            f"parameters {run.get('parameters')})")
 
 
 def shown_path(path: Path, root: Path) -> str:
@@ -457,7 +487,7 @@ def stale_reasons(
         stamp = read_stamp(executed, shown_path(executed, chapter.root))
     except BuildError as err:
         return [str(err)]
-    reasons = []
+    reasons = [stamp[RERUN_KEY]] if RERUN_KEY in stamp else []
     source_now = source_sha256(chapter.source)
     if stamp.get("source_sha256") != source_now:
         reasons.append(f"source changed ({_short(stamp.get('source_sha256'))} -> {_short(source_now)})")
@@ -487,6 +517,24 @@ def _short(digest) -> str:
 
 
 # --------------------------------------------------------------------------- execution
+
+
+def check_output_path(output: Path) -> Path:
+    """An ``--output`` a run can write to, checked before a kernel starts (a run that dies at the
+    end on an unwritable path loses its work); ``BuildError`` says what is wrong."""
+    output = Path(output)
+    if output.is_dir():
+        raise BuildError(f"--output {output}: is a directory; give a file path ending in .ipynb")
+    if output.suffix != ".ipynb":
+        raise BuildError(f"--output {output}: must be a notebook file ending in .ipynb")
+    folder = output.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise BuildError(f"--output {output}: {blocking} is a file, not a folder")
+    # A missing folder is created by the run, so its nearest existing ancestor must be writable.
+    if not os.access(blocking, os.W_OK | os.X_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise BuildError(f"--output {output}: not writable")
+    return output
 
 
 def failed_path(chapter: Chapter, target: Path) -> Path:
@@ -528,7 +576,7 @@ def execute_chapter(
         data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results, data_log):
+            with _kernel_environment(chapter.root, scratch_results, data_log), _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -543,6 +591,8 @@ def execute_chapter(
         notebook = nbformat.read(scratch_output, as_version=4)
         datasets = data_log.read_text().split() if data_log.is_file() else []
         stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
+        # Lets status tell a later direct papermill/Jupyter run of this notebook from ours.
+        stamp["papermill_start_time"] = _papermill_run(notebook).get("start_time")
         notebook.metadata[STAMP_KEY] = stamp
         _write_install_cell(notebook, chapter.root, stamp)
         _finish_page(chapter, notebook, scratch_results, stamp)
@@ -601,6 +651,28 @@ def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
     (published / f"{chapter.id.split('_')[0]}.json").unlink(missing_ok=True)
     for produced in sorted(scratch_results.glob("*.json")):
         shutil.copyfile(produced, published / produced.name)
+
+
+@contextmanager
+def _kernel_stderr_to(log: Path) -> Iterator[None]:
+    """The kernel process inherits file descriptor 2: point it at ``log`` while papermill runs,
+    and keep this process's own stderr (progress bar, messages) on the terminal through a
+    duplicate. The kernel's stderr is for developers (its TCP warning, and on Ctrl-C a
+    KeyboardInterrupt traceback from its event loop); cell outputs reach the notebook anyway."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    saved = sys.stderr
+    with open(log, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=saved.encoding, errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = saved
+        os.dup2(terminal, 2)
+        os.close(terminal)
 
 
 @contextmanager

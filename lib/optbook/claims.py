@@ -16,7 +16,6 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from optbook.paths import find_project_root
 
 # "mixed": the mean and the typical problem disagree (e.g. lower mean, higher typical loss); the
 # claim's notes say which way each went.
@@ -66,8 +65,8 @@ def record(
     (a chapter's page shows its claims in the verdict box the build adds, not as log lines).
 
     ``kind`` says whose claim it is (:data:`KINDS`), ``reference`` where ``paper_value`` comes
-    from (:data:`REFERENCES`); ``source`` cites it. Outside the book (no project root, e.g. in
-    Colab) the entry is only returned.
+    from (:data:`REFERENCES`); ``source`` cites it. The entry is written where
+    :func:`results_dir` says (only ``optbook build`` publishes); elsewhere it is only returned.
     """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict={verdict!r} is not one of {VERDICTS}")
@@ -101,12 +100,14 @@ def record(
 
 
 def results_dir(root: Path | None = None) -> Path | None:
-    """Where ``record`` writes: ``$OPTBOOK_RESULTS`` (set by the build), else the book's
-    ``book/results/``; None outside a book (e.g. in Colab), where claims are not written."""
+    """Where ``record`` writes: ``$OPTBOOK_RESULTS`` (the build sets it to a scratch folder it
+    publishes on success), else ``root``'s ``book/results/`` when a root is given; otherwise
+    nowhere. A chapter executed by papermill or Jupyter directly, even inside the checkout, must
+    not overwrite the published results (a smoke run would flip verdicts): only ``optbook build``
+    publishes. Set ``$OPTBOOK_RESULTS`` to keep a direct run's claims."""
     override = os.environ.get("OPTBOOK_RESULTS")
     if override:
         return Path(override)
-    root = root or find_project_root()
     return None if root is None else Path(root) / RESULTS
 
 

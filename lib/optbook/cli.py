@@ -19,6 +19,7 @@ from optbook.paths import BOOK_MARKER, find_project_root
 from optbook.session import SCALES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 SOURCE_LINES_SHOWN = 6
 BENCHMARKS = ("steps", "ensemble", "meta")
 
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as err:
         print(f"optbook: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Scratch folders are context managers and the kernel is shut down on the way out; the
+        # published notebook and results are replaced only at the end, so nothing is half-written.
+        print("optbook: interrupted; the published chapters and results are as they were", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # --------------------------------------------------------------------------- arguments
@@ -166,7 +172,7 @@ def command_run(root: Path, args: argparse.Namespace) -> int:
     parameters = build.read_parameters(chapter)
     given = build.parse_given_parameters(chapter, parameters, args.parameter)
     resolved = build.resolve_parameters(chapter, parameters, given)
-    output = args.output.resolve() if args.output else None
+    output = build.check_output_path(args.output.resolve()) if args.output else None
     try:
         stamp = build.execute_chapter(chapter, resolved, output=output, progress=not args.no_progress)
     except ChapterFailed as failure:

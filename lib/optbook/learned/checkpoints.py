@@ -27,7 +27,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from optbook.learned.hnn import HNNUpdate
 from optbook.learned.nets import CoordinatewiseLSTM, LinearUpdate
+from optbook.learned.port_hamiltonian import PortHamiltonianUpdate
 from optbook.learned.protocol import check_update_net
 
 __all__ = [
@@ -39,7 +41,7 @@ SUFFIX = ".pt"
 
 #: The update-net classes a trained-optimizer file may name; :func:`load_net` builds no other.
 #: A new update net becomes loadable (and savable) by adding its class here.
-UPDATE_NET_CLASSES: tuple[type[nn.Module], ...] = (CoordinatewiseLSTM, LinearUpdate)
+UPDATE_NET_CLASSES: tuple[type[nn.Module], ...] = (CoordinatewiseLSTM, LinearUpdate, HNNUpdate, PortHamiltonianUpdate)
 
 
 def class_name(cls: type) -> str:
