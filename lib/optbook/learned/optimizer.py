@@ -8,7 +8,8 @@ place. The per-coordinate net state h lives in ``self.state[p]["net_state"]`` (a
 tensors of ``p.numel()`` rows), so ``state_dict()``/``load_state_dict()`` round-trip it and a
 reloaded optimizer continues identically. The net's weights φ are not trained here: the net
 runs under ``no_grad``. Parameters without a gradient are skipped, and their state is left
-alone, as torch's optimizers do.
+alone, as torch's optimizers do. A complex parameter is optimized as its real and imaginary
+parts (``torch.view_as_real``: two coordinates per entry), as ``torch.optim`` does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from torch import nn
 from optbook.learned.protocol import call_net, check_update_net, concat_states, net_dtype, segment_ids, split_state
 
 __all__ = ["LearnedOptimizer"]
+
+
+def _as_real(t: torch.Tensor) -> torch.Tensor:
+    """A real view of ``t`` (a trailing dimension of 2 for complex tensors), or ``t`` itself."""
+    return torch.view_as_real(t) if t.is_complex() else t
 
 
 class LearnedOptimizer(torch.optim.Optimizer):
@@ -46,6 +52,11 @@ class LearnedOptimizer(torch.optim.Optimizer):
             )
         super().__init__(params, {"ensemble_dim": ensemble_dim})
         self.net = net
+
+    def __getstate__(self):
+        # torch keeps only defaults, state and param_groups; without the net a deepcopy or an
+        # unpickled copy could not step.
+        return {**super().__getstate__(), "net": self.net}
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -81,19 +92,22 @@ class LearnedOptimizer(torch.optim.Optimizer):
         params = [p for p, _ in entries]
         if any(p.grad.is_sparse for p in params):
             raise RuntimeError("LearnedOptimizer does not support sparse gradients")
+        # A complex tensor is optimized as its real and imaginary parts, two real coordinates
+        # each (torch.optim's convention): the net is coordinatewise and sees real numbers only.
+        reals = [_as_real(p) for p in params]
         device = params[0].device
-        dtype = net_dtype(self.net, params[0].dtype)
-        sizes = [p.numel() for p in params]
-        grad = torch.cat([p.grad.reshape(-1).to(dtype) for p in params])
+        dtype = net_dtype(self.net, reals[0].dtype)
+        sizes = [r.numel() for r in reals]
+        grad = torch.cat([_as_real(p.grad).reshape(-1).to(dtype) for p in params])
         states = []
         for p, size in zip(params, sizes):
             if "net_state" not in self.state[p]:
                 self.state[p]["net_state"] = self.net.initial_state(size, device)
             states.append(self.state[p]["net_state"])
-        segments = self._segments(params, [dim for _, dim in entries], device)
+        segments = self._segments(reals, [dim for _, dim in entries], device)
         update, new_state = call_net(self.net, grad, concat_states(states), segments)
         # one pass per tensor: add its slice of the update in place
-        for p, piece, piece_state in zip(params, update.split(sizes), split_state(new_state, sizes)):
-            p.add_(piece.view_as(p).to(p.dtype))
+        for p, real, piece, piece_state in zip(params, reals, update.split(sizes), split_state(new_state, sizes)):
+            real.add_(piece.view_as(real).to(real.dtype))
             self.state[p]["net_state"] = piece_state
         return loss

@@ -213,6 +213,17 @@ def _check_transition(owner: str, value: Any) -> LRTransition | None:
     return LRTransition(alpha_inf, delta)
 
 
+def _refuse_complex(owner: str, group_index: int, params: Sequence[Tensor]) -> None:
+    """Complex parameters would be silently wrong (g·g is not |g|², dot products not real): refuse them."""
+    for i, p in enumerate(params):
+        if p.is_complex():
+            raise ValueError(
+                f"{owner}: parameter {i} of param group {group_index} is complex ({p.dtype}); allowed: real "
+                "floating-point parameters (keep a complex weight as a real tensor with a trailing dimension "
+                "of 2, see torch.view_as_real, and form it with torch.view_as_complex in the model)"
+            )
+
+
 # ----------------------------------------------------------------------------- shared machinery
 
 
@@ -276,6 +287,7 @@ class _HypergradientOptimizer(Optimizer):
         super().add_param_group(param_group)
         group = self.param_groups[-1]
         try:
+            _refuse_complex(type(self).__name__, len(self.param_groups) - 1, group["params"])
             self._check_hyperparameters(group)
             self._setup_runs(group)
         except ValueError:
@@ -313,9 +325,12 @@ class _HypergradientOptimizer(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        # torch's __setstate__ adds its own "differentiable" to the defaults; it is none of our
+        # hyperparameters, and copying it into the groups would make a reloaded state_dict differ.
         for group in self.param_groups:
             for key, value in self.defaults.items():
-                group.setdefault(key, value)
+                if key != "differentiable":
+                    group.setdefault(key, value)
 
     # -- the step ------------------------------------------------------------------------------
 

@@ -301,6 +301,13 @@ class PartitionedLangevin(Optimizer):
         group = self.param_groups[-1]
         try:
             _check_group(group, where=f" (param group {len(self.param_groups) - 1})")
+            for i, p in enumerate(group["params"]):
+                if p.is_complex():  # the noise of a complex normal draw has variance 1/2 per component
+                    raise ValueError(
+                        f"parameter {i} of param group {len(self.param_groups) - 1} is complex ({p.dtype}); "
+                        f"{type(self).__name__} allows real floating-point parameters only (keep a complex "
+                        "weight as a real tensor with a trailing dimension of 2, see torch.view_as_real)"
+                    )
             if self.ensemble_dim is not None:
                 for p in group["params"]:
                     if p.dim() == 0:
@@ -315,6 +322,21 @@ class PartitionedLangevin(Optimizer):
         except ValueError:
             self.param_groups.pop()
             raise
+
+    def __getstate__(self) -> dict:
+        # torch keeps only defaults, state and param_groups; the run layout and the generators
+        # are this optimizer's too, so a deepcopy or unpickled copy continues the same streams.
+        return {
+            **super().__getstate__(),
+            "ensemble_dim": self.ensemble_dim,
+            "_generator": self._generator,
+            "_generators": self._generators,
+            "_ensemble_size": self._ensemble_size,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._noise_buffers = {}  # scratch space only, refilled at every draw
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load ``state`` and ``param_groups`` as torch does, and the generators' states if saved."""
