@@ -116,6 +116,8 @@ LEARNING_TO_LEARN = {
         "evaluation_seeds": 4, "quadratic_steps": 20, "mnist_steps": 40, "mnist_claim_steps": (20, 40),
         "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 20,
         "sensitivity_meta_lrs": (3e-3,), "sensitivity_seeds": (1,), "sensitivity_problems": 3,
+        "relu_output_scales": (1.0,), "architecture_hidden": (5, 20), "architecture_layers": (1,),
+        "architecture_seeds": 2, "architecture_steps": 10,
     },
     "cpu": {
         "quadratic_net": _L2L_QUADRATIC_NET,
@@ -125,8 +127,11 @@ LEARNING_TO_LEARN = {
         "mnist_meta": {"problems": 300, "runs": 1, "meta_lr": 1e-2, "clip_grad_norm": 1.0, "horizon": 100,
                        "unroll": 20, "validate_every": 25, "validation_seeds": _L2L_SEEDS[:10]},
         "evaluation_seeds": 100, "quadratic_steps": 100, "mnist_steps": 200, "mnist_claim_steps": (100, 200),
-        "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 100,
+        "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 200,
         "sensitivity_meta_lrs": (1e-3, 3e-3, 1e-2), "sensitivity_seeds": (1, 2, 3), "sensitivity_problems": 200,
+        # OPT-ML evaluated its LSTM at output scale 1.0 after training it at 0.1 (specs 2.8): ten times larger steps.
+        "relu_output_scales": (1.0,), "architecture_hidden": (5, 10, 20, 40), "architecture_layers": (1, 2),
+        "architecture_seeds": 20, "architecture_steps": 100,
     },
     "paper": {
         "quadratic_net": _L2L_QUADRATIC_NET,
@@ -138,6 +143,8 @@ LEARNING_TO_LEARN = {
         "evaluation_seeds": 100, "quadratic_steps": 100, "mnist_steps": 200, "mnist_claim_steps": (100, 200),
         "transfer_tasks": ("mnist-40", "mnist-2layer", "mnist-relu"), "transfer_steps": 200,
         "sensitivity_meta_lrs": (1e-3, 3e-3, 1e-2), "sensitivity_seeds": (1, 2, 3), "sensitivity_problems": 500,
+        "relu_output_scales": (1.0,), "architecture_hidden": (5, 10, 20, 40, 80, 160), "architecture_layers": (1, 2, 3),
+        "architecture_seeds": 100, "architecture_steps": 100,
     },
 }
 
