@@ -58,7 +58,7 @@ from optbook.studies import tasks_and_baselines as study
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("00", scale)
-scales.describe(config, f"chapter 0 at scale={scale}")
+report.show(scales.describe(config, f"chapter 0 at scale={scale}"))
 
 # %% [markdown]
 # ## The optimizees
@@ -162,7 +162,7 @@ fig = study.tuning_figure(runs_by_task, titles, scale, data=f"MNIST panels on {d
 
 # %%
 tuned_table = study.tuned_rates_table(runs_by_task)
-report.show(tuned_table, caption="Tuned learning rates", precision=5)
+report.show(study.rates_for_page(tuned_table), caption="Tuned learning rates")
 
 # %% tags=["remove-cell"]
 compared = tuned_table.dropna(subset=["lr (reproduction)"])

@@ -52,7 +52,7 @@ from optbook.tasks import book_task
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("01", scale)
-scales.describe(config, f"chapter 1 at scale={scale}")
+report.show(scales.describe(config, f"chapter 1 at scale={scale}"))
 
 # %% [markdown]
 # ## The optimizer as a recurrent network
@@ -317,9 +317,9 @@ tuned_values = l2l.per_problem(tuned_baselines, last)
 under_tuned = pd.DataFrame({
     "their rate": {m: f"{reference_rates[m]:g}" for m in reference_rates},
     "our tuned rate": {m: f"{tuned_baselines[tuned_baselines['method'] == m]['lr'].iloc[0]:g}" for m in reference_rates},
-    "mean at step 100, their rate": {m: f"{their_values[m + ' (their lr)'].mean():.3g}" for m in reference_rates},
-    "OPT-ML's value": {m: f"{baselines.REFERENCE_FINAL_LOSS['quadratic'][m]:.2f}" for m in reference_rates},
-    "mean at step 100, our rate": {m: f"{tuned_values[m].mean():.3g}" for m in reference_rates},
+    f"mean at step {last}, their rate": {m: f"{their_values[m + ' (their lr)'].mean():.3g}" for m in reference_rates},
+    "OPT-ML's value at step 100": {m: f"{baselines.REFERENCE_FINAL_LOSS['quadratic'][m]:.2f}" for m in reference_rates},
+    f"mean at step {last}, our rate": {m: f"{tuned_values[m].mean():.3g}" for m in reference_rates},
 })
 under_tuned.T
 

@@ -213,3 +213,8 @@ def test_median_quantile_curves_show_the_typical_problem():
     line = {l.get_label(): l for l in ax.get_lines()}["A (1/4 diverged)"]
     assert np.allclose(line.get_ydata(), [1.5, 0.75])
     assert ax.get_yscale() == "log" and "median" in ax.get_ylabel()
+
+
+def test_config_tables_show_plain_text():
+    table = scales.describe({"tasks": ("a", "b"), "grid": None, "steps": {"default": 100}, "lr": 0.003}, "t")
+    assert table["t"].tolist() == ["a, b", "–", "default: 100", "0.003"]

@@ -185,3 +185,18 @@ def test_evaluate_learned_at_another_output_scale_leaves_the_trained_net_alone()
     assert not np.allclose(larger["loss"].iloc[2:], as_trained["loss"].iloc[2:])  # the steps differ, not a cache hit
     with pytest.raises(ValueError, match="output_scale=0"):
         l2l.evaluate_learned(QuadraticTask(), trained, n_seeds=2, steps=3, output_scale=0)
+
+
+def test_loss_figure_draws_mean_and_median_panels_and_tells_learned_variants_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame = pd.concat([_frame({"LSTM": [1.0, 2.0, 30.0], "LSTM (scale 1)": [2.0, 2.0, 2.0], "Adam": [1.5, 1.5, 1.5]}, step=t)
+                       for t in range(3)])
+    fig = l2l.loss_figure({"task": frame}, "title", "smoke")
+    mean_ax, median_ax = fig.axes[:2]
+    lines = {line.get_label(): line for line in median_ax.get_lines()}
+    assert np.allclose(lines["LSTM"].get_ydata(), [2.0] * 3)  # the median, not the mean (11)
+    assert lines["LSTM"].get_linestyle() != lines["LSTM (scale 1)"].get_linestyle()
+    assert lines["Adam"].get_linestyle() == "--"
+    assert np.allclose({l.get_label(): l for l in mean_ax.get_lines()}["LSTM"].get_ydata(), [11.0] * 3)

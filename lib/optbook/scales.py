@@ -180,4 +180,4 @@ def describe(config, title: str):
             return "–"
         return f"{value:g}" if isinstance(value, float) else str(value)
 
-    return pd.DataFrame({title: {key: text(value) for key, value in config.items()}})
+    return pd.DataFrame({"setting": list(config), title: [text(value) for value in config.values()]})

@@ -468,7 +468,11 @@ def loss_figure(frames: dict[str, pd.DataFrame], title: str, scale: str, data: s
     for row, (name, frame) in zip(axes, frames.items()):
         if steps is not None:
             frame = frame[frame["step"].between(*steps)]
-        styles = {m: "--" for m in frame["method"].unique() if not str(m).startswith(LEARNED)}
+        methods = list(frame["method"].unique())
+        styles = {m: "--" for m in methods if not str(m).startswith(LEARNED)}
+        # Variants of the learned optimizer share its colour; line styles tell them apart.
+        learned = sorted(m for m in methods if str(m).startswith(LEARNED))
+        styles.update({m: ("-", ":", "-.")[i % 3] for i, m in enumerate(learned)})
         plots.curves_with_bands(frame, "loss", ax=row[0], log=True, title=f"{name}: mean ± 95% CI", styles=styles)
         plots.median_quantile_curves(frame, "loss", ax=row[1], log=True, title=f"{name}: median, 25–75%",
                                      styles=styles, ylabel="loss (median, 25–75 %)")

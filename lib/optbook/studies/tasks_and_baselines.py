@@ -45,6 +45,12 @@ def tuned_rates_table(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def rates_for_page(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`tuned_rates_table` with each rate written as it is on the grid (0.03, not 0.03000)."""
+    columns = [c for c in table.columns if c.startswith("lr ")]
+    return table.assign(**{c: table[c].map(lambda lr: "–" if pd.isna(lr) else f"{lr:g}") for c in columns})
+
+
 def rate_agreement(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per task the reproduction tuned: its rates, ours by its own (trajectory) criterion, how many
     are exactly the rate our runs pick, and how many within one step of the 1-3-10 ladder."""
