@@ -49,7 +49,6 @@ dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 import optbook

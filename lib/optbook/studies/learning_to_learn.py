@@ -241,7 +241,7 @@ def comparison_table(judged: dict) -> pd.DataFrame:
             "paired difference of means [95%]": f"{r.mean_difference:+.3g} [{g(r.mean_lo)}, {g(r.mean_hi)}]",
             "median": f"{g(r.median_a)} vs {g(r.median_b)}",
             "median paired difference [95%]": f"{r.median_difference:+.3g} [{g(r.median_lo)}, {g(r.median_hi)}]",
-            f"problems where {r.a} is lower": f"{r.fraction_better:.0%}",
+            "problems where the first is lower": f"{r.fraction_better:.0%}",
             "verdict": r.verdict,
         }
     return pd.DataFrame(columns)
@@ -365,6 +365,7 @@ def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, ti
     """Fig. 6's layout: median final loss against hidden units, one panel per number of layers,
     the LSTM solid, the baselines dashed; the dotted line marks the architecture it was trained on."""
     import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
 
     from optbook import plots
 
@@ -381,11 +382,13 @@ def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, ti
             ax.axvline(trained_hidden, color="0.4", ls=":", lw=1)
         ax.set(xscale="log", yscale="log", xlabel="hidden units per layer", title=f"{layers} hidden layer(s)")
         ax.set_xticks(sorted(panel["hidden units"].unique()), [str(h) for h in sorted(panel["hidden units"].unique())])
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         plain_log_ticks(ax)
     axes[0][0].set_ylabel(f"median loss at step {steps}")
-    axes[0][-1].legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8)  # beside the panels, never over data
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
     return fig
 
 
