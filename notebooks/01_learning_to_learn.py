@@ -539,8 +539,8 @@ report.glue("relu_verdict", relu_verdict)
 # The paper's Fig. 6 sweeps the number of hidden units and layers of the sigmoid MLP and plots the
 # final loss of the LSTM trained on the 20-unit, one-layer network. We run the committed network,
 # unchanged, on every architecture of the sweep (evaluation only); the baselines use the rates
-# chapter 0 tuned for the base network, since tuning every architecture is beyond the CPU budget,
-# and fewer problems per architecture than the other experiments (see the config table).
+# chapter 0 tuned for the base network, since tuning every architecture is beyond the CPU budget;
+# the number of problems per architecture is in the config table.
 
 # %%
 sweep = l2l.architecture_sweep(mnist_lstm, config["architecture_hidden"], config["architecture_layers"],

@@ -131,7 +131,7 @@ LEARNING_TO_LEARN = {
         "sensitivity_meta_lrs": (1e-3, 3e-3, 1e-2), "sensitivity_seeds": (1, 2, 3), "sensitivity_problems": 200,
         # OPT-ML evaluated its LSTM at output scale 1.0 after training it at 0.1 (specs 2.8): ten times larger steps.
         "relu_output_scales": (1.0,), "architecture_hidden": (5, 10, 20, 40), "architecture_layers": (1, 2),
-        "architecture_seeds": 20, "architecture_steps": 100,
+        "architecture_seeds": 100, "architecture_steps": 100,
     },
     "paper": {
         "quadratic_net": _L2L_QUADRATIC_NET,
