@@ -21,16 +21,19 @@
 # paper's coordinatewise LSTM on its two main problem families (random quadratics and an MNIST
 # MLP), and tests each of the paper's claims against the baselines tuned in chapter 0. The trained
 # LSTM is also a `torch.optim.Optimizer` (`optbook.learned.LearnedOptimizer`) that works on any
-# `nn.Module`; its weights are committed under `data/checkpoints/`.
+# `nn.Module`; its weights ship inside the package (`optbook/checkpoints/`).
 
 # %% tags=["remove-cell"]
-# In Colab, install the library first; anywhere else this cell does nothing.
+# In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
+# rewrites this cell in the executed notebook from `repository.url` in _config.yml, pinned to the
+# commit that built the page; run from this source, it installs what OPTBOOK_INSTALL_SOURCE names.
 import importlib.util
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "optbook[data] @ git+https://github.com/optbook/optbook"], check=True)
+if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None and "OPTBOOK_INSTALL_SOURCE" in os.environ:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", os.environ["OPTBOOK_INSTALL_SOURCE"]], check=True)
 
 # %% tags=["parameters"]
 scale = "cpu"  # "smoke" | "cpu" | "paper"
@@ -133,7 +136,7 @@ pd.DataFrame({"official test": {"final x": 0.8559, "final loss": 0.7325327}, "ou
 # frozen network runs on held-out validation problems and the best weights by the mean loss over
 # the trajectory are kept, as in the PyTorch reproductions. The meta-optimizer is Adam with the
 # learning rates those reproductions chose (3e-3 on quadratics, 1e-2 on MNIST). The trained
-# networks are loaded from `data/checkpoints/` when their fingerprint (task, network and
+# networks are loaded from the package's `optbook/checkpoints/` when their fingerprint (task, network and
 # meta-training config) matches, and trained otherwise.
 
 # %%

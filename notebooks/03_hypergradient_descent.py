@@ -22,13 +22,16 @@
 # `torch.optim` optimizers, and tests the papers' claims.
 
 # %% tags=["remove-cell"]
-# In Colab, install the library first; anywhere else this cell does nothing.
+# In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
+# rewrites this cell in the executed notebook from `repository.url` in _config.yml, pinned to the
+# commit that built the page; run from this source, it installs what OPTBOOK_INSTALL_SOURCE names.
 import importlib.util
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "optbook[data] @ git+https://github.com/optbook/optbook"], check=True)
+if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None and "OPTBOOK_INSTALL_SOURCE" in os.environ:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", os.environ["OPTBOOK_INSTALL_SOURCE"]], check=True)
 
 # %% tags=["parameters"]
 scale = "cpu"  # "smoke" | "cpu" | "paper"
@@ -120,11 +123,13 @@ mlp = MNISTMLPTask(hidden=tuple(config["mlp_hidden"]), activation="relu", sampli
                    standardize=True, dataset=dataset)
 data_name = logreg.data().name
 report.glue("hd_data", data_name)
-try:
-    load_cifar10(download=False)
+try:  # downloaded where a network exists, at the scale that trains VGG-16 on it
+    load_cifar10(download=None if config["vgg_epochs"] > 0 else False)
     cifar_note = "CIFAR-10 is on disk, but VGG-16 for 100-200 epochs needs a GPU: not run at this scale."
 except DatasetUnavailable:
-    cifar_note = "CIFAR-10 is not on this machine (no network): the VGG experiment was not run."
+    cifar_note = ("CIFAR-10 is not on this machine and could not be downloaded: the VGG experiment was not run."
+                  if config["vgg_epochs"] > 0 else
+                  "CIFAR-10 is not on this machine (scale='paper' downloads it): the VGG experiment was not run.")
 print(f"MNIST problems use {data_name}; {logreg.steps_per_epoch} steps per epoch.\n{cifar_note}")
 
 # %%

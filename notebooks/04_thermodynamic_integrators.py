@@ -26,13 +26,16 @@
 # implements them as one `torch.optim` optimizer, and tests the claims with 100-run statistics.
 
 # %% tags=["remove-cell"]
-# In Colab, install the library first; anywhere else this cell does nothing.
+# In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
+# rewrites this cell in the executed notebook from `repository.url` in _config.yml, pinned to the
+# commit that built the page; run from this source, it installs what OPTBOOK_INSTALL_SOURCE names.
 import importlib.util
+import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "optbook[data] @ git+https://github.com/optbook/optbook"], check=True)
+if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None and "OPTBOOK_INSTALL_SOURCE" in os.environ:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", os.environ["OPTBOOK_INSTALL_SOURCE"]], check=True)
 
 # %% tags=["parameters"]
 scale = "cpu"  # "smoke" | "cpu" | "paper"

@@ -218,3 +218,19 @@ def test_median_quantile_curves_show_the_typical_problem():
 def test_config_tables_show_plain_text():
     table = scales.describe({"tasks": ("a", "b"), "grid": None, "steps": {"default": 100}, "lr": 0.003}, "t")
     assert table["t"].tolist() == ["a, b", "–", "default: 100", "0.003"]
+
+
+def test_record_outside_the_build_writes_nothing_even_inside_a_checkout(tmp_path, monkeypatch):
+    """papermill or Jupyter run a chapter directly: its claims must not replace the published
+    results (only `optbook build`, which sets $OPTBOOK_RESULTS, publishes)."""
+    (tmp_path / "_toc.yml").write_text("format: jb-book\n")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "book" / "results").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPTBOOK_RESULTS", raising=False)
+    entry = claims.record("03", "c-1", "a claim", 0.5, 0.4, "reproduced")
+    assert entry["verdict"] == "reproduced"
+    assert not list((tmp_path / "book" / "results").iterdir())
+    monkeypatch.setenv("OPTBOOK_RESULTS", str(tmp_path / "mine"))
+    claims.record("03", "c-1", "a claim", 0.5, 0.4, "reproduced")
+    assert [c["id"] for c in json.loads((tmp_path / "mine" / "03.json").read_text())] == ["c-1"]

@@ -60,6 +60,23 @@ def test_every_chapter_executed_at_smoke_scale_with_a_stamp(smoke_book):
         assert not errors
 
 
+def test_every_executed_chapter_carries_the_install_cell_the_config_and_stamp_give(smoke_book):
+    from optbook import install_cell
+
+    root, _ = smoke_book
+    url, branch = install_cell.read_repository(root)
+    for executed in sorted((root / "book" / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        notebook = json.loads(executed.read_text())
+        stamp = notebook["metadata"]["optbook"]
+        assert stamp["git_commit"] is None  # this copy of the book is no git checkout: unpinned, and said so
+        first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+        source = "".join(first_code["source"])
+        assert source == install_cell.render(url, branch, None, False, stamp["datasets"]), executed.name
+        assert f"git+{url}@{branch}" in source and "remove-cell" in first_code["metadata"]["tags"]
+    chapter0 = json.loads((root / "book" / "chapters" / "00_tasks_and_baselines.ipynb").read_text())
+    assert set(chapter0["metadata"]["optbook"]["datasets"]) & {"mnist", "mnist-5k"}  # the MNIST it loaded
+
+
 def test_html_has_each_chapter_page_with_its_figures(smoke_book):
     root, _ = smoke_book
     html = root / "_build" / "html"

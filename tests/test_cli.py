@@ -411,3 +411,89 @@ def test_a_run_replaces_its_chapters_results_only_on_success(built, tmp_path):
     assert invoke("--root", root, "run", "02", "-p", "fail", "yes", "--no-progress").code == 1
     assert invoke("--root", root, "run", "02", "--output", tmp_path / "elsewhere.ipynb", "--no-progress").code == 0
     assert recorded() == ["second"]
+
+
+def test_status_sees_a_direct_papermill_run_of_a_published_chapter(built, tmp_path):
+    """A batch user runs papermill on the executed chapter itself: our stamp survives in its
+    metadata, so status must not call the rerun's outputs the stamped run."""
+    import papermill
+
+    root = copy_book(built[0], tmp_path / "book")
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    assert "00_hello  fresh" in invoke("--root", root, "status", "--scale", "smoke").out
+    papermill.execute_notebook(str(executed), str(executed), parameters={"greeting": "bonjour"},
+                               kernel_name=build.KERNEL_NAME, progress_bar=False, cwd=str(root))
+    assert "bonjour bonjour" in text_outputs(executed)
+    status = invoke("--root", root, "status", "--scale", "smoke").out
+    assert "00_hello  stale: executed again outside optbook build (by papermill at " in status
+    assert "'greeting': 'bonjour'" in status
+
+
+@pytest.mark.parametrize("seed, message", [
+    ("-1", "parameter 'seed' = -1 is not allowed; use an integer from 0 to 4294967295"),
+    ("99999999999999999999", "parameter 'seed' = 99999999999999999999 is not allowed"),
+])
+def test_run_refuses_a_seed_out_of_range_before_a_kernel_starts(book, tmp_path, seed, message):
+    output = tmp_path / "out.ipynb"
+    result = invoke("--root", book, "run", "00", "-p", "seed", seed, "--output", output, "--no-progress")
+    assert result.code == 2 and message in result.err
+    assert not output.exists() and not list(tmp_path.glob("*.ipynb"))
+
+
+def test_run_refuses_an_output_it_could_not_write_before_a_kernel_starts(book, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    cases = {
+        tmp_path: "is a directory",
+        a_file / "out.ipynb": "is a file, not a folder",
+        tmp_path / "out.txt": "must be a notebook file ending in .ipynb",
+    }
+    import os
+
+    if os.geteuid() != 0:  # root writes anywhere; the permission case only means something for users
+        cases[locked / "out.ipynb"] = "not writable"
+    for output, message in cases.items():
+        result = invoke("--root", book, "run", "00", "--output", output, "--no-progress")
+        assert result.code == 2 and message in result.err, (output, result.err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "book", "locked"]  # nothing written
+
+
+def test_ctrl_c_is_one_line_and_exit_130(book, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "execute_chapter", interrupted)
+    result = invoke("--root", book, "run", "00", "--no-progress")
+    assert result.code == 130
+    assert result.err.count("\n") == 1 and "interrupted" in result.err
+    assert not (book / "book" / "chapters").exists()
+
+
+def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
+    """SIGINT to `optbook run` while its kernel works: one line, exit 130, and the scratch
+    folder (in $TMPDIR) and the published chapter are gone / untouched."""
+    import os
+    import signal
+    import time
+
+    slow = book / "notebooks" / "02_slow.py"
+    slow.write_text((book / "notebooks" / "00_hello.py").read_text() + "\n# %%\nimport time\ntime.sleep(60)\n")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "optbook"), "--root", str(book), "run", "02", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("optbook-02_slow-*/*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # let the kernel start working
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("optbook: interrupted"), err
+    assert "Traceback" not in err
+    assert not list(scratch.glob("optbook-*")), list(scratch.iterdir())
+    assert not (book / "book" / "chapters" / "02_slow.ipynb").exists()

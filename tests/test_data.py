@@ -335,3 +335,42 @@ def test_bad_names_raise_value_error_listing_choices(call, allowed):
     with pytest.raises(ValueError) as err:
         call()
     assert all(repr(choice) in str(err.value) for choice in allowed)
+
+
+# --- the page's data set --------------------------------------------------------------
+
+def test_a_run_on_other_data_than_the_page_says_so_and_how_to_match(offline, monkeypatch, capsys):
+    """The published page used MNIST-5k; here (say, Colab with a network) the full MNIST resolves."""
+    _write_idx_set(offline / "MNIST" / "raw", seed=3, gz=True)
+    monkeypatch.setenv(data.PAGE_DATA_ENV, "mnist-5k")
+    assert data.load_mnist("auto").key == "mnist"
+    out = capsys.readouterr().out
+    assert "this run uses MNIST (7 train / 3 test)" in out
+    assert "the published page was built with MNIST-5k" in out
+    assert 'To match the page, set dataset = "mnist-5k" in the parameters cell.' in out
+    assert data.load_mnist("mnist-5k").key == "mnist-5k" and capsys.readouterr().out == ""
+
+
+def test_a_page_built_on_full_mnist_run_without_it_says_so(offline, monkeypatch, capsys):
+    monkeypatch.setenv(data.PAGE_DATA_ENV, "mnist,cifar10")
+    assert data.load_mnist("auto").key == "mnist-5k"
+    out = capsys.readouterr().out
+    assert "the published page was built with the full MNIST" in out and 'dataset = "mnist"' in out
+
+
+def test_no_notice_when_the_data_matches_or_the_page_is_unknown(offline, monkeypatch, capsys):
+    monkeypatch.setenv(data.PAGE_DATA_ENV, "mnist-5k")
+    data.load_mnist("auto")
+    monkeypatch.setenv(data.PAGE_DATA_ENV, "")
+    data.load_mnist("auto")
+    assert "published page" not in capsys.readouterr().out
+
+
+def test_loaded_data_sets_are_logged_for_the_stamp(offline, monkeypatch):
+    log = offline.parent / "datasets.log"
+    monkeypatch.setenv(data.DATA_LOG_ENV, str(log))
+    data.load_mnist("auto")
+    data.load_mnist("mnist-5k")
+    arrays = _write_idx_set(offline / "FashionMNIST" / "raw", seed=5, gz=False)
+    assert data.load_fashion_mnist().train_y.numel() == len(arrays[1])
+    assert sorted(set(log.read_text().split())) == ["fashion-mnist", "mnist-5k"]

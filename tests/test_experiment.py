@@ -103,6 +103,26 @@ def test_interrupted_computation_leaves_no_entry():
     assert not list(cache.cache_dir().glob("t-*"))
 
 
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_an_unreadable_cache_entry_is_a_miss_recomputed_overwritten_and_named(damage):
+    frame = pd.DataFrame({"loss": np.linspace(1.0, 0.1, 500)})
+    assert cache.cached("t", {"c": 1}, lambda: frame).equals(frame)
+    path = cache.cache_dir() / f"{cache.cache_key('t', {'c': 1})}.pkl"
+    content = path.read_bytes()
+    damaged = {"truncate": content[: len(content) // 2], "garbage": b"not a pickle", "empty": b""}[damage]
+    path.write_bytes(damaged)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return frame
+
+    with pytest.warns(UserWarning, match=f"unreadable cache entry {path}"):
+        assert cache.cached("t", {"c": 1}, compute).equals(frame)
+    assert calls == [1] and path.read_bytes() == content  # overwritten with a good entry
+    assert cache.cached("t", {"c": 1}, compute).equals(frame) and calls == [1]  # and served again
+
+
 def test_cache_config_must_be_json():
     with pytest.raises(TypeError, match="JSON"):
         cache.cache_key("t", {"f": object()})

@@ -65,7 +65,7 @@ OPTIMIZERS = {
     "LearnedOptimizer": lambda m: LearnedOptimizer(m.parameters(), net=_lstm()),
 }
 NAMES = list(OPTIMIZERS)
-# Optimizers refusing complex parameters, and the class name their message gives.
+# The optimizers that refuse complex parameters (LearnedOptimizer optimizes them instead).
 REFUSE_COMPLEX = {
     "SGDHD": lambda ps: SGDHD(ps), "AdamHD": lambda ps: AdamHD(ps), "SGLD": lambda ps: SGLD(ps),
     "OverdampedLangevin": lambda ps: OverdampedLangevin(ps), "BAOAB": lambda ps: BAOAB(ps),

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from optbook.session import SCALES
+from optbook import install_cell
+from optbook.session import MAX_SEED, SCALES
 
 DEFAULT_SCALE = "cpu"
 KERNEL_NAME = "python3"
 STAMP_KEY = "optbook"
+RERUN_KEY = "rerun_outside_build"  # added by read_stamp, never stored
 PARAMETERS_TAG = "parameters"
 # Papermill tags the cell it adds after ours with this; it is not part of the source.
 INJECTED_TAG = "injected-parameters"
@@ -300,6 +302,8 @@ def check_known(chapter: Chapter, parameters: Mapping[str, Parameter], name: str
 def check_value(parameter: Parameter, value: object) -> None:
     if not _has_type(value, parameter.type):
         raise BuildError(f"parameter {parameter.name!r} expects {_describe_type(parameter)}; got {value!r}")
+    if parameter.name == "seed" and not 0 <= value <= MAX_SEED:
+        raise BuildError(f"parameter 'seed' = {value!r} is not allowed; use an integer from 0 to {MAX_SEED}")
     if parameter.allowed is not None and value not in parameter.allowed:
         raise BuildError(
             f"parameter {parameter.name!r} = {value!r} is not allowed; "
@@ -385,10 +389,20 @@ def resolve_device_name(parameters: Mapping[str, object]) -> str:
 
 
 def make_stamp(
-    source_hash: str, library_hash: str, parameters: Mapping[str, object], device: str, wall_time_s: float
+    source_hash: str,
+    library_hash: str,
+    parameters: Mapping[str, object],
+    device: str,
+    wall_time_s: float,
+    revision: Mapping[str, object] | None = None,
+    datasets: Iterable[str] = (),
 ) -> dict:
+    """What produced an executed chapter. ``revision`` is :func:`optbook.install_cell.git_revision`
+    (the commit the page's install cell pins, and whether the sources differed from it);
+    ``datasets`` are the data sets the run loaded (``mnist``, ``mnist-5k``, ...)."""
     import optbook
 
+    revision = revision or {"commit": None, "dirty": False}
     return {
         "source_sha256": source_hash,
         "library_sha256": library_hash,
@@ -397,6 +411,9 @@ def make_stamp(
         "torch": torch_version(),
         "optbook": optbook.__version__,
         "python": platform.python_version(),
+        "git_commit": revision["commit"],
+        "git_dirty": bool(revision["dirty"]),
+        "datasets": sorted(set(datasets)),
         "wall_time_s": round(wall_time_s, 3),
         "executed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -422,7 +439,34 @@ def read_stamp(path: Path, shown_as: str | None = None) -> dict:
     stamp = notebook.metadata.get(STAMP_KEY)
     if not isinstance(stamp, dict):
         raise BuildError(f"{shown_as} carries no optbook stamp (not executed by optbook)")
-    return dict(stamp)
+    stamp = dict(stamp)
+    rerun = _rerun_outside_build(notebook, stamp)
+    if rerun:
+        stamp[RERUN_KEY] = rerun
+    return stamp
+
+
+def _papermill_run(notebook) -> dict:
+    run = notebook.metadata.get("papermill")
+    return run if isinstance(run, dict) else {}
+
+
+def _rerun_outside_build(notebook, stamp: Mapping) -> str | None:
+    """How the notebook was executed again after ``optbook build`` stamped it, or None.
+
+    papermill (or Jupyter) run directly keeps our stamp but rewrites its own metadata: a start
+    time other than the one the stamp recorded means the outputs are no longer the stamped run's.
+    """
+    stamped = stamp.get("papermill_start_time")
+    if stamped is None:  # stamped before this check existed: nothing to compare
+        return None
+    run = _papermill_run(notebook)
+    if run.get("start_time") == stamped:
+        return None
+    if not run:
+        return "executed again outside optbook build (by Jupyter: papermill's record is gone)"
+    return (f"executed again outside optbook build (by papermill at {run.get('start_time')}, "
+            f"parameters {run.get('parameters')})")
 
 
 def shown_path(path: Path, root: Path) -> str:
@@ -443,7 +487,7 @@ def stale_reasons(
         stamp = read_stamp(executed, shown_path(executed, chapter.root))
     except BuildError as err:
         return [str(err)]
-    reasons = []
+    reasons = [stamp[RERUN_KEY]] if RERUN_KEY in stamp else []
     source_now = source_sha256(chapter.source)
     if stamp.get("source_sha256") != source_now:
         reasons.append(f"source changed ({_short(stamp.get('source_sha256'))} -> {_short(source_now)})")
@@ -475,6 +519,24 @@ def _short(digest) -> str:
 # --------------------------------------------------------------------------- execution
 
 
+def check_output_path(output: Path) -> Path:
+    """An ``--output`` a run can write to, checked before a kernel starts (a run that dies at the
+    end on an unwritable path loses its work); ``BuildError`` says what is wrong."""
+    output = Path(output)
+    if output.is_dir():
+        raise BuildError(f"--output {output}: is a directory; give a file path ending in .ipynb")
+    if output.suffix != ".ipynb":
+        raise BuildError(f"--output {output}: must be a notebook file ending in .ipynb")
+    folder = output.parent
+    blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise BuildError(f"--output {output}: {blocking} is a file, not a folder")
+    # A missing folder is created by the run, so its nearest existing ancestor must be writable.
+    if not os.access(blocking, os.W_OK | os.X_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise BuildError(f"--output {output}: not writable")
+    return output
+
+
 def failed_path(chapter: Chapter, target: Path) -> Path:
     return Path(target).parent / f"{chapter.id}.failed.ipynb"
 
@@ -503,14 +565,18 @@ def execute_chapter(
     # Hash what is executed, not what is on disk afterwards: sources may be edited meanwhile.
     source = chapter.source.read_bytes()
     library_hash = library_sha256()
+    revision = install_cell.git_revision(chapter.root)
+    if install_cell.MARKER.encode() in source:  # a bad repository setting fails before the kernel starts
+        _repository(chapter.root)
     with tempfile.TemporaryDirectory(prefix=f"optbook-{chapter.id}-") as scratch:
         scratch_input = Path(scratch) / f"{chapter.id}.ipynb"
         scratch_output = Path(scratch) / f"{chapter.id}.executed.ipynb"
         nbformat.write(jupytext.reads(source.decode("utf-8"), fmt="py:percent"), scratch_input)
         scratch_results = Path(scratch) / "results"
+        data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results):
+            with _kernel_environment(chapter.root, scratch_results, data_log), _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -523,13 +589,44 @@ def execute_chapter(
             raise _chapter_failed(chapter, error, scratch_output, target) from None
         wall_time = time.perf_counter() - started
         notebook = nbformat.read(scratch_output, as_version=4)
-        stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time)
+        datasets = data_log.read_text().split() if data_log.is_file() else []
+        stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
+        # Lets status tell a later direct papermill/Jupyter run of this notebook from ours.
+        stamp["papermill_start_time"] = _papermill_run(notebook).get("start_time")
         notebook.metadata[STAMP_KEY] = stamp
+        _write_install_cell(notebook, chapter.root, stamp)
         _write_atomically(notebook, target)
         if target.resolve() == chapter.executed_path.resolve():
             _publish_results(chapter, scratch_results)
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
+
+
+def _repository(root: Path) -> tuple[str, str]:
+    try:
+        return install_cell.read_repository(root)
+    except (install_cell.ConfigError, OSError) as err:
+        raise BuildError(str(err)) from None
+
+
+def _write_install_cell(notebook, root: Path, stamp: dict) -> bool:
+    try:
+        return install_cell.write_install_cell(notebook, root, stamp)
+    except (install_cell.ConfigError, OSError) as err:
+        raise BuildError(str(err)) from None
+
+
+def refresh_install_cell(chapter: Chapter) -> bool:
+    """Rewrite a fresh executed chapter's install cell from its stamp and today's ``_config.yml``
+    (a publisher who changes ``repository.url`` needs no re-execution); True if it changed."""
+    import nbformat
+
+    notebook = nbformat.read(chapter.executed_path, as_version=4)
+    stamp = notebook.metadata.get(STAMP_KEY)
+    if not isinstance(stamp, dict) or not _write_install_cell(notebook, chapter.root, stamp):
+        return False
+    _write_atomically(notebook, chapter.executed_path)
+    return True
 
 
 def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
@@ -546,17 +643,44 @@ def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
 
 
 @contextmanager
-def _kernel_environment(root: Path, results: Path) -> Iterator[None]:
+def _kernel_stderr_to(log: Path) -> Iterator[None]:
+    """The kernel process inherits file descriptor 2: point it at ``log`` while papermill runs,
+    and keep this process's own stderr (progress bar, messages) on the terminal through a
+    duplicate. The kernel's stderr is for developers (its TCP warning, and on Ctrl-C a
+    KeyboardInterrupt traceback from its event loop); cell outputs reach the notebook anyway."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    saved = sys.stderr
+    with open(log, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+    sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=saved.encoding, errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = saved
+        os.dup2(terminal, 2)
+        os.close(terminal)
+
+
+@contextmanager
+def _kernel_environment(root: Path, results: Path, data_log: Path) -> Iterator[None]:
     """The kernel inherits our environment: point it at the book's data/ (unless told otherwise),
-    record claims into ``results`` (published on success), and silence the library's progress
-    bars, whose redraws would be saved as page output."""
+    record claims into ``results`` (published on success) and the data sets it loads into
+    ``data_log`` (for the stamp), and silence the library's progress bars, whose redraws would
+    be saved as page output. A page is what it is: no "the page used other data" notice."""
+    from optbook.data import DATA_LOG_ENV
+
     wanted = {
         "OPTBOOK_DATA": os.environ.get("OPTBOOK_DATA") or str(Path(root) / "data"),
         "OPTBOOK_RESULTS": str(results),
         "OPTBOOK_PROGRESS": "0",
+        DATA_LOG_ENV: str(data_log),
     }
-    previous = {name: os.environ.get(name) for name in wanted}
+    previous = {name: os.environ.get(name) for name in [*wanted, install_cell.PAGE_DATA_ENV]}
     os.environ.update(wanted)
+    os.environ.pop(install_cell.PAGE_DATA_ENV, None)
     try:
         yield
     finally:

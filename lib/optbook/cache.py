@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterable, TypeVar
@@ -44,11 +45,17 @@ def cache_key(kind: str, config: dict, code: Iterable[ModuleType] = ()) -> str:
 
 
 def cached(kind: str, config: dict, compute: Callable[[], T], code: Iterable[ModuleType] = (), refresh: bool = False) -> T:
-    """Return the stored result for this key, or compute, store and return it."""
+    """Return the stored result for this key, or compute, store and return it. An entry that
+    cannot be read (truncated, written by an incompatible version) is recomputed and overwritten,
+    with a warning naming its file."""
     path = cache_dir() / f"{cache_key(kind, config, code)}.pkl"
     if path.exists() and not refresh:
-        with path.open("rb") as handle:
-            return pickle.load(handle)
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except Exception as err:  # a damaged entry raises anything from EOFError to UnpicklingError
+            # An entry that cannot be read is a miss: recompute and overwrite it, and say which.
+            warnings.warn(f"unreadable cache entry {path} ({type(err).__name__}: {err}); recomputing it", stacklevel=2)
     result = compute()
     _atomic_pickle(result, path)
     (path.with_suffix(".json")).write_text(json.dumps({"kind": kind, "config": config}, indent=1, sort_keys=True))

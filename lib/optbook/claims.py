@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from optbook.comparison import PairedComparison, compare_paired  # the rule "A beats B", re-exported
-from optbook.paths import find_project_root
 
 # "mixed": the mean and the typical problem disagree (e.g. lower mean, higher typical loss); the
 # claim's notes say which way each went.
@@ -70,8 +69,8 @@ def record(
     """Record one claim of a paper and what we measured; returns the entry and prints it.
 
     ``kind`` says whose claim it is (:data:`KINDS`), ``reference`` where ``paper_value`` comes
-    from (:data:`REFERENCES`); ``source`` cites it. Outside the book (no project root, e.g. in
-    Colab) the entry is printed and not written.
+    from (:data:`REFERENCES`); ``source`` cites it. The entry is written where
+    :func:`results_dir` says (only ``optbook build`` publishes); elsewhere it is only returned.
     """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict={verdict!r} is not one of {VERDICTS}")
@@ -106,12 +105,14 @@ def record(
 
 
 def results_dir(root: Path | None = None) -> Path | None:
-    """Where ``record`` writes: ``$OPTBOOK_RESULTS`` (set by the build), else the book's
-    ``book/results/``; None outside a book (e.g. in Colab), where claims are only printed."""
+    """Where ``record`` writes: ``$OPTBOOK_RESULTS`` (the build sets it to a scratch folder it
+    publishes on success), else ``root``'s ``book/results/`` when a root is given; otherwise
+    nowhere. A chapter executed by papermill or Jupyter directly, even inside the checkout, must
+    not overwrite the published results (a smoke run would flip verdicts): only ``optbook build``
+    publishes. Set ``$OPTBOOK_RESULTS`` to keep a direct run's claims."""
     override = os.environ.get("OPTBOOK_RESULTS")
     if override:
         return Path(override)
-    root = root or find_project_root()
     return None if root is None else Path(root) / RESULTS
 
 

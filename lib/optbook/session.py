@@ -33,6 +33,11 @@ def resolve_device(device: str = "auto") -> torch.device:
     return resolved
 
 
+# numpy's global seed is 32-bit; one range for every seed a chapter accepts, checked before a
+# kernel starts (optbook.build) and again here for direct use.
+MAX_SEED = 2**32 - 1
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -62,8 +67,8 @@ class Session:
 def setup(scale: str = "cpu", device: str = "auto", seed: int = 0, quiet: bool = False) -> Session:
     """Resolve the device, seed torch/numpy/random, set the house plotting theme, print one line."""
     check_choice("scale", scale, SCALES)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed={seed!r} is not allowed; use an integer from 0 to {MAX_SEED} (2**32 - 1)")
     session = Session(scale=scale, device=resolve_device(device), seed=seed)
     seed_everything(seed)
     from optbook.plots import set_theme

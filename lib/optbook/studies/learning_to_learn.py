@@ -1,10 +1,11 @@
 """Chapter 1's experiments: meta-train the L2L LSTM, evaluate it against the tuned baselines.
 
 Trained nets are the expensive part (minutes to tens of minutes on 2 cores), so
-:func:`meta_trained` keeps each one as a small committed file under ``data/checkpoints/``,
-with the meta-training history and a fingerprint of everything that defines it (task, net,
-meta-training config). A checkpoint whose fingerprint does not match is retrained, never
-silently reused. Evaluations are cheap enough for the result cache (:mod:`optbook.cache`).
+:func:`meta_trained` keeps each one as a small file shipped inside the package
+(``optbook/checkpoints/``, see :mod:`optbook.learned.checkpoints`), with the meta-training
+history and a fingerprint of everything that defines it (task, net, meta-training config).
+A checkpoint whose fingerprint does not match is retrained, never silently reused.
+Evaluations are cheap enough for the result cache (:mod:`optbook.cache`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import io
 import json
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -26,14 +28,15 @@ from optbook import baselines, cache, scales
 from optbook.comparison import PairedComparison, compare_paired
 from optbook.learned import meta, nets, unroll
 from optbook.learned.evaluate import evaluate
-from optbook.learned.checkpoints import checkpoint_path, load_net, save_net
+from optbook.learned.checkpoints import find_checkpoints, load_net, save_dir, save_net
 from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
 __all__ = [
-    "AT_STEP", "TRAJECTORY", "TrainedOptimizer", "baseline_runs", "chapter_net", "comparison", "comparison_table",
-    "evaluate_learned", "fingerprint", "judge", "longest_lead", "meta_trained", "per_problem", "sensitivity_table",
-    "toy_acceptance_test", "trajectory_means",
+    "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
+    "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
+    "judge", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem", "plain_log_ticks",
+    "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trajectory_means",
 ]
 
 LEARNED = "LSTM"
@@ -108,17 +111,13 @@ def meta_trained(
     device="cpu",
     progress: bool = True,
 ) -> TrainedOptimizer:
-    """The net ``name`` meta-trained on ``task``: loaded from ``data/checkpoints/<name>.pt`` when
-    its fingerprint matches, otherwise trained (φ initialised from ``init_seed``) and saved."""
+    """The net ``name`` meta-trained on ``task``: the first ``<name>.pt`` of
+    :func:`~optbook.learned.checkpoints.find_checkpoints` whose fingerprint matches, otherwise
+    trained (φ initialised from ``init_seed``) and saved in :func:`~optbook.learned.checkpoints.save_dir`."""
     key = fingerprint(task, net_config, meta_config, init_seed)
-    path = checkpoint_path(name)
-    if path.exists():
-        net, metadata = load_net(path, device=device, with_metadata=True)
-        if metadata.get("fingerprint") == key:
-            return TrainedOptimizer(
-                name, net, pd.DataFrame(metadata["history"], dtype=float), pd.DataFrame(metadata["validation"]),
-                metadata["info"], loaded=True,
-            )
+    found = find_trained(name, key, device)
+    if found is not None:
+        return found
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
         net = CoordinatewiseLSTM(**net_config)
@@ -141,8 +140,25 @@ def meta_trained(
         "fingerprint": key, "task": task.config(), "meta_config": meta_config.to_dict(), "init_seed": init_seed,
         "history": _json_records(history), "validation": _json_records(validation), "info": info,
     }
-    save_net(path, net, metadata=metadata)
+    save_net(save_dir() / f"{name}.pt", net, metadata=metadata)
     return TrainedOptimizer(name, net, history, validation, info, loaded=False)
+
+
+def find_trained(name: str, key: str, device="cpu") -> TrainedOptimizer | None:
+    """The saved net ``name`` whose fingerprint is ``key``, or None. A file that cannot be
+    loaded (damaged, or refused as untrusted) is skipped with a warning naming it."""
+    for path in find_checkpoints(name):
+        try:
+            net, metadata = load_net(path, device=device, with_metadata=True)
+        except ValueError as err:
+            warnings.warn(f"skipping the trained optimizer {path}: {err}", stacklevel=2)
+            continue
+        if metadata.get("fingerprint") == key:
+            return TrainedOptimizer(
+                name, net, pd.DataFrame(metadata["history"], dtype=float), pd.DataFrame(metadata["validation"]),
+                metadata["info"], loaded=True,
+            )
+    return None
 
 
 def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, device="cpu",
@@ -309,13 +325,28 @@ def toy_acceptance_test() -> dict[str, float]:
     return {"final x": float(result.final_params["x"][0]), "final loss": float(result.unrolls["final_loss"].iloc[-1])}
 
 
-def chapter_net(
-    problem: str, config, scale: str, dataset: str = "auto", device="cpu", progress: bool = True,
+@dataclass(frozen=True)
+class NetSpec:
+    """Everything that defines one of the chapter's trained nets (and its file name)."""
+
+    name: str
+    task: object
+    net_config: dict
+    meta_config: meta.MetaTrainConfig
+    init_seed: int
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.task, self.net_config, self.meta_config, self.init_seed)
+
+
+def chapter_net_spec(
+    problem: str, config, scale: str, dataset: str = "auto",
     meta_lr: float | None = None, init_seed: int = 0, problems: int | None = None,
-) -> TrainedOptimizer:
+) -> NetSpec:
     """The chapter's LSTM for ``problem`` ("quadratic" | "mnist") at ``scale``, from its config
     table (``<problem>_net``, ``<problem>_meta``); ``meta_lr``, ``init_seed`` and ``problems``
-    override the table for the sensitivity study. Saved as ``l2l-<problem>[-variant]-<scale>.pt``."""
+    override the table for the sensitivity study. Named ``l2l-<problem>[-variant]-<scale>``."""
     from optbook.session import check_choice
     from optbook.tasks import book_task
 
@@ -327,9 +358,18 @@ def chapter_net(
         settings["meta_lr"] = meta_lr if meta_lr is not None else settings["meta_lr"]
         settings["problems"] = problems if problems is not None else settings["problems"]
         variant = f"-lr{settings['meta_lr']:g}-seed{init_seed}-p{settings['problems']}"
-    meta_config = meta.MetaTrainConfig(**settings)
-    return meta_trained(f"l2l-{problem}{variant}-{scale}", task, dict(config[f"{problem}_net"]), meta_config,
-                        init_seed=init_seed, device=device, progress=progress)
+    return NetSpec(f"l2l-{problem}{variant}-{scale}", task, dict(config[f"{problem}_net"]),
+                   meta.MetaTrainConfig(**settings), init_seed)
+
+
+def chapter_net(
+    problem: str, config, scale: str, dataset: str = "auto", device="cpu", progress: bool = True,
+    meta_lr: float | None = None, init_seed: int = 0, problems: int | None = None,
+) -> TrainedOptimizer:
+    """The net of :func:`chapter_net_spec`: a shipped or saved one whose fingerprint matches, else trained now."""
+    spec = chapter_net_spec(problem, config, scale, dataset, meta_lr=meta_lr, init_seed=init_seed, problems=problems)
+    return meta_trained(spec.name, spec.task, spec.net_config, spec.meta_config,
+                        init_seed=spec.init_seed, device=device, progress=progress)
 
 
 def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
