@@ -21,7 +21,7 @@
 # paper's coordinatewise LSTM on its two main problem families (random quadratics and an MNIST
 # MLP), and tests each of the paper's claims against the baselines tuned in chapter 0. The trained
 # LSTM is also a `torch.optim.Optimizer` (`optbook.learned.LearnedOptimizer`) that works on any
-# `nn.Module`; its weights are committed under `data/checkpoints/`.
+# `nn.Module`; its weights ship inside the package (`optbook/checkpoints/`).
 
 # %% tags=["remove-cell"]
 # In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
@@ -43,20 +43,19 @@ dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%
 import matplotlib.pyplot as plt
-import matplotlib.ticker as ticker
 import numpy as np
 import pandas as pd
 import torch
 
 import optbook
-from optbook import claims, plots, report, scales
+from optbook import baselines, claims, plots, report, scales
 from optbook.learned import LearnedOptimizer, log_sign_preprocess
 from optbook.studies import learning_to_learn as l2l
 from optbook.tasks import book_task
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("01", scale)
-pd.Series({k: str(v) for k, v in config.items()}, name=f"chapter 1 at scale={scale}").to_frame()
+report.show(scales.describe(config, f"chapter 1 at scale={scale}"))
 
 # %% [markdown]
 # ## The optimizer as a recurrent network
@@ -100,7 +99,7 @@ pd.Series({k: str(v) for k, v in config.items()}, name=f"chapter 1 at scale={sca
 # with $p = 10$: the magnitude on a log scale and the sign, with tiny gradients linear in the second
 # channel. On MNIST the network's output is multiplied by 0.1; on quadratics neither is applied.
 
-# %%
+# %% tags=["hide-input"]
 gradients = torch.logspace(-12, 2, 400)
 channels = log_sign_preprocess(torch.cat([-gradients.flip(0), gradients]), p=10.0)
 fig, ax = plt.subplots(figsize=(6.4, 3.4))
@@ -136,10 +135,9 @@ pd.DataFrame({"official test": {"final x": 0.8559, "final loss": 0.7325327}, "ou
 # (new $W, y$, or a new initialisation and minibatch order); every `validate_every` problems the
 # frozen network runs on held-out validation problems and the best weights by the mean loss over
 # the trajectory are kept, as in the PyTorch reproductions. The meta-optimizer is Adam with the
-# learning rates those reproductions chose (3e-3 on quadratics, 1e-2 on MNIST), with the
-# meta-gradient clipped to norm 1. The config table above gives the number of problems at this
-# scale; the trained networks are loaded from `data/checkpoints/` when their fingerprint
-# (task, network and meta-training config) matches, and trained otherwise.
+# learning rates those reproductions chose (3e-3 on quadratics, 1e-2 on MNIST). The trained
+# networks are loaded from the package's `optbook/checkpoints/` when their fingerprint (task, network and
+# meta-training config) matches, and trained otherwise.
 
 # %%
 quadratic_lstm = l2l.chapter_net("quadratic", config, scale, dataset, session.device)
@@ -147,24 +145,10 @@ mnist_lstm = l2l.chapter_net("mnist", config, scale, dataset, session.device)
 mnist_task = book_task("mnist-sigmoid", dataset=dataset)
 quadratic_task = book_task("quadratic")
 data_name = mnist_task.data().name
-report.glue("l2l_data", data_name)
+l2l.throughput_table({"quadratic": quadratic_lstm, f"MNIST ({data_name})": mnist_lstm})
 
-throughput = pd.DataFrame(
-    {
-        name: {
-            "problems trained": len(trained.history),
-            "best at problem": trained.info["best_problems"],
-            "coordinates per run": trained.info["coordinates_per_run"],
-            "runs per problem": trained.info["runs_per_problem"],
-            "meta-training time (min)": trained.info["train_seconds"] / 60,
-            "optimizee steps / s": trained.info["steps_per_second"],
-            "coordinate-steps / s": trained.info["run_steps_per_second"] * trained.info["coordinates_per_run"],
-            "torch threads": trained.info["threads"],
-            "source": "checkpoint" if trained.loaded else "trained now",
-        }
-        for name, trained in (("quadratic", quadratic_lstm), (f"MNIST ({data_name})", mnist_lstm))
-    }
-)
+# %% tags=["remove-cell"]
+report.glue("l2l_data", data_name)
 report.glue("mnist_steps_per_s", f"{mnist_lstm.info['steps_per_second']:.1f}")
 report.glue("quadratic_steps_per_s", f"{quadratic_lstm.info['steps_per_second']:.0f}")
 report.glue("mnist_train_minutes", f"{mnist_lstm.info['train_seconds'] / 60:.0f}")
@@ -172,64 +156,71 @@ report.glue("mnist_problems", f"{len(mnist_lstm.history)}")
 report.glue("quadratic_problems", f"{len(quadratic_lstm.history)}")
 report.glue("mnist_threads", f"{mnist_lstm.info['threads']} torch thread(s)")
 report.glue("quadratic_runs", f"{quadratic_lstm.info['runs_per_problem']} problems per step")
-throughput
+quadratic_meta, mnist_meta = config["quadratic_meta"], config["mnist_meta"]
+report.glue("proto_quad_runs", f"{quadratic_meta['runs']}")
+report.glue("proto_quad_problems", f"{quadratic_meta['problems']}")
+report.glue("proto_mnist_problems", f"{mnist_meta['problems']}")
+report.glue("proto_mnist_validation", f"{len(mnist_meta['validation_seeds'])}")
+report.glue("proto_quad_validation", f"{len(quadratic_meta['validation_seeds'])}")
+report.glue("proto_clip", "no clipping" if mnist_meta["clip_grad_norm"] is None else f"norm {mnist_meta['clip_grad_norm']:g}")
+report.glue("proto_p", f"{config['mnist_net']['preprocess_p']:g}")
+report.glue("proto_scale", f"{config['mnist_net']['output_scale']:g}")
+report.glue("proto_transfer_steps", f"{config['transfer_steps']}")
 
-
-# %%
-def plain_log_ticks(ax) -> None:
-    """Log-axis ticks as plain numbers; minor ticks labelled (at 2 and 5) only over short ranges."""
-    low, high = ax.get_ylim()
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    short = high / low < 30
-    ax.yaxis.set_minor_formatter(
-        ticker.FuncFormatter(lambda value, _: f"{value:g}" if short and f"{value:g}".lstrip("0.")[:1] in "25" else "")
-    )
-
-
-def meta_training_figure(runs: dict, title: str) -> None:
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.6), squeeze=False)
-    for ax, (name, trained) in zip(axes[0], runs.items()):
-        history = trained.history
-        ax.plot(history["problem"], history["meta_loss"], color="0.75", lw=0.8, label="per problem")
-        window = max(1, len(history) // 20)
-        ax.plot(history["problem"], history["meta_loss"].rolling(window, min_periods=1).mean(),
-                color="C0", label=f"mean of {window}")
-        validation = trained.validation
-        twin = ax.twinx()
-        twin.plot(validation["problems"], validation["mean_loss"], "o-", color="C3", ms=3, label="validation")
-        best = validation[validation["best"]]
-        twin.plot(best["problems"].iloc[-1:], best["mean_loss"].iloc[-1:], "*", color="C3", ms=12, label="kept")
-        for axis in (ax, twin):
-            axis.set_yscale("log")
-            plain_log_ticks(axis)
-        ax.set_xlabel("training problems")
-        ax.set_ylabel("meta-loss per unroll (K + 1 terms)")
-        twin.set_ylabel("validation: mean loss over the horizon", color="C3")
-        twin.grid(False)
-        ax.set_title(name)
-        lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-        ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
-    plots.suptitle(fig, title, scale)
-    fig.tight_layout()
-    plt.show()
-
-
-meta_training_figure({quadratic_task.title: quadratic_lstm, mnist_task.title: mnist_lstm}, f"Meta-training (MNIST: {data_name})")
+# %% tags=["hide-input"]
+fig = l2l.meta_training_figure({quadratic_task.title: quadratic_lstm, mnist_task.title: mnist_lstm},
+                               f"Meta-training (MNIST: {data_name})", scale)
 
 # %% [markdown]
-# ## Claim 1: on quadratics the LSTM beats the tuned hand-designed optimizers
+# ### How our protocol differs from the paper's
 #
-# The paper's Figure 2 (left) shows the LSTM below SGD, RMSprop, Adam and NAG on 10-dimensional
-# quadratics over 100 steps. Our baselines are those of chapter 0, each at the rate tuned there by
-# the paper's criterion (the best final loss on held-out problems); all methods run on the same
-# fresh evaluation problems (seeds 0 to 99 at `scale="cpu"`), none of which was a training or
-# validation problem. A claim that one optimizer beats another is judged on the *paired*
-# difference, LSTM minus the best baseline on the same problem: reproduced when its 95% confidence
-# interval lies below zero, not reproduced when it lies above, inconclusive when it straddles zero.
+# Every difference we know of, so a reader can weigh the verdicts below (the values are this
+# run's, `scale="cpu"` unless the config table above says otherwise):
+#
+# - **Quadratics per meta-step:** {glue:text}`proto_quad_runs` problems are averaged into each
+#   meta-gradient; the official code optimises a batch of 128 functions jointly.
+# - **Training problems:** {glue:text}`proto_quad_problems` quadratics and
+#   {glue:text}`proto_mnist_problems` MNIST problems of 100 steps each; the paper does not say how
+#   many it used (the official code's default is 10,000 epochs).
+# - **Validation:** the kept network is the best on {glue:text}`proto_quad_validation` held-out
+#   quadratics and {glue:text}`proto_mnist_validation` held-out MNIST problems; the paper does not
+#   describe model selection.
+# - **Meta-gradient clipping** at {glue:text}`proto_clip`, which neither the paper nor the official
+#   code uses: without it, meta-training diverged on some runs here (the exploding meta-gradients
+#   of long truncations that Metz et al. analyse {cite}`metz2019understanding`).
+# - **The LSTM's initialisation:** PyTorch's default (uniform in $\pm 1/\sqrt{20}$) with a
+#   forget-gate bias of 0; Sonnet, which the official code uses, adds +1 to the forget gate and
+#   draws weights from a truncated normal.
+# - **Preprocessing and output scale on MNIST:** $p$ = {glue:text}`proto_p` and output scale
+#   {glue:text}`proto_scale`, as the paper states; the official code's MNIST configuration
+#   scales the output by 0.01.
+# - **MNIST data:** {glue:text}`l2l_data`. The LSTM is evaluated on minibatches of the training
+#   images (as the PyTorch reproductions do); the official code evaluates a saved optimizer on
+#   the test split.
+# - **Transfer horizon:** the transfer experiments run {glue:text}`proto_transfer_steps` steps.
+#
+# ## Claim 1 (Fig. 4, left): on quadratics the LSTM beats the tuned hand-designed optimizers
+#
+# The paper's Fig. 4 (left) {cite}`andrychowicz2016learning` shows the LSTM below SGD, RMSprop,
+# Adam and NAG on 10-dimensional quadratics over 100 steps. Our baselines are those of chapter 0,
+# each at the rate tuned there by the paper's criterion (the best final loss on held-out
+# problems); all methods run on the same fresh evaluation problems (seeds 0 to 99 at
+# `scale="cpu"`), none of which was a training or validation problem.
+#
+# **The comparison rule** (the book's one rule, `optbook.claims.compare_paired`). "The LSTM beats
+# the baselines" is judged on the same problems, problem by problem, with two statistics of the
+# paired differences, LSTM minus baseline: their *mean*, with a 95% t-interval, and their
+# *median*, with the distribution-free 95% sign-test interval. The median stands for the typical
+# problem: a few badly conditioned quadratics, whose losses are orders of magnitude above the
+# rest, can move the mean but not the median. Both intervals below zero: reproduced; both above:
+# not reproduced; one below and one above: mixed; one above and the other straddling zero: not
+# reproduced; otherwise inconclusive. The LSTM is compared with every baseline and the least
+# favourable comparison decides. A diverged run counts as a loss worse than any other. The
+# figures show the mean with its 95% interval (as the paper draws) next to the median with the
+# band from the 25% to the 75% quantile.
 
 # %%
 n_eval = config["evaluation_seeds"]
-report.glue("n_eval", f"{n_eval}")
 
 
 def learned_vs_baselines(task_key: str, task, trained, steps: int) -> pd.DataFrame:
@@ -238,119 +229,207 @@ def learned_vs_baselines(task_key: str, task, trained, steps: int) -> pd.DataFra
     return pd.concat([baseline, learned], ignore_index=True)
 
 
-def loss_figure(frames: dict, title: str, data: str | None = None) -> None:
-    fig, axes = plt.subplots(1, len(frames), figsize=(5.4 * len(frames), 4.0), squeeze=False)
-    for ax, (name, frame) in zip(axes[0], frames.items()):
-        styles = {m: "--" for m in frame["method"].unique() if m != l2l.LEARNED}
-        plots.curves_with_bands(frame, "loss", ax=ax, log=True, title=name, styles=styles)
-        ax.set_ylabel("minibatch loss" if "MNIST" in name or "MLP" in name else "loss")
-    plots.suptitle(fig, title, scale, data)
-    fig.tight_layout()
-    plt.show()
-
-
-def difference(row) -> str:
-    return f"paired difference {row['paired difference']:+.3g}, 95% CI [{row['difference lo']:.3g}, {row['difference hi']:.3g}]"
-
-
-def summary(row) -> str:
-    best = row["best baseline"]
-    return (f"LSTM {row[l2l.LEARNED]:.3g} vs {best} {row[best]:.3g}; LSTM lower on "
-            f"{row[f'problems where {l2l.LEARNED} < best']:.0%} of problems; {difference(row)}")
-
-
-def lead_text(frame: pd.DataFrame) -> str:
-    lead = l2l.longest_lead(frame)
-    return "never has the lowest mean loss" if lead is None else f"has the lowest mean loss from step {lead[0]} to step {lead[1]}"
-
-
-def record_comparisons(table: pd.DataFrame, entries, paper: str, source: str, notes: str) -> None:
-    """One ledger entry per (claim id, measure, step, claim), judged by the paired rule."""
-    for claim_id, measure, step, claim in entries:
-        row = table.loc[(measure, step)]
-        claims.record("01", claim_id, claim, paper, f"{measure} {step}: {summary(row)}", l2l.verdict(row),
-                      source=source, notes=notes, scale=scale)
-
-
-def glue_row(prefix: str, row) -> None:
-    report.glue(f"{prefix}_lstm", f"{row[l2l.LEARNED]:.3g}")
-    report.glue(f"{prefix}_best", f"{row['best baseline']} ({row[row['best baseline']]:.3g})")
-    report.glue(f"{prefix}_fraction", f"{row[f'problems where {l2l.LEARNED} < best']:.0%}")
-    report.glue(f"{prefix}_verdict", l2l.verdict(row))
-
-
 TRAJECTORY, AT_STEP = l2l.TRAJECTORY, l2l.AT_STEP
-quadratic_runs = learned_vs_baselines("quadratic", quadratic_task, quadratic_lstm, config["quadratic_steps"])
-loss_figure({quadratic_task.title: quadratic_runs},
-            f"Learned (solid) and tuned (dashed) optimizers, mean ± 95% CI over {n_eval} problems")
 last = config["quadratic_steps"]
-quadratic_table = l2l.comparison(quadratic_runs, [last])
-report.show(quadratic_table.reset_index(), caption="Both measures over the evaluation problems")
+quadratic_runs = learned_vs_baselines("quadratic", quadratic_task, quadratic_lstm, last)
+quadratic_judged = l2l.comparison(quadratic_runs, [last])
+l2l.comparison_table(quadratic_judged)
 
-# %%
-record_comparisons(
-    quadratic_table,
-    [("quadratic-beats-baselines", TRAJECTORY, last,
-      f"On 10-d quadratics the LSTM optimizer has a lower loss than tuned SGD, RMSprop, Adam and NAG over the {last} "
-      "steps (measured as the mean loss over the trajectory)."),
-     ("quadratic-final-step", AT_STEP, last,
-      f"On 10-d quadratics the LSTM optimizer ends lower than the tuned baselines at step {last}.")],
-    paper="LSTM below all baselines throughout (Fig. 2); reproduction: LSTM 0.25 vs best baseline 0.33 at step 100",
-    source="Andrychowicz et al. 2016, Fig. 2; OPT-ML main.ipynb",
-    notes=f"{n_eval} held-out problems; baselines at chapter 0's tuned rates; {len(quadratic_lstm.history)} training problems.",
-)
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({quadratic_task.title: quadratic_runs},
+                      f"Learned (solid) and tuned (dashed) optimizers on {n_eval} problems", scale)
+
+
+# %% tags=["remove-cell"]
+def record_judged(claim_id: str, claim: str, judged, paper: str, source: str, notes: str, **kwargs) -> None:
+    claims.record("01", claim_id, claim, paper, judged.detail, judged.verdict, source=source, notes=notes,
+                  scale=scale, **kwargs)
+
+
+def glue_judged(prefix: str, judged) -> None:
+    """The LSTM's numbers as ``<prefix>_lstm*``, the deciding baseline's as ``<prefix>_best*``,
+    whichever side of the comparison each is on."""
+    learned_first = judged.a.startswith(l2l.LEARNED)
+    lstm_mean, other_mean = (judged.mean_a, judged.mean_b) if learned_first else (judged.mean_b, judged.mean_a)
+    lstm_median, other_median = (judged.median_a, judged.median_b) if learned_first else (judged.median_b, judged.median_a)
+    other = judged.b if learned_first else judged.a
+    report.glue(f"{prefix}_lstm", f"{lstm_mean:.3g}")
+    report.glue(f"{prefix}_best", f"{other} ({other_mean:.3g})")
+    report.glue(f"{prefix}_lstm_median", f"{lstm_median:.3g}")
+    report.glue(f"{prefix}_best_median", f"{other} ({other_median:.3g})")
+    report.glue(f"{prefix}_fraction", f"{judged.fraction_better:.0%}")
+    report.glue(f"{prefix}_verdict", judged.verdict)
+
+
+def lead_text(frame: pd.DataFrame, statistic: str) -> str:
+    lead = l2l.longest_lead(frame, statistic=statistic)
+    what = "mean" if statistic == "mean" else "median"
+    return (f"never has the lowest {what} loss" if lead is None else
+            f"has the lowest {what} loss from step {lead[0]} to step {lead[1]}")
+
+
+report.glue("n_eval", f"{n_eval}")
+quad_notes = (f"{n_eval} held-out problems; baselines at chapter 0's tuned rates; {len(quadratic_lstm.history)} "
+              "training problems. OPT-ML, a later reproduction, reported LSTM 0.25 vs best baseline 0.33 at step 100 "
+              "(baselines at the PyTorch port's rates; see quadratic-reproduction-baselines).")
+record_judged("quadratic-beats-baselines",
+              f"On 10-d quadratics the LSTM optimizer has a lower loss than tuned SGD, RMSprop, Adam and NAG over the "
+              f"{last} steps (mean loss over the trajectory).",
+              quadratic_judged[(TRAJECTORY, last)], "LSTM below all baselines throughout (Fig. 4, left)",
+              "Andrychowicz et al. 2016, Fig. 4 (left)", quad_notes)
+record_judged("quadratic-final-step",
+              f"On 10-d quadratics the LSTM optimizer ends lower than the tuned baselines at step {last}.",
+              quadratic_judged[(AT_STEP, last)], "LSTM below all baselines at the last step (Fig. 4, left)",
+              "Andrychowicz et al. 2016, Fig. 4 (left)", quad_notes)
 report.glue("quad_step", f"{last}")
-report.glue("quad_lead", lead_text(quadratic_runs))
-glue_row("quad_traj", quadratic_table.loc[(TRAJECTORY, last)])
-glue_row("quad_final", quadratic_table.loc[(AT_STEP, last)])
+report.glue("quad_lead", lead_text(quadratic_runs, "mean"))
+report.glue("quad_lead_median", lead_text(quadratic_runs, "median"))
+glue_judged("quad_traj", quadratic_judged[(TRAJECTORY, last)])
+glue_judged("quad_final", quadratic_judged[(AT_STEP, last)])
+median_lead = l2l.longest_lead(quadratic_runs, statistic="median")
+stall_step = median_lead[1] if median_lead else 0
+medians = quadratic_runs[np.isfinite(quadratic_runs["loss"])].groupby(["method", "step"])["loss"].median()
+stall_opponent = quadratic_judged[(AT_STEP, last)].b
+report.glue("quad_stall_step", f"{stall_step}")
+report.glue("quad_stall_lstm", f"{medians[(l2l.LEARNED, stall_step)] / medians[(l2l.LEARNED, last)]:.2g}")
+report.glue("quad_stall_best", f"{medians[(stall_opponent, stall_step)] / medians[(stall_opponent, last)]:.2g}")
+report.glue("quad_stall_opponent", stall_opponent)
 
 # %% [markdown]
-# ## Claim 2: on the MNIST MLP it wins over 100 steps and keeps its lead to 200
+# On the typical problem the picture is not the paper's. The LSTM {glue:text}`quad_lead_median`
+# and then stalls: from step {glue:text}`quad_stall_step` to step {glue:text}`quad_step` its median
+# loss falls by a factor of {glue:text}`quad_stall_lstm`, while {glue:text}`quad_stall_opponent`'s
+# falls by a factor of {glue:text}`quad_stall_best`. At step {glue:text}`quad_step` its median loss
+# is {glue:text}`quad_final_lstm_median` against {glue:text}`quad_final_best_median`, and it is
+# lower on only {glue:text}`quad_final_fraction` of the problems (**{glue:text}`quad_final_verdict`**).
+# The arithmetic means ({glue:text}`quad_final_lstm` against {glue:text}`quad_final_best`) are
+# close only because a few badly conditioned problems dominate both. The plateau is the one
+# Wichrowska et al. {cite}`wichrowska2017learned` describe for this architecture: an RNN optimizer
+# trained with a loss summed over short horizons learns to make fast early progress and then
+# stops making progress, because the meta-objective rewards little for the last orders of
+# magnitude of an already small loss.
 #
-# The network meta-trained on 100-step runs is now run for twice as long (the paper's Figure 4,
-# left and centre). At `scale="cpu"` the problems use the MNIST data set the data policy resolves
-# (named in the figure); see chapter 0 for what that means for the baselines' rates.
+# ### The later reproduction's baselines
+#
+# OPT-ML {cite}`timofeev2021hnn`, a later reproduction that reported the LSTM at 0.25 against
+# 0.33 for its best baseline at step 100, ran its baselines at the learning rates of the PyTorch
+# port {cite}`chen2019l2l`. We run the same baselines at those rates on our evaluation problems,
+# and judge with the same rule whether our tuned baselines beat them.
+
+# %%
+reference_rates = baselines.REFERENCE_LRS["quadratic"]
+reference_runs = baselines.evaluation_runs(quadratic_task, reference_rates, n_eval, last, device=session.device)
+reference_runs = reference_runs.assign(method=reference_runs["method"] + " (their lr)")
+tuned_baselines = quadratic_runs[quadratic_runs["method"] != l2l.LEARNED]
+their_values = l2l.per_problem(reference_runs, last)
+tuned_values = l2l.per_problem(tuned_baselines, last)
+under_tuned = pd.DataFrame({
+    "their rate": {m: f"{reference_rates[m]:g}" for m in reference_rates},
+    "our tuned rate": {m: f"{tuned_baselines[tuned_baselines['method'] == m]['lr'].iloc[0]:g}" for m in reference_rates},
+    f"mean at step {last}, their rate": {m: f"{their_values[m + ' (their lr)'].mean():.3g}" for m in reference_rates},
+    "OPT-ML's value at step 100": {m: f"{baselines.REFERENCE_FINAL_LOSS['quadratic'][m]:.2f}" for m in reference_rates},
+    f"mean at step {last}, our rate": {m: f"{tuned_values[m].mean():.3g}" for m in reference_rates},
+})
+under_tuned.T
+
+# %% tags=["remove-cell"]
+best_theirs = their_values.median().idxmin()
+best_ours = tuned_values.median().idxmin()
+tuning_matters = claims.compare_paired(tuned_values[best_ours], their_values[best_theirs],
+                                       f"{best_ours} (our rate)", best_theirs)
+lstm_vs_theirs = l2l.judge(pd.concat([their_values, l2l.per_problem(quadratic_runs, last)[[l2l.LEARNED]]], axis=1))
+their_means = their_values.mean().rename(lambda m: m.replace(" (their lr)", ""))
+their_text = ", ".join(f"{m} {v:.2f}" for m, v in their_means.items())
+opt_ml_text = ", ".join(f"{m} {v:.2f}" for m, v in baselines.REFERENCE_FINAL_LOSS["quadratic"].items())
+claims.record(
+    "01", "quadratic-reproduction-baselines",
+    "The later reproduction's quadratic win for the LSTM (0.25 vs 0.33 at step 100) comes from under-tuned "
+    "baselines: at its learning rates our baselines land near its numbers, and our tuned rates beat them.",
+    f"OPT-ML baselines at step 100: {opt_ml_text}",
+    f"At their rates, our baselines' means at step {last}: {their_text}. {tuning_matters.detail} "
+    f"LSTM against the baselines at their rates: {lstm_vs_theirs.verdict} (mean {lstm_vs_theirs.mean_a:.3g} vs "
+    f"{lstm_vs_theirs.mean_b:.3g}, median {lstm_vs_theirs.median_a:.3g} vs {lstm_vs_theirs.median_b:.3g}).",
+    tuning_matters.verdict,
+    source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7); rates of the chenwydj port",
+    notes=f"Verdict: the book's rule for 'our best tuned baseline beats their best baseline' on the same {n_eval} "
+          "problems at step 100.",
+    scale=scale, kind="ours", reference="reproduction",
+)
+report.glue("theirs_means", their_text)
+report.glue("opt_ml_means", opt_ml_text)
+report.glue("theirs_verdict", tuning_matters.verdict)
+report.glue("theirs_lstm_verdict", lstm_vs_theirs.verdict)
+report.glue("theirs_best", f"{best_theirs.replace(' (their lr)', '')} at the port's rate ({their_values[best_theirs].median():.2g} median)")
+report.glue("ours_best", f"{best_ours} at our rate ({tuned_values[best_ours].median():.2g} median)")
+
+# %% [markdown]
+# At the port's rates our baselines' mean losses at step {glue:text}`quad_step` are
+# {glue:text}`theirs_means`; OPT-ML reported {glue:text}`opt_ml_means`. Against those baselines
+# our LSTM's verdict is **{glue:text}`theirs_lstm_verdict`**. Tuned by the paper's
+# criterion, {glue:text}`ours_best` against {glue:text}`theirs_best`: the reproduction's quadratic
+# advantage for the LSTM came from baselines run at rates too small for 100 steps
+# (**{glue:text}`theirs_verdict`**).
+#
+# ## Claim 2 (Fig. 4, centre and right): on the MNIST MLP it wins over 100 steps and keeps its lead to 200
+#
+# The network meta-trained on 100-step runs is now run for twice as long: the paper's Fig. 4
+# (centre) shows the first 100 steps and Fig. 4 (right) steps 100 to 200. At `scale="cpu"` the
+# problems use the MNIST data set the data policy resolves (named in the figure); see chapter 0
+# for what that means for the baselines' rates. The loss is the minibatch loss at each step.
 
 # %%
 mnist_runs = learned_vs_baselines("mnist-sigmoid", mnist_task, mnist_lstm, config["mnist_steps"])
-loss_figure({mnist_task.title: mnist_runs},
-            f"Learned (solid) and tuned (dashed) optimizers, mean ± 95% CI over {n_eval} problems", data_name)
 horizon, twice = config["mnist_claim_steps"]
-mnist_table = l2l.comparison(mnist_runs, [horizon, twice])
-report.show(mnist_table.reset_index(), caption="Both measures at the training horizon and at twice it")
+mnist_judged = l2l.comparison(mnist_runs, [horizon, twice])
+l2l.comparison_table(mnist_judged)
 
-# %%
-record_comparisons(
-    mnist_table,
-    [("mnist-beats-baselines", TRAJECTORY, horizon,
-      f"On the MNIST MLP (20 sigmoid units) the LSTM optimizer has a lower loss than the tuned baselines over {horizon} "
-      "steps (mean over the trajectory)."),
-     ("mnist-final-step", AT_STEP, horizon,
-      f"On the MNIST MLP the LSTM optimizer ends lower than the tuned baselines at step {horizon}."),
-     ("mnist-keeps-lead", AT_STEP, twice,
-      f"Run for {twice} steps, twice its training horizon, the LSTM optimizer is still below the baselines at the end.")],
-    paper="LSTM lowest throughout 100 and 200 steps (Fig. 4); reproduction: LSTM 0.29 vs best baseline 0.33 at step 100",
-    source="Andrychowicz et al. 2016, Fig. 4; OPT-ML main.ipynb",
-    notes=f"{data_name}; {n_eval} held-out problems; {len(mnist_lstm.history)} training problems.",
-)
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({mnist_task.title: mnist_runs}, f"Fig. 4 (centre): learned (solid) and tuned (dashed) optimizers, "
+                      f"{n_eval} problems", scale, data_name)
+
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({mnist_task.title: mnist_runs}, f"Fig. 4 (right): steps {horizon}–{twice}, beyond the training horizon",
+                      scale, data_name, steps=(horizon, twice))
+
+# %% tags=["remove-cell"]
+mnist_notes = (f"{data_name}; {n_eval} held-out problems; {len(mnist_lstm.history)} training problems. "
+               "OPT-ML, a later reproduction, reported LSTM 0.29 vs best baseline 0.33 at step 100 (full MNIST, "
+               "baselines at the PyTorch port's rates).")
+record_judged("mnist-beats-baselines",
+              f"On the MNIST MLP (20 sigmoid units) the LSTM optimizer has a lower loss than the tuned baselines over "
+              f"{horizon} steps (mean over the trajectory).",
+              mnist_judged[(TRAJECTORY, horizon)], "LSTM lowest throughout 100 steps (Fig. 4, centre)",
+              "Andrychowicz et al. 2016, Fig. 4 (centre)", mnist_notes)
+record_judged("mnist-final-step",
+              f"On the MNIST MLP the LSTM optimizer ends lower than the tuned baselines at step {horizon}.",
+              mnist_judged[(AT_STEP, horizon)], "LSTM lowest at step 100 (Fig. 4, centre)",
+              "Andrychowicz et al. 2016, Fig. 4 (centre)", mnist_notes)
+record_judged("mnist-keeps-lead",
+              f"Run for {twice} steps, twice its training horizon, the LSTM optimizer is still below the baselines at the end.",
+              mnist_judged[(AT_STEP, twice)], "LSTM lowest from step 100 to 200 (Fig. 4, right)",
+              "Andrychowicz et al. 2016, Fig. 4 (right)",
+              mnist_notes + " A user of the official code could not reproduce the MNIST advantage (deepmind/learning-to-learn issue 31).")
 report.glue("mnist_step_horizon", f"{horizon}")
-report.glue("mnist_lead", lead_text(mnist_runs))
+report.glue("mnist_lead", lead_text(mnist_runs, "mean"))
+report.glue("mnist_lead_median", lead_text(mnist_runs, "median"))
 report.glue("mnist_step_twice", f"{twice}")
-glue_row("mnist_traj", mnist_table.loc[(TRAJECTORY, horizon)])
-glue_row("mnist_final", mnist_table.loc[(AT_STEP, horizon)])
-glue_row("mnist_twice", mnist_table.loc[(AT_STEP, twice)])
+glue_judged("mnist_traj", mnist_judged[(TRAJECTORY, horizon)])
+glue_judged("mnist_final", mnist_judged[(AT_STEP, horizon)])
+glue_judged("mnist_twice", mnist_judged[(AT_STEP, twice)])
 
 # %% [markdown]
-# ## Claim 3: transfer to other architectures
+# A user of the official code reported that with its default settings the trained optimizer beat
+# Adam on quadratics but not on MNIST {cite}`jhyoo2019mnist`; our verdicts at steps
+# {glue:text}`mnist_step_horizon` and {glue:text}`mnist_step_twice` are in the table above and in
+# "What we found".
 #
-# The paper's Figure 5 runs the optimizer trained on the 20-unit sigmoid MLP, unchanged, on an MLP
+# ## Claim 3 (Fig. 5): transfer to other architectures
+#
+# The paper's Fig. 5 runs the optimizer trained on the 20-unit sigmoid MLP, unchanged, on an MLP
 # with 40 hidden units and on one with two hidden layers (it still wins), and on an MLP with ReLU
 # units (it fails). Each baseline runs at the rate chapter 0 tuned for *that* architecture, so
-# they get an advantage the LSTM does not.
-#
-# The reproduction this book calibrates against (OPT-ML) trained its LSTM with output scale 0.1
-# but evaluated it with output scale 1.0, ten times larger steps, which may explain its flat ReLU
-# curve. We evaluate every network exactly as it was trained.
+# they get an advantage the LSTM does not. Every run here is 200 steps long, twice the LSTM's
+# training horizon; each claim is judged on the mean loss over the whole run.
 
 # %%
 transfer_runs = {}
@@ -358,56 +437,157 @@ for key in config["transfer_tasks"]:
     task = book_task(key, dataset=dataset)
     transfer_runs[key] = learned_vs_baselines(key, task, mnist_lstm, config["transfer_steps"])
 transfer_titles = {key: book_task(key, dataset=dataset).title for key in transfer_runs}
-loss_figure({transfer_titles[k]: v for k, v in transfer_runs.items()},
-            "Transfer of the MNIST-trained LSTM (solid) against baselines tuned per task (dashed)", data_name)
-transfer_table = pd.concat(
-    {transfer_titles[k]: l2l.comparison(v, [config["transfer_steps"]]) for k, v in transfer_runs.items()}, names=["task"],
-)
-report.show(transfer_table.reset_index(), caption="Both measures at the last step")
-
-# %%
+transfer_last = config["transfer_steps"]
 TRANSFER_CLAIMS = {
     "mnist-40": ("transfer-40-units", "The MNIST-trained LSTM still beats the baselines on an MLP with 40 hidden units.", True),
     "mnist-2layer": ("transfer-2-layers", "The MNIST-trained LSTM still beats the baselines on an MLP with two hidden layers.", True),
-    "mnist-relu": ("transfer-relu-fails", "The MNIST-trained LSTM does not generalise to ReLU units: the baselines do better.", False),
+    "mnist-relu": ("transfer-relu-fails", "The MNIST-trained LSTM does not generalise to ReLU units: a baseline does better.", False),
 }
-transfer_last = config["transfer_steps"]
+transfer_judged = {
+    (transfer_titles[key], measure, step): judged
+    for key, frame in transfer_runs.items()
+    for (measure, step), judged in l2l.comparison(frame, [transfer_last], learned_should_be_lower=TRANSFER_CLAIMS[key][2]).items()
+}
+l2l.comparison_table(transfer_judged).T
+
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({transfer_titles[k]: v for k, v in transfer_runs.items()},
+                      "Fig. 5: transfer of the MNIST-trained LSTM (solid) against baselines tuned per task (dashed)",
+                      scale, data_name)
+
+# %% tags=["remove-cell"]
 for key in transfer_runs:
     claim_id, claim, paper_says_wins = TRANSFER_CLAIMS[key]
-    row = transfer_table.loc[(transfer_titles[key], TRAJECTORY, transfer_last)]
-    final = transfer_table.loc[(transfer_titles[key], AT_STEP, transfer_last)]
-    claims.record(
-        "01", claim_id, claim + " (Mean loss over the trajectory.)",
-        "LSTM wins (Fig. 5)" if paper_says_wins else "LSTM worse than the baselines (Fig. 5); OPT-ML: LSTM 2.31 vs Adam 0.34 at step 100",
-        f"{TRAJECTORY} {transfer_last}: {summary(row)}. At step {transfer_last}: LSTM {final[l2l.LEARNED]:.3g} vs "
-        f"{final['best baseline']} {final[final['best baseline']]:.3g}",
-        l2l.verdict(row, learned_should_be_lower=paper_says_wins),
-        source="Andrychowicz et al. 2016, Fig. 5",
-        notes=f"{data_name}; {n_eval} held-out problems; baselines tuned per architecture in chapter 0.",
-        scale=scale,
+    over = transfer_judged[(transfer_titles[key], TRAJECTORY, transfer_last)]
+    final = transfer_judged[(transfer_titles[key], AT_STEP, transfer_last)]
+    record_judged(
+        claim_id, claim + f" (Mean loss over the {transfer_last} steps.)", over,
+        "LSTM wins (Fig. 5)" if paper_says_wins else "LSTM worse than the baselines (Fig. 5)",
+        "Andrychowicz et al. 2016, Fig. 5",
+        f"{data_name}; {n_eval} held-out problems; baselines tuned per architecture in chapter 0. At step {transfer_last}: "
+        f"{final.verdict}, mean {final.mean_a:.3g} vs {final.mean_b:.3g}, median {final.median_a:.3g} vs {final.median_b:.3g}."
+        + (" OPT-ML, a later reproduction, reported LSTM 2.31 vs Adam 0.34 at step 100." if key == "mnist-relu" else ""),
     )
-    glue_row(f"{key}_traj", row)
-    glue_row(f"{key}_final", final)
-    report.glue(f"{key}_claim_verdict", l2l.verdict(row, learned_should_be_lower=paper_says_wins))
-    if key == "mnist-relu":
-        chance = float(np.log(10))
-        report.glue("relu_sentence", (
-            f"On ReLU the LSTM's loss stays near chance level (ln 10 = {chance:.2f}; {final[l2l.LEARNED]:.3g} at the end), "
-            "as in OPT-ML." if final[l2l.LEARNED] > 0.9 * chance else
-            f"On ReLU the LSTM's loss does fall ({final[l2l.LEARNED]:.3g} at the end, chance level is ln 10 = {chance:.2f}), "
-            "unlike OPT-ML's flat curve, which came from evaluating with a ten times larger output scale than training."
-        ))
+    glue_judged(f"{key}_traj", over)
+    glue_judged(f"{key}_final", final)
 
 # %% [markdown]
-# ## Claim 4: how sensitive is meta-training?
+# ### OPT-ML's flat ReLU curve
+#
+# OPT-ML trained its LSTM with output scale 0.1 but evaluated it with output scale 1.0, ten
+# times larger steps, and its ReLU curve stayed flat near chance level ($\ln 10 \approx 2.30$).
+# We test whether the scale explains it: the same MNIST-trained LSTM on the same ReLU problems,
+# once at its training output scale and once at ten times it.
+
+# %%
+relu_task = book_task("mnist-relu", dataset=dataset)
+trained_scale = mnist_lstm.net.output_scale
+relu_frames = [transfer_runs["mnist-relu"][transfer_runs["mnist-relu"]["method"] != l2l.LEARNED],
+               l2l.evaluate_learned(relu_task, mnist_lstm, n_eval, transfer_last, session.device,
+                                    method=f"LSTM (scale {trained_scale:g}, as trained)")]
+for output_scale in config["relu_output_scales"]:
+    relu_frames.append(l2l.evaluate_learned(relu_task, mnist_lstm, n_eval, transfer_last, session.device,
+                                            output_scale=output_scale, method=f"LSTM (scale {output_scale:g})"))
+relu_runs = pd.concat(relu_frames, ignore_index=True)
+relu_step = min(100, transfer_last)  # OPT-ML's number is at step 100
+relu_values = l2l.per_problem(relu_runs, relu_step)
+chance = float(np.log(10))
+relu_summary = pd.DataFrame({
+    f"mean loss at step {relu_step}": relu_values.replace(np.inf, np.nan).mean().map("{:.3g}".format),
+    f"median loss at step {relu_step}": relu_values.median().map("{:.3g}".format),
+    "problems diverged": np.isinf(relu_values).sum(),
+}).loc[plots.ordered(relu_values.columns)]
+relu_summary
+
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({relu_task.title: relu_runs}, "The MNIST-trained LSTM on ReLU units at two output scales",
+                      scale, data_name)
+
+# %% tags=["remove-cell"]
+large = relu_values[f"LSTM (scale {config['relu_output_scales'][-1]:g})"]
+as_trained = relu_values[f"LSTM (scale {trained_scale:g}, as trained)"]
+# "Flat near chance": both the mean and the median of the step-100 loss within 10% of ln 10.
+flat_large = bool(min(large.replace(np.inf, np.nan).mean(), large.median()) > 0.9 * chance)
+flat_trained = bool(min(as_trained.replace(np.inf, np.nan).mean(), as_trained.median()) > 0.9 * chance)
+relu_verdict = ("reproduced" if flat_large and not flat_trained else
+                "not reproduced" if not flat_large else "inconclusive")
+claims.record(
+    "01", "relu-flat-from-output-scale",
+    "OPT-ML's flat ReLU curve (loss near chance level, ln 10) came from evaluating the LSTM at ten times its training "
+    "output scale.",
+    "OPT-ML: LSTM 2.31 at step 100 on ReLU, evaluated at output scale 1.0 after training at 0.1",
+    f"At step {relu_step}, output scale {config['relu_output_scales'][-1]:g}: mean {large.replace(np.inf, np.nan).mean():.3g}, "
+    f"median {large.median():.3g}; as trained ({trained_scale:g}): mean {as_trained.replace(np.inf, np.nan).mean():.3g}, "
+    f"median {as_trained.median():.3g}; chance level {chance:.3g}",
+    relu_verdict,
+    source="AfoninAndrei/OPT-ML main.ipynb cells 30, 34, 41 (specs/learned-optimizers.md 2.8)",
+    notes=f"{data_name}; {n_eval} problems. Reproduced when the 10x-scale LSTM stays within 10% of ln 10 (mean and median) "
+          "and the LSTM at its training scale does not.",
+    scale=scale, kind="ours", reference="reproduction",
+)
+report.glue("relu_sentence", (
+    f"At ten times its training output scale the LSTM's step-{relu_step} loss on ReLU is {large.median():.3g} (median; "
+    f"chance level is ln 10 = {chance:.2f}), at its training scale {as_trained.median():.3g}: "
+    + ("the larger scale alone reproduces OPT-ML's flat curve." if relu_verdict == "reproduced" else
+       "the larger scale does not by itself reproduce OPT-ML's flat curve." if relu_verdict == "not reproduced" else
+       "both stay near chance level, so the scale is not what makes the curve flat.")
+))
+report.glue("relu_verdict", relu_verdict)
+
+# %% [markdown]
+# {glue:text}`relu_sentence`
+#
+# ## Fig. 6: final loss as the architecture varies
+#
+# The paper's Fig. 6 sweeps the number of hidden units and layers of the sigmoid MLP and plots the
+# final loss of the LSTM trained on the 20-unit, one-layer network. We run the committed network,
+# unchanged, on every architecture of the sweep (evaluation only); the baselines use the rates
+# chapter 0 tuned for the base network, since tuning every architecture is beyond the CPU budget;
+# the number of problems per architecture is in the config table.
+
+# %%
+sweep = l2l.architecture_sweep(mnist_lstm, config["architecture_hidden"], config["architecture_layers"],
+                               config["architecture_seeds"], config["architecture_steps"], scale, dataset, session.device)
+sweep_table = sweep.pivot_table(index=["layers", "hidden units"], columns="method", values="median loss").round(3)
+sweep_table = sweep_table[plots.ordered(sweep_table.columns)]
+sweep_table.join(sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats the baselines)"].first())
+
+# %% tags=["hide-input"]
+fig = l2l.architecture_figure(
+    sweep, mnist_task.hidden[0], config["architecture_steps"],
+    plots.figure_title(f"Fig. 6: median loss at step {config['architecture_steps']}, {config['architecture_seeds']} "
+                       "problems per architecture", "sigmoid MLPs", scale, data_name).replace("\n", " · "))
+
+# %% tags=["remove-cell"]
+per_architecture = sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats the baselines)"].first()
+wins = int((per_architecture == "reproduced").sum())
+claims.record(
+    "01", "architecture-sweep",
+    f"On how many sigmoid MLPs of the Fig. 6 sweep does the MNIST-trained LSTM beat the baselines at step "
+    f"{config['architecture_steps']}?",
+    "Fig. 6 (curves; no number in the text)",
+    f"{wins}/{len(per_architecture)} architectures: " + "; ".join(
+        f"{layers}x{hidden} {verdict}" for (layers, hidden), verdict in per_architecture.items()),
+    claims.verdict_from_fraction(wins / len(per_architecture)),
+    source="Andrychowicz et al. 2016, Fig. 6",
+    notes=f"{data_name}; {config['architecture_seeds']} problems per architecture; baselines at the rates tuned for the "
+          "20-unit MLP; judged by the book's rule at each architecture.",
+    scale=scale, kind="ours", reference=None,
+)
+report.glue("arch_wins", f"{wins} of {len(per_architecture)}")
+
+# %% [markdown]
+# ## Our question: how sensitive is meta-training?
 #
 # The paper chose its meta-learning rate by random search and reports one trained network per
-# problem. Later users reported that with default settings they could not reproduce the MNIST
-# advantage, and Metz et al. trace part of this to truncated backpropagation, whose meta-gradients
-# are biased for short unrolls and explode for long ones. We measure the spread directly where it
-# is affordable: on quadratics we train the LSTM again with three meta-learning rates (1e-3, the
-# official code's default; 3e-3, the reproductions'; 1e-2) and three initialisations of $\phi$
-# each, and evaluate every network on the same held-out problems.
+# problem; it makes no claim about robustness. Later users reported that with default settings
+# they could not reproduce the MNIST advantage {cite}`jhyoo2019mnist`, and Metz et al.
+# {cite}`metz2019understanding` trace part of this to truncated backpropagation, whose
+# meta-gradients are biased for short unrolls and explode for long ones. We measure the spread
+# directly where it is affordable: on quadratics we train the LSTM again with three
+# meta-learning rates (1e-3, the official code's default; 3e-3, the reproductions'; 1e-2) and
+# three initialisations of $\phi$ each, and judge every network by the book's rule against the
+# tuned baselines on the same held-out problems.
 
 # %%
 sensitivity_nets = {
@@ -417,56 +597,43 @@ sensitivity_nets = {
     for init_seed in config["sensitivity_seeds"]
 }
 sensitivity_runs = {
-    key: l2l.evaluate_learned(quadratic_task, trained, n_eval, config["quadratic_steps"], session.device)
+    key: l2l.evaluate_learned(quadratic_task, trained, n_eval, last, session.device)
     for key, trained in sensitivity_nets.items()
 }
-best_quadratic = quadratic_table.loc[(AT_STEP, last)]
-best_quadratic_loss = best_quadratic[best_quadratic["best baseline"]]
-sensitivity = l2l.sensitivity_table(sensitivity_runs, last, best_quadratic_loss)
+sensitivity = l2l.sensitivity_table(sensitivity_runs, tuned_baselines, last)
+report.show(sensitivity, caption=f"Every meta-training variant against the tuned baselines, step {last}")
 
-fig, ax = plt.subplots(figsize=(6.4, 3.8))
-for i, (meta_lr, group) in enumerate(sensitivity.groupby("meta_lr")):
-    ax.scatter(np.full(len(group), i) + np.linspace(-0.1, 0.1, len(group)), group["loss"], color=f"C{i}", zorder=3)
-ax.set_xticks(range(sensitivity["meta_lr"].nunique()), [f"{lr:g}" for lr in sorted(sensitivity["meta_lr"].unique())])
-ax.axhline(best_quadratic_loss, color="0.3", ls="--", label=f"best tuned baseline ({best_quadratic['best baseline']})")
-ax.axhline(best_quadratic[l2l.LEARNED], color=plots.method_colors(["LSTM"])["LSTM"], ls=":",
-           label=f"main LSTM ({len(quadratic_lstm.history)} problems)")
-ax.set_yscale("log")
-plain_log_ticks(ax)
-ax.set_xlabel("meta-learning rate (3 initialisations of φ each)")
-ax.set_ylabel(f"mean loss at step {last}")
-ax.set_title(plots.figure_title(f"Meta-training sensitivity, {config['sensitivity_problems']} training problems each",
-                                quadratic_task.title, scale))
-ax.legend(fontsize=8)
-plt.show()
-report.show(sensitivity, caption=f"Held-out loss at step {last} of every meta-training variant")
+# %% tags=["hide-input"]
+median_column = f"median loss at step {last}"
+best_median = tuned_values.median()
+fig = l2l.sensitivity_figure(
+    sensitivity, median_column, {f"best tuned baseline ({best_median.idxmin()})": best_median.min(),
+                                 f"main LSTM ({len(quadratic_lstm.history)} problems)": quadratic_judged[(AT_STEP, last)].median_a},
+    plots.figure_title(f"Meta-training sensitivity, {config['sensitivity_problems']} training problems each",
+                       quadratic_task.title, scale))
 
-# %%
-beats = int(sensitivity["beats best baseline"].sum())
+# %% tags=["remove-cell"]
+step_column, trajectory_column = f"verdict at step {last}", "verdict over the trajectory"
+beats = int((sensitivity[step_column] == "reproduced").sum())
+beats_trajectory = int((sensitivity[trajectory_column] == "reproduced").sum())
 claims.record(
     "01", "meta-training-robust",
-    "A meta-trained LSTM beats the tuned baselines on quadratics whatever the meta-learning rate and initialisation "
-    "(the paper reports single trained networks; later users found meta-training fragile).",
-    "not reported (one network per problem, meta-learning rate by random search)",
-    f"{beats}/{len(sensitivity)} variants beat the best baseline; step-{last} losses "
-    f"{sensitivity['loss'].min():.3g} to {sensitivity['loss'].max():.3g}",
+    "Is meta-training robust to its learning rate and initialisation: does every meta-trained LSTM beat the tuned "
+    f"baselines on quadratics at step {last}?",
+    None,
+    f"{beats}/{len(sensitivity)} variants beat the baselines at step {last} by the book's rule "
+    f"({beats_trajectory}/{len(sensitivity)} over the trajectory); verdicts at step {last}: "
+    + ", ".join(f"{v} {n}" for v, n in sensitivity[step_column].value_counts().items())
+    + f"; median step-{last} losses {sensitivity[median_column].min():.3g} to {sensitivity[median_column].max():.3g}",
     claims.verdict_from_fraction(beats / len(sensitivity)),
-    source="Andrychowicz et al. 2016; Metz et al. 2019",
+    source="our question (the paper reports one network per problem); Metz et al. 2019 on meta-training pathologies",
     notes=f"{config['sensitivity_problems']} training problems per variant; {n_eval} held-out problems.",
-    scale=scale,
+    scale=scale, kind="ours", reference=None,
 )
-report.glue("sens_beats", f"{beats}/{len(sensitivity)}")
-gap = abs(best_quadratic[l2l.LEARNED] - best_quadratic_loss)
-report.glue("sens_sentence", (
-    f"The spread between variants ({sensitivity['loss'].max() - sensitivity['loss'].min():.3g}) is "
-    f"{'larger' if sensitivity['loss'].max() - sensitivity['loss'].min() > gap else 'smaller'} than the gap between the "
-    f"main LSTM and the best baseline ({gap:.3g}): "
-    + ("which network one reports, and how it was selected (we keep the best by mean validation loss over the trajectory, "
-       "as the reproductions do), decides whether the LSTM wins at the last step." if 0 < beats < len(sensitivity) else
-       "every variant lands on the same side of the best baseline.")
-))
-report.glue("sens_min", f"{sensitivity['loss'].min():.3g}")
-report.glue("sens_max", f"{sensitivity['loss'].max():.3g}")
+report.glue("sens_beats", f"{beats} of {len(sensitivity)}")
+report.glue("sens_beats_trajectory", f"{beats_trajectory} of {len(sensitivity)}")
+report.glue("sens_min", f"{sensitivity[median_column].min():.3g}")
+report.glue("sens_max", f"{sensitivity[median_column].max():.3g}")
 
 # %% [markdown]
 # ## The trained optimizer as a `torch.optim.Optimizer`
@@ -512,41 +679,46 @@ print(f"largest loss difference over 20 steps, nn.Module vs functional engine: {
 # ## What we found
 #
 # All MNIST problems here use {glue:text}`l2l_data`; every number is over the same
-# {glue:text}`n_eval` held-out problems for every method, and the verdicts use the paired rule stated
-# under claim 1.
+# {glue:text}`n_eval` held-out problems for every method, and every verdict uses the book's
+# comparison rule (mean and typical problem, stated under claim 1).
 #
 # - **The engine.** The official code's unit test gives the expected numbers, and the trained
 #   network used as a `torch.optim.Optimizer` on an ordinary `nn.Module` follows the functional
 #   engine to within {glue:text}`module_gap` in loss.
 # - **Quadratics (claim 1).** The LSTM ({glue:text}`quadratic_problems` training problems)
-#   {glue:text}`quad_lead` (its longest lead over every tuned baseline). Over the whole
-#   trajectory its mean loss is {glue:text}`quad_traj_lstm` against {glue:text}`quad_traj_best`
-#   (lower on {glue:text}`quad_traj_fraction` of problems: **{glue:text}`quad_traj_verdict`**). At
-#   step {glue:text}`quad_step` it is at {glue:text}`quad_final_lstm` against
-#   {glue:text}`quad_final_best`, lower on {glue:text}`quad_final_fraction` of problems
-#   (**{glue:text}`quad_final_verdict`**).
-# - **MNIST (claim 2).** The LSTM {glue:text}`mnist_lead`. Over the
-#   {glue:text}`mnist_step_horizon` steps it was trained for, its
-#   mean loss is {glue:text}`mnist_traj_lstm` against {glue:text}`mnist_traj_best`
-#   (**{glue:text}`mnist_traj_verdict`**); at step {glue:text}`mnist_step_horizon` it is
-#   {glue:text}`mnist_final_lstm` against {glue:text}`mnist_final_best`
+#   {glue:text}`quad_lead` and {glue:text}`quad_lead_median`. Over the whole trajectory its mean
+#   loss is {glue:text}`quad_traj_lstm` against {glue:text}`quad_traj_best`, median
+#   {glue:text}`quad_traj_lstm_median` against {glue:text}`quad_traj_best_median`
+#   (**{glue:text}`quad_traj_verdict`**). At step {glue:text}`quad_step` its median loss is
+#   {glue:text}`quad_final_lstm_median` against {glue:text}`quad_final_best_median`, lower on
+#   {glue:text}`quad_final_fraction` of problems (**{glue:text}`quad_final_verdict`**): it stalls
+#   where the tuned baselines keep converging. The later reproduction's quadratic win came from
+#   baselines run at untuned rates (**{glue:text}`theirs_verdict`**).
+# - **MNIST (claim 2).** The LSTM {glue:text}`mnist_lead` and {glue:text}`mnist_lead_median`.
+#   Over the {glue:text}`mnist_step_horizon` steps it was trained for, its mean loss is
+#   {glue:text}`mnist_traj_lstm` against {glue:text}`mnist_traj_best`
+#   (**{glue:text}`mnist_traj_verdict`**); at step {glue:text}`mnist_step_horizon` its median is
+#   {glue:text}`mnist_final_lstm_median` against {glue:text}`mnist_final_best_median`
 #   (**{glue:text}`mnist_final_verdict`**), and at step {glue:text}`mnist_step_twice`
-#   {glue:text}`mnist_twice_lstm` against {glue:text}`mnist_twice_best`
-#   (**{glue:text}`mnist_twice_verdict`**). Our baselines are tuned by the paper's final-loss
-#   criterion on this data set (chapter 0).
-# - **Transfer (claim 3)**, mean loss over the trajectory: 40 hidden units, LSTM
-#   {glue:text}`mnist-40_traj_lstm` against {glue:text}`mnist-40_traj_best` (the paper's "the LSTM
-#   still wins": **{glue:text}`mnist-40_claim_verdict`**); two hidden layers,
-#   {glue:text}`mnist-2layer_traj_lstm` against {glue:text}`mnist-2layer_traj_best`
-#   (**{glue:text}`mnist-2layer_claim_verdict`**); ReLU, {glue:text}`mnist-relu_traj_lstm` against
-#   {glue:text}`mnist-relu_traj_best` (the paper's "the LSTM fails here":
-#   **{glue:text}`mnist-relu_claim_verdict`**). {glue:text}`relu_sentence`
-# - **Sensitivity (claim 4).** {glue:text}`sens_beats` of the quadratic meta-training variants end
-#   below the best baseline at the last step; their final losses range from {glue:text}`sens_min`
-#   to {glue:text}`sens_max`. {glue:text}`sens_sentence`
+#   {glue:text}`mnist_twice_lstm_median` against {glue:text}`mnist_twice_best_median`
+#   (**{glue:text}`mnist_twice_verdict`**).
+# - **Transfer (claim 3)**, mean loss over the whole run: 40 hidden units, LSTM
+#   {glue:text}`mnist-40_traj_lstm` against {glue:text}`mnist-40_traj_best`
+#   (**{glue:text}`mnist-40_traj_verdict`**); two hidden layers, {glue:text}`mnist-2layer_traj_lstm`
+#   against {glue:text}`mnist-2layer_traj_best` (**{glue:text}`mnist-2layer_traj_verdict`**). At the
+#   last step itself, the verdicts for the LSTM are **{glue:text}`mnist-40_final_verdict`** and
+#   **{glue:text}`mnist-2layer_final_verdict`**. ReLU, the paper's "the LSTM fails
+#   here": LSTM {glue:text}`mnist-relu_traj_lstm` against {glue:text}`mnist-relu_traj_best`
+#   (**{glue:text}`mnist-relu_traj_verdict`**). OPT-ML's flat ReLU curve came from its tenfold
+#   output scale: **{glue:text}`relu_verdict`**.
+# - **Architectures (Fig. 6).** The LSTM beats the baselines on {glue:text}`arch_wins` swept
+#   architectures.
+# - **Sensitivity (our question).** {glue:text}`sens_beats` quadratic meta-training variants beat
+#   the tuned baselines at the last step ({glue:text}`sens_beats_trajectory` over the trajectory);
+#   their median final losses range from {glue:text}`sens_min` to {glue:text}`sens_max`.
 # - **Cost.** Meta-training on MNIST ran at {glue:text}`mnist_steps_per_s` optimizee steps per
 #   second on this machine's CPU ({glue:text}`mnist_problems` problems in about
 #   {glue:text}`mnist_train_minutes` minutes, {glue:text}`mnist_threads`); on quadratics at
 #   {glue:text}`quadratic_steps_per_s` ({glue:text}`quadratic_runs`).
 #
-# The ledger ({doc}`../claims`) holds each claim with the paper's value and ours.
+# The ledger ({doc}`../claims`) holds each claim with the reference value, its source, and ours.

@@ -57,6 +57,51 @@ def test_grid_distance_counts_grid_points():
     assert baselines.grid_distance(0.1, 0.1) == 0
     assert baselines.grid_distance(0.1, 0.03) == 1
     assert baselines.grid_distance(1.0, 0.01) == 4
+    assert baselines.grid_distance(3.0, 10.0) == 1
+
+
+def test_the_ladder_continues_past_the_grid():
+    assert baselines.ladder_neighbour(1.0, up=True) == 3.0
+    assert baselines.ladder_neighbour(3.0, up=True) == 10.0
+    assert baselines.ladder_neighbour(1e-5, up=False) == 3e-6
+    assert baselines.ladder_neighbour(3e-6, up=False) == 1e-6
+    assert baselines.ladder_neighbour(0.3, up=True, grid=(0.3, 0.03, 0.003)) == 3.0  # a decade grid steps by 10
+    with pytest.raises(ValueError, match="lr=0"):
+        baselines.ladder_neighbour(0, up=True)
+
+
+class _Bowl:
+    """A stand-in task for tuning: every rate's final loss is a bowl in log(lr) around ``best``."""
+
+    name, title = "bowl", "bowl"
+
+    def __init__(self, best: float):
+        self.best = best
+
+    def config(self):
+        return {"bowl": self.best}
+
+
+def test_tuning_extends_the_grid_until_the_best_rate_is_interior(monkeypatch):
+    task = _Bowl(best=10.0)
+
+    def fake_grid(task, methods, grid, seeds, steps, **kwargs):
+        rows = []
+        for method in methods:
+            for lr in grid["lr"]:
+                loss = 1 + abs(np.log10(lr / task.best))
+                for seed in seeds:
+                    rows += [{"method": method, "lr": lr, "seed": seed, "step": s, "loss": loss, "diverged": False}
+                             for s in range(steps + 1)]
+        return pd.DataFrame(rows)
+
+    monkeypatch.setattr(baselines.experiment, "run_grid", fake_grid)
+    monkeypatch.setattr(baselines.cache, "cached", lambda kind, config, compute, code=(): compute())
+    protocol = baselines.TuningProtocol(steps=2, n_seeds=2, lr_grid=(1.0, 0.3, 0.1), methods=("SGD",))
+    runs = baselines.tuning_runs(task, protocol)
+    chosen = baselines.select_learning_rates(runs, "final").set_index("method").loc["SGD"]
+    assert chosen["lr"] == 10.0 and not chosen["at_grid_edge"]
+    assert sorted(runs["lr"].unique()) == [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
 
 
 def test_baselines_are_the_torch_optimizers_with_torch7_defaults():
@@ -71,7 +116,7 @@ def test_baselines_are_the_torch_optimizers_with_torch7_defaults():
 
 def test_tuning_protocol_per_scale_and_task():
     assert scales.tuning_protocol("cpu", "quadratic").steps == 100
-    assert scales.tuning_protocol("cpu", "spirals").steps > 100
+    assert "spirals" not in scales.chapter_config("00", "cpu")["tasks"]  # chapter 4 tunes its own, at its horizon
     assert scales.tuning_protocol("smoke", "quadratic").n_seeds < scales.tuning_protocol("cpu", "quadratic").n_seeds
     with pytest.raises(ValueError, match="scale='huge'"):
         scales.chapter_config("00", "huge")
@@ -148,6 +193,26 @@ def test_verdict_from_fraction_is_the_books_rule():
     assert claims.verdict_from_fraction(1 / 6) == "not reproduced"
     with pytest.raises(ValueError, match="fraction=1.5"):
         claims.verdict_from_fraction(1.5)
+
+
+def test_median_quantile_curves_show_the_typical_problem():
+    # One problem with a huge loss pulls the mean up; the median stays with the other problems.
+    frame = pd.DataFrame({
+        "method": ["A"] * 8,
+        "seed": [0, 1, 2, 3] * 2,
+        "step": [0] * 4 + [1] * 4,
+        "loss": [1.0, 1.0, 2.0, 100.0, 0.5, 0.5, 1.0, np.inf],
+        "diverged": [False] * 7 + [True],
+    })
+    ax = plots.median_quantile_curves(frame, title="t")
+    line = {l.get_label(): l for l in ax.get_lines()}["A (1/4 diverged)"]
+    assert np.allclose(line.get_ydata(), [1.5, 0.75])
+    assert ax.get_yscale() == "log" and "median" in ax.get_ylabel()
+
+
+def test_config_tables_show_plain_text():
+    table = scales.describe({"tasks": ("a", "b"), "grid": None, "steps": {"default": 100}, "lr": 0.003}, "t")
+    assert table["t"].tolist() == ["a, b", "–", "default: 100", "0.003"]
 
 
 def test_record_outside_the_build_writes_nothing_even_inside_a_checkout(tmp_path, monkeypatch):

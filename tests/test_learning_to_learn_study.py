@@ -67,21 +67,29 @@ def _frame(losses: dict[str, list[float]], step: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_compare_at_steps_names_the_best_baseline_and_the_paired_fraction():
-    frame = _frame({"LSTM": [1.0, 2.0, 3.0, 4.0], "Adam": [2.0, 1.0, 4.0, 5.0], "NAG": [9.0, 9.0, 9.0, 9.0]})
-    row = l2l.compare_at_steps(frame, [10]).loc[10]
-    assert row["best baseline"] == "Adam"
-    assert row["LSTM"] == pytest.approx(2.5) and row["Adam"] == pytest.approx(3.0)
-    assert bool(row["LSTM beats best"])
-    assert row["problems where LSTM < best"] == pytest.approx(0.75)
+def test_judge_takes_the_least_favourable_baseline_for_beats_all():
+    # LSTM clearly beats NAG on every problem but only draws with Adam: "beats the baselines" is
+    # decided by Adam.
+    rng = np.random.default_rng(0)
+    adam = rng.uniform(1, 2, 30)
+    values = pd.DataFrame({"LSTM": adam + rng.normal(0, 0.1, 30), "Adam": adam, "NAG": adam + 5})
+    result = l2l.judge(values)
+    assert result.b == "Adam" and result.verdict == "inconclusive"
+    # "A baseline beats the LSTM" needs only one: NAG does not, Adam does not either (a draw).
+    reverse = l2l.judge(values.assign(LSTM=adam + 1))
+    assert reverse.b == "Adam" and reverse.verdict == "not reproduced"
+    assert l2l.judge(values.assign(LSTM=adam + 1), learned_should_be_lower=False).verdict == "reproduced"
+    with pytest.raises(ValueError, match="at least one baseline"):
+        l2l.judge(values[["LSTM"]])
 
 
-def test_compare_at_steps_counts_diverged_runs_and_leaves_them_out_of_the_mean():
-    frame = _frame({"LSTM": [1.0, np.inf], "Adam": [0.5, 0.5]})
-    row = l2l.compare_at_steps(frame, [10]).loc[10]
-    assert row["LSTM"] == pytest.approx(1.0)
-    assert row["diverged runs"] == 1
-    assert not bool(row["LSTM beats best"])
+def test_per_problem_makes_a_diverged_run_an_infinite_loss():
+    frame = _frame({"LSTM": [1.0, np.nan], "Adam": [0.5, 0.5]})
+    frame.loc[(frame["method"] == "LSTM") & (frame["seed"] == 1), "diverged"] = True
+    values = l2l.per_problem(frame, 10)
+    assert values.loc[1, "LSTM"] == np.inf and values.loc[0, "LSTM"] == 1.0
+    with pytest.raises(ValueError, match="measure='area'"):
+        l2l.per_problem(frame, 10, "area")
 
 
 @pytest.mark.parametrize("chunk_size", [1, 3, 7])
@@ -121,18 +129,6 @@ def test_chapter_net_rejects_an_unknown_problem():
         l2l.chapter_net("cifar", scales.chapter_config("01", "smoke"), "smoke")
 
 
-def test_paired_difference_and_verdict():
-    frame = _frame({"LSTM": [1.0, 2.0, 3.0, 4.0], "Adam": [2.0, 3.1, 3.9, 5.2]})
-    row = l2l.compare_at_steps(frame, [10]).loc[10]
-    assert row["paired difference"] == pytest.approx(-1.05)
-    assert row["difference hi"] < 0
-    assert l2l.verdict(row) == "reproduced"
-    assert l2l.verdict(row, learned_should_be_lower=False) == "not reproduced"
-    straddling = l2l.compare_at_steps(_frame({"LSTM": [1.0, 3.0, 2.0], "Adam": [2.0, 2.0, 2.1]}), [10]).loc[10]
-    assert straddling["difference lo"] < 0 < straddling["difference hi"]
-    assert l2l.verdict(straddling) == "inconclusive"
-
-
 def test_evaluation_in_groups_of_problems_equals_one_ensemble():
     from optbook.learned import evaluate
     from optbook.tasks import book_task
@@ -152,8 +148,8 @@ def test_trajectory_means_average_each_problem_over_the_window():
                        _frame({"LSTM": [9.0, 9.0], "Adam": [0.0, 0.0]}, step=2)])
     means = l2l.trajectory_means(frame, last_step=1).set_index(["method", "seed"])["loss"]
     assert means[("LSTM", 0)] == 0.5 and means[("LSTM", 1)] == 2.0 and means[("Adam", 0)] == 1.5
-    row = l2l.compare_at_steps(l2l.trajectory_means(frame, 1), [1]).loc[1]
-    assert row["LSTM"] == pytest.approx(1.25) and row["best baseline"] == "Adam"
+    values = l2l.per_problem(frame, 1, l2l.TRAJECTORY)
+    assert values["LSTM"].tolist() == [0.5, 2.0] and values["Adam"].tolist() == [1.5, 1.5]
 
 
 def test_longest_lead_is_the_longest_run_of_steps_where_the_lstm_is_best():
@@ -162,12 +158,45 @@ def test_longest_lead_is_the_longest_run_of_steps_where_the_lstm_is_best():
     assert l2l.longest_lead(frame) == (2, 3)
     never = pd.concat([_frame({"LSTM": [3.0], "Adam": [1.0]}, step=t) for t in range(3)])
     assert l2l.longest_lead(never) is None
+    # One problem far worse for the LSTM moves its mean, not its median.
+    skewed = pd.concat([_frame({"LSTM": [0.5, 0.5, 100.0], "Adam": [1.0, 1.0, 1.0]}, step=t) for t in range(3)])
+    assert l2l.longest_lead(skewed) is None and l2l.longest_lead(skewed, statistic="median") == (0, 2)
 
 
-def test_comparison_holds_both_measures():
-    frame = pd.concat([_frame({"LSTM": [1.0, 1.0], "Adam": [3.0, 3.0]}, step=0),
-                       _frame({"LSTM": [2.0, 2.0], "Adam": [1.0, 1.0]}, step=1)])
-    table = l2l.comparison(frame, [1])
-    assert table.loc[(l2l.AT_STEP, 1), "best baseline"] == "Adam" and not table.loc[(l2l.AT_STEP, 1), "LSTM beats best"]
-    assert table.loc[(l2l.TRAJECTORY, 1), "LSTM"] == pytest.approx(1.5)
-    assert table.loc[(l2l.TRAJECTORY, 1), "LSTM beats best"]
+def test_comparison_holds_both_measures_and_a_narrow_table():
+    # The LSTM is ahead early and behind at the end: the two measures must disagree.
+    frame = pd.concat([_frame({"LSTM": [1.0 + 0.01 * s for s in range(10)], "Adam": [3.0] * 10}, step=0),
+                       _frame({"LSTM": [2.0 + 0.01 * s for s in range(10)], "Adam": [1.0] * 10}, step=1)])
+    judged = l2l.comparison(frame, [1])
+    assert judged[(l2l.AT_STEP, 1)].verdict == "not reproduced"
+    assert judged[(l2l.TRAJECTORY, 1)].verdict == "reproduced"
+    assert judged[(l2l.TRAJECTORY, 1)].mean_a == pytest.approx(1.545)
+    table = l2l.comparison_table(judged)
+    assert list(table.columns) == ["step 1", "mean over 0..1"]
+    assert table.loc["verdict", "step 1"] == "not reproduced" and table.loc["compared", "step 1"] == "LSTM vs Adam"
+
+
+def test_evaluate_learned_at_another_output_scale_leaves_the_trained_net_alone():
+    trained = l2l.meta_trained("tiny", QuadraticTask(), NET, TINY, progress=False)
+    as_trained = l2l.evaluate_learned(QuadraticTask(), trained, n_seeds=2, steps=3)
+    larger = l2l.evaluate_learned(QuadraticTask(), trained, n_seeds=2, steps=3, output_scale=10.0, method="LSTM x10")
+    assert trained.net.output_scale == 1.0
+    assert set(larger["method"]) == {"LSTM x10"} and set(as_trained["method"]) == {"LSTM"}
+    assert not np.allclose(larger["loss"].iloc[2:], as_trained["loss"].iloc[2:])  # the steps differ, not a cache hit
+    with pytest.raises(ValueError, match="output_scale=0"):
+        l2l.evaluate_learned(QuadraticTask(), trained, n_seeds=2, steps=3, output_scale=0)
+
+
+def test_loss_figure_draws_mean_and_median_panels_and_tells_learned_variants_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame = pd.concat([_frame({"LSTM": [1.0, 2.0, 30.0], "LSTM (scale 1)": [2.0, 2.0, 2.0], "Adam": [1.5, 1.5, 1.5]}, step=t)
+                       for t in range(3)])
+    fig = l2l.loss_figure({"task": frame}, "title", "smoke")
+    mean_ax, median_ax = fig.axes[:2]
+    lines = {line.get_label(): line for line in median_ax.get_lines()}
+    assert np.allclose(lines["LSTM"].get_ydata(), [2.0] * 3)  # the median, not the mean (11)
+    assert lines["LSTM"].get_linestyle() != lines["LSTM (scale 1)"].get_linestyle()
+    assert lines["Adam"].get_linestyle() == "--"
+    assert np.allclose({l.get_label(): l for l in mean_ax.get_lines()}["LSTM"].get_ydata(), [11.0] * 3)

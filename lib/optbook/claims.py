@@ -1,6 +1,10 @@
 """Claims: each chapter records the papers' claims (and its own questions) with our measured value
 and a verdict.
 
+A claim that one method beats another is judged by :func:`compare_paired` (the book's one rule,
+in :mod:`optbook.comparison`): the paired difference of means and the median of paired
+differences (the typical problem), each with a 95% interval.
+
 ``record`` writes ``book/results/NN.json`` (merging by claim id); :mod:`optbook.ledger` turns every
 results file into the ledger page ``book/claims.md``. While ``optbook build`` executes a chapter,
 ``$OPTBOOK_RESULTS`` points ``record`` at a scratch folder, and the chapter's results replace
@@ -16,6 +20,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from optbook.comparison import PairedComparison, compare_paired  # the rule "A beats B", re-exported
 
 # "mixed": the mean and the typical problem disagree (e.g. lower mean, higher typical loss); the
 # claim's notes say which way each went.

@@ -247,3 +247,48 @@ def grid_of_axes(n: int, ncols: int = 3, size: tuple[float, float] = (4.6, 3.4))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n])
+
+
+def median_quantile_curves(
+    frame: pd.DataFrame,
+    value: str = "loss",
+    hue: str = "method",
+    x: str = "step",
+    ax: plt.Axes | None = None,
+    log: bool = True,
+    title: str | None = None,
+    band: tuple[float, float] = (0.25, 0.75),
+    styles: dict[str, str] | None = None,
+    ylabel: str | None = None,
+) -> plt.Axes:
+    """The typical problem: median of ``value`` over seeds against ``x``, one line per ``hue``
+    level, with a quantile ``band`` (the middle half by default). On a log axis a mean with a
+    symmetric band hides where most problems are; the median and quantiles do not. A diverged
+    run counts as an infinite loss (it lifts the quantiles rather than leaving the sample).
+    """
+    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    frame = frame[frame[value].notna() | frame["diverged"]]  # only the steps at which value was measured
+    values = frame[value].where(np.isfinite(frame[value]) & ~frame["diverged"], np.inf)
+    grouped = values.groupby([frame[hue], frame[x]])
+    summary = pd.DataFrame({
+        "median": grouped.median(),
+        "lo": grouped.quantile(band[0]),
+        "hi": grouped.quantile(band[1]),
+    }).reset_index().replace(np.inf, np.nan)
+    colors = method_colors(list(summary[hue].unique()))
+    for name in ordered(summary[hue]):
+        group = summary[summary[hue] == name]
+        diverged = int(frame[(frame[hue] == name) & (frame[x] == frame[x].max())]["diverged"].sum())
+        runs = frame[frame[hue] == name]["seed"].nunique()
+        label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
+        linestyle = (styles or {}).get(name, "-")
+        ax.plot(group[x], group["median"], color=colors[name], label=label, linestyle=linestyle, lw=1.6)
+        ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.15, lw=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel or f"{value.replace('_', ' ')}: median, {band[0]:.0%}–{band[1]:.0%} quantiles")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=True)
+    return ax

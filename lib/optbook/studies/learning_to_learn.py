@@ -10,6 +10,7 @@ Evaluations are cheap enough for the result cache (:mod:`optbook.cache`).
 
 from __future__ import annotations
 
+import copy
 import datetime
 import hashlib
 import io
@@ -23,7 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from optbook import baselines, cache, experiment, scales
+from optbook import baselines, cache, scales
+from optbook.comparison import PairedComparison, compare_paired
 from optbook.learned import meta, nets, unroll
 from optbook.learned.evaluate import evaluate
 from optbook.learned.checkpoints import find_checkpoints, load_net, save_dir, save_net
@@ -31,10 +33,10 @@ from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
 __all__ = [
-    "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "baseline_runs", "chapter_net", "chapter_net_spec",
-    "compare_at_steps", "comparison",
-    "evaluate_learned", "find_trained", "fingerprint", "longest_lead", "meta_trained", "sensitivity_table", "toy_acceptance_test",
-    "trajectory_means", "verdict",
+    "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
+    "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
+    "judge", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem", "plain_log_ticks",
+    "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trajectory_means",
 ]
 
 LEARNED = "LSTM"
@@ -159,14 +161,24 @@ def find_trained(name: str, key: str, device="cpu") -> TrainedOptimizer | None:
     return None
 
 
-def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, device="cpu") -> pd.DataFrame:
-    """The frozen net on the evaluation problems (seeds 0 .. n_seeds-1, as the baselines'), cached."""
+def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, device="cpu",
+                     output_scale: float | None = None, method: str = LEARNED) -> pd.DataFrame:
+    """The frozen net on the evaluation problems (seeds 0 .. n_seeds-1, as the baselines'), cached.
+    ``output_scale`` replaces the scale the net was trained with (e.g. to test an evaluation at
+    a larger step than training used); None keeps it."""
+    net = trained.net
     config = {"task": task.config(), "net": trained.state_hash, "n_seeds": n_seeds, "steps": steps}
+    if output_scale is not None:
+        if not output_scale > 0:
+            raise ValueError(f"output_scale={output_scale!r} must be positive (or None for the trained scale)")
+        net = copy.deepcopy(trained.net)
+        net.output_scale = float(output_scale)
+        config["output_scale"] = float(output_scale)
 
     def compute() -> pd.DataFrame:
-        return evaluate(task, trained.net, range(n_seeds), steps, device=device, method=LEARNED)
+        return evaluate(task, net, range(n_seeds), steps, device=device, method=LEARNED)
 
-    return cache.cached("l2l-evaluation", config, compute, code=EVALUATION_CODE)
+    return cache.cached("l2l-evaluation", config, compute, code=EVALUATION_CODE).assign(method=method)
 
 
 def baseline_runs(task_key: str, task, scale: str, n_seeds: int, steps: int, dataset="auto", device="cpu",
@@ -178,32 +190,90 @@ def baseline_runs(task_key: str, task, scale: str, n_seeds: int, steps: int, dat
     return baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=progress)
 
 
-def compare_at_steps(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED) -> pd.DataFrame:
-    """Mean loss (± 95% CI over problems) of every method at each of ``steps``, and whether the
-    learned optimizer's mean is below the best baseline's."""
-    rows = []
-    for step in steps:
-        at_step = frame[frame["step"] == step]
-        summary = experiment.mean_ci(at_step, ["method"], "loss").set_index("method")
-        best_baseline = summary.drop(index=learned)["mean"].idxmin()
-        rows.append({
-            "step": step,
-            **summary["mean"].to_dict(),
-            "best baseline": best_baseline,
-            f"{learned} 95% CI": f"[{summary.at[learned, 'lo']:.3g}, {summary.at[learned, 'hi']:.3g}]",
-            "best baseline 95% CI": f"[{summary.at[best_baseline, 'lo']:.3g}, {summary.at[best_baseline, 'hi']:.3g}]",
-            f"{learned} beats best": bool(summary.at[learned, "mean"] < summary.at[best_baseline, "mean"]),
-            f"problems where {learned} < best": _paired_fraction(at_step, learned, best_baseline),
-            **_paired_difference(at_step, learned, best_baseline),
-            "diverged runs": int(summary["n_diverged"].sum()),
-        })
-    return pd.DataFrame(rows).set_index("step")
+TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
+MEASURES = (AT_STEP, TRAJECTORY)
+# From least to most favourable to the claim; a claim against several baselines takes the least
+# favourable verdict ("beats all of them") or the most favourable ("some baseline beats it").
+VERDICT_ORDER = ("not reproduced", "mixed", "inconclusive", "reproduced")
 
 
-def longest_lead(frame: pd.DataFrame, learned: str = LEARNED) -> tuple[int, int] | None:
+def per_problem(frame: pd.DataFrame, step: int, measure: str = AT_STEP) -> pd.DataFrame:
+    """One value per problem (rows: seeds) and method (columns) for a claim at ``step``: the loss
+    at that step, or the mean loss over steps 0 .. step. A diverged run is +inf."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure={measure!r} must be one of {MEASURES}")
+    at = trajectory_means(frame, step) if measure == TRAJECTORY else frame[frame["step"] == step]
+    values = at["loss"].where(np.isfinite(at["loss"]) & ~at["diverged"].astype(bool), np.inf)
+    return at.assign(loss=values).pivot_table(index="seed", columns="method", values="loss", aggfunc="first")
+
+
+def judge(values: pd.DataFrame, learned: str = LEARNED, learned_should_be_lower: bool = True) -> PairedComparison:
+    """The book's rule (:func:`optbook.claims.compare_paired`) for "the learned optimizer beats
+    the tuned baselines" (or, with ``learned_should_be_lower=False``, "a baseline beats it"),
+    from per-problem values (:func:`per_problem`).
+
+    The learned optimizer is compared with every baseline on the same problems. "Beats the
+    baselines" must hold against each of them, so the least favourable comparison decides;
+    "a baseline beats it" needs one, so the most favourable does. Among equal verdicts, the
+    baseline with the lowest median decides (the strongest on the typical problem).
+    """
+    others = [m for m in values.columns if m != learned]
+    if learned not in values.columns or not others:
+        raise ValueError(f"values must hold {learned!r} and at least one baseline; got columns {list(values.columns)}")
+    if learned_should_be_lower:
+        results = [compare_paired(values[learned], values[b], learned, b) for b in others]
+        pick = min
+    else:
+        results = [compare_paired(values[b], values[learned], b, learned) for b in others]
+        pick = max
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    chosen = pick(rank[r.verdict] for r in results)
+    tied = [r for r in results if rank[r.verdict] == chosen]
+    return min(tied, key=lambda r: float(values[r.b if learned_should_be_lower else r.a].median()))
+
+
+def comparison(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED,
+               learned_should_be_lower: bool = True) -> dict[tuple[str, int], PairedComparison]:
+    """Both measures a claim is judged on, keyed by (measure, step): the loss at each step and
+    the mean loss over steps 0 .. step, each judged by :func:`judge`."""
+    return {(measure, step): judge(per_problem(frame, step, measure), learned, learned_should_be_lower)
+            for measure in MEASURES for step in steps}
+
+
+def comparison_table(judged: dict) -> pd.DataFrame:
+    """The judged comparisons as a narrow table for the page: one column per (measure, step),
+    one row per number, rounded to 3 significant digits."""
+    def g(x: float) -> str:
+        return f"{x:.3g}"
+
+    columns = {}
+    for key, r in judged.items():
+        measure, step = key[-2:]
+        name = (f"{' · '.join(map(str, key[:-2]))} · " if len(key) > 2 else "") + (
+            f"step {step}" if measure == AT_STEP else f"mean over 0..{step}")
+        columns[name] = {
+            "compared": f"{r.a} vs {r.b}",
+            "mean": f"{g(r.mean_a)} vs {g(r.mean_b)}",
+            "paired difference of means [95%]": f"{r.mean_difference:+.3g} [{g(r.mean_lo)}, {g(r.mean_hi)}]",
+            "median": f"{g(r.median_a)} vs {g(r.median_b)}",
+            "median paired difference [95%]": f"{r.median_difference:+.3g} [{g(r.median_lo)}, {g(r.median_hi)}]",
+            "problems where the first is lower": f"{r.fraction_better:.0%}",
+            "verdict": r.verdict,
+        }
+    return pd.DataFrame(columns)
+
+
+def longest_lead(frame: pd.DataFrame, learned: str = LEARNED, statistic: str = "mean") -> tuple[int, int] | None:
     """The first and last step of the longest run of consecutive steps at which the learned
-    optimizer's mean loss is below every baseline's mean (None if it never leads)."""
-    means = frame[np.isfinite(frame["loss"])].groupby(["step", "method"])["loss"].mean().unstack()
+    optimizer's ``statistic`` ("mean" or "median" over problems) of the loss is below every
+    baseline's (None if it never leads). A diverged run is an infinite loss."""
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic={statistic!r} must be 'mean' or 'median'")
+    if statistic == "mean":
+        means = frame[np.isfinite(frame["loss"])].groupby(["step", "method"])["loss"].mean().unstack()
+    else:
+        values = frame["loss"].where(np.isfinite(frame["loss"]), np.inf)
+        means = values.groupby([frame["step"], frame["method"]]).median().unstack()
     leads = means[learned] < means.drop(columns=learned).min(axis=1)
     best, current = None, None
     for step, ahead in leads.items():
@@ -218,8 +288,8 @@ def longest_lead(frame: pd.DataFrame, learned: str = LEARNED) -> tuple[int, int]
 
 def trajectory_means(frame: pd.DataFrame, last_step: int) -> pd.DataFrame:
     """Per method and problem, the mean loss over steps 0 .. ``last_step`` (the area under the
-    curve the paper's figures show, and the reproductions' selection score), as a frame that
-    :func:`compare_at_steps` reads at step ``last_step``. A run that diverged scores inf."""
+    curve the paper's figures show, and the reproductions' selection score), as a frame with
+    ``step`` = ``last_step``. A run that diverged scores inf."""
     window = frame[frame["step"] <= last_step]
     means = window.groupby(["method", "seed"], sort=False)["loss"].mean().reset_index()
     diverged = window.groupby(["method", "seed"], sort=False)["diverged"].any().to_numpy()
@@ -227,61 +297,18 @@ def trajectory_means(frame: pd.DataFrame, last_step: int) -> pd.DataFrame:
     return means.assign(step=last_step, diverged=diverged)
 
 
-TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
-
-
-def comparison(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED) -> pd.DataFrame:
-    """Both measures a claim is judged on, indexed by (measure, step): the loss at each step, and
-    the mean loss over steps 0 .. step (see :func:`compare_at_steps`)."""
-    at_steps = compare_at_steps(frame, steps, learned)
-    over = pd.concat([compare_at_steps(trajectory_means(frame, step), [step], learned) for step in steps])
-    return pd.concat({AT_STEP: at_steps, TRAJECTORY: over}, names=["measure"])
-
-
-def _paired(at_step: pd.DataFrame, learned: str, other: str) -> pd.DataFrame:
-    return at_step.pivot_table(index="seed", columns="method", values="loss", dropna=False)[[learned, other]]
-
-
-def _paired_fraction(at_step: pd.DataFrame, learned: str, other: str) -> float:
-    pivot = _paired(at_step, learned, other)
-    return float((pivot[learned] < pivot[other]).mean())
-
-
-def _paired_difference(at_step: pd.DataFrame, learned: str, other: str, level: float = 0.95) -> dict[str, float]:
-    """Mean over problems of (learned − other) on the same problem, with a normal-approximation
-    CI; a problem on which either diverged counts against whichever diverged."""
-    from statistics import NormalDist
-
-    pivot = _paired(at_step, learned, other).replace([np.inf, -np.inf], np.nan)
-    worst = np.nanmax(pivot.to_numpy()) if np.isfinite(pivot.to_numpy()).any() else 0.0
-    difference = (pivot[learned].fillna(10 * worst + 1) - pivot[other].fillna(10 * worst + 1)).to_numpy()
-    half = NormalDist().inv_cdf(0.5 + level / 2) * difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else np.nan
-    mean = float(difference.mean())
-    return {"paired difference": mean, "difference lo": mean - half, "difference hi": mean + half}
-
-
-def verdict(row, learned_should_be_lower: bool = True) -> str:
-    """The claim's verdict from the paired difference at one step: its whole CI on the side the
-    paper says → reproduced; on the other side → not reproduced; straddling zero → inconclusive."""
-    lo, hi = row["difference lo"], row["difference hi"]
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "inconclusive"
-    if hi < 0:
-        return "reproduced" if learned_should_be_lower else "not reproduced"
-    if lo > 0:
-        return "not reproduced" if learned_should_be_lower else "reproduced"
-    return "inconclusive"
-
-
-def sensitivity_table(evaluations: dict[tuple, pd.DataFrame], step: int, best_baseline_loss: float) -> pd.DataFrame:
-    """Held-out loss at ``step`` of each meta-training variant (keys: (meta_lr, seed))."""
+def sensitivity_table(evaluations: dict[tuple, pd.DataFrame], baselines_frame: pd.DataFrame, step: int) -> pd.DataFrame:
+    """Every meta-training variant (keys: (meta_lr, seed)) judged by the book's rule against the
+    tuned baselines on the same problems, at ``step`` and over steps 0 .. ``step``."""
     rows = []
     for (meta_lr, seed), frame in evaluations.items():
-        at_step = frame[frame["step"] == step]
-        summary = experiment.mean_ci(at_step, ["method"], "loss").iloc[0]
-        rows.append({"meta_lr": meta_lr, "meta-training seed": seed, "loss": summary["mean"],
-                     "95% CI": f"[{summary['lo']:.3g}, {summary['hi']:.3g}]", "diverged runs": int(summary["n_diverged"]),
-                     "beats best baseline": bool(summary["mean"] < best_baseline_loss)})
+        both = pd.concat([baselines_frame, frame], ignore_index=True)
+        at_step = judge(per_problem(both, step, AT_STEP))
+        over = judge(per_problem(both, step, TRAJECTORY))
+        rows.append({"meta_lr": meta_lr, "meta-training seed": seed,
+                     f"mean loss at step {step}": at_step.mean_a, f"median loss at step {step}": at_step.median_a,
+                     "lower than": at_step.b, "on problems": f"{at_step.fraction_better:.0%}",
+                     f"verdict at step {step}": at_step.verdict, "verdict over the trajectory": over.verdict})
     return pd.DataFrame(rows)
 
 
@@ -343,3 +370,184 @@ def chapter_net(
     spec = chapter_net_spec(problem, config, scale, dataset, meta_lr=meta_lr, init_seed=init_seed, problems=problems)
     return meta_trained(spec.name, spec.task, spec.net_config, spec.meta_config,
                         init_seed=spec.init_seed, device=device, progress=progress)
+
+
+def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
+                       n_seeds: int, steps: int, scale: str, dataset: str = "auto", device="cpu") -> pd.DataFrame:
+    """The paper's Fig. 6 by evaluation only: the MNIST-trained net, unchanged, on sigmoid MLPs
+    with every number of hidden units and layers, against the baselines at the rates tuned for
+    the base MLP (chapter 0; tuning every architecture is beyond the CPU budget). One row per
+    architecture and method: mean and median loss at ``steps``, and the verdict of the book's
+    rule for "the LSTM beats the baselines" there."""
+    from optbook.tasks import MNISTMLPTask
+
+    protocol = scales.tuning_protocol(scale, "mnist-sigmoid")
+    rates = baselines.tuned_learning_rates("mnist-sigmoid", protocol, dataset=dataset, device=device, progress=False)
+    rows = []
+    for layers in layer_counts:
+        for hidden in hidden_sizes:
+            task = MNISTMLPTask(hidden=(hidden,) * layers, dataset=dataset)
+            frame = pd.concat([
+                baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=False),
+                evaluate_learned(task, trained, n_seeds, steps, device),
+            ], ignore_index=True)
+            values = per_problem(frame, steps)
+            verdict = judge(values)
+            for method in values.columns:
+                rows.append({"layers": layers, "hidden units": hidden, "method": method,
+                             "mean loss": float(values[method].replace(np.inf, np.nan).mean()),
+                             "median loss": float(values[method].median()),
+                             "verdict (LSTM beats the baselines)": verdict.verdict})
+    return pd.DataFrame(rows)
+
+
+def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, title: str):
+    """Fig. 6's layout: median final loss against hidden units, one panel per number of layers,
+    the LSTM solid, the baselines dashed; the dotted line marks the architecture it was trained on."""
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
+
+    from optbook import plots
+
+    layer_counts = sorted(sweep["layers"].unique())
+    fig, axes = plt.subplots(1, len(layer_counts), figsize=(5.0 * len(layer_counts), 3.8), squeeze=False, sharey=True)
+    colors = plots.method_colors(list(sweep["method"].unique()))
+    for ax, layers in zip(axes[0], layer_counts):
+        panel = sweep[sweep["layers"] == layers]
+        for method in plots.ordered(panel["method"]):
+            line = panel[panel["method"] == method].sort_values("hidden units")
+            ax.plot(line["hidden units"], line["median loss"], marker="o", ms=4, color=colors[method],
+                    linestyle="-" if method == LEARNED else "--", label=method)
+        if layers == 1:
+            ax.axvline(trained_hidden, color="0.4", ls=":", lw=1)
+        ax.set(xscale="log", yscale="log", xlabel="hidden units per layer", title=f"{layers} hidden layer(s)")
+        ax.set_xticks(sorted(panel["hidden units"].unique()), [str(h) for h in sorted(panel["hidden units"].unique())])
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        plain_log_ticks(ax)
+    axes[0][0].set_ylabel(f"median loss at step {steps}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8)  # beside the panels, never over data
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
+    return fig
+
+
+# --- presentation: the chapter's figures and tables -------------------------------------------
+
+
+def plain_log_ticks(ax) -> None:
+    """Log-axis ticks as plain numbers; minor ticks labelled (at 2 and 5) only over short ranges."""
+    import matplotlib.ticker as ticker
+
+    low, high = ax.get_ylim()
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    short = high / low < 30
+    ax.yaxis.set_minor_formatter(
+        ticker.FuncFormatter(lambda value, _: f"{value:g}" if short and f"{value:g}".lstrip("0.")[:1] in "25" else "")
+    )
+
+
+def throughput_table(nets: dict[str, TrainedOptimizer]) -> pd.DataFrame:
+    """How each net was meta-trained and how fast, one column per net, rounded for the page."""
+    return pd.DataFrame({
+        name: {
+            "problems trained": f"{len(trained.history)}",
+            "best at problem": f"{trained.info['best_problems']}",
+            "coordinates per run": f"{trained.info['coordinates_per_run']:,}",
+            "runs per problem": f"{trained.info['runs_per_problem']}",
+            "meta-training time (min)": f"{trained.info['train_seconds'] / 60:.1f}",
+            "optimizee steps / s": f"{trained.info['steps_per_second']:.1f}",
+            "coordinate-steps / s": f"{trained.info['run_steps_per_second'] * trained.info['coordinates_per_run']:.3g}",
+            "torch threads": f"{trained.info['threads']}",
+            "source": "checkpoint" if trained.loaded else "trained now",
+        }
+        for name, trained in nets.items()
+    })
+
+
+def meta_training_figure(runs: dict[str, TrainedOptimizer], title: str, scale: str):
+    """Meta-loss per training problem (with a running mean) and the validation score, per net."""
+    import matplotlib.pyplot as plt
+
+    from optbook import plots
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.6), squeeze=False)
+    for ax, (name, trained) in zip(axes[0], runs.items()):
+        history = trained.history
+        ax.plot(history["problem"], history["meta_loss"], color="0.75", lw=0.8, label="per problem")
+        window = max(1, len(history) // 20)
+        ax.plot(history["problem"], history["meta_loss"].rolling(window, min_periods=1).mean(),
+                color="C0", label=f"mean of {window}")
+        validation = trained.validation
+        twin = ax.twinx()
+        twin.plot(validation["problems"], validation["mean_loss"], "o-", color="C3", ms=3, label="validation")
+        best = validation[validation["best"]]
+        twin.plot(best["problems"].iloc[-1:], best["mean_loss"].iloc[-1:], "*", color="C3", ms=12, label="kept")
+        for axis in (ax, twin):
+            axis.set_yscale("log")
+            plain_log_ticks(axis)
+        ax.set_xlabel("training problems")
+        ax.set_ylabel("meta-loss per unroll (K + 1 terms)")
+        twin.set_ylabel("validation: mean loss over the horizon", color="C3")
+        twin.grid(False)
+        ax.set_title(name)
+        lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
+    plots.suptitle(fig, title, scale)
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(frames: dict[str, pd.DataFrame], title: str, scale: str, data: str | None = None,
+                steps: tuple[int, int] | None = None):
+    """Each task twice, side by side: the mean over problems with its 95% CI (what the paper
+    draws) and the typical problem, the median with the 25-75% band. The learned optimizer
+    solid, the baselines dashed, as in the paper; ``steps`` zooms on a window of steps."""
+    import matplotlib.pyplot as plt
+
+    from optbook import plots
+
+    fig, axes = plt.subplots(len(frames), 2, figsize=(10.8, 3.9 * len(frames)), squeeze=False)
+    for row, (name, frame) in zip(axes, frames.items()):
+        if steps is not None:
+            frame = frame[frame["step"].between(*steps)]
+        methods = list(frame["method"].unique())
+        styles = {m: "--" for m in methods if not str(m).startswith(LEARNED)}
+        # Variants of the learned optimizer share its colour; line styles tell them apart.
+        learned = sorted(m for m in methods if str(m).startswith(LEARNED))
+        styles.update({m: ("-", ":", "-.")[i % 3] for i, m in enumerate(learned)})
+        plots.curves_with_bands(frame, "loss", ax=row[0], log=True, title=f"{name}: mean ± 95% CI", styles=styles)
+        plots.median_quantile_curves(frame, "loss", ax=row[1], log=True, title=f"{name}: median, 25–75%",
+                                     styles=styles, ylabel="loss (median, 25–75 %)")
+        row[0].set_ylabel("loss (mean)")
+        for ax in row:
+            plain_log_ticks(ax)
+        row[1].get_legend().remove()  # one legend per task, on the left panel
+    plots.suptitle(fig, title, scale, data)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(sensitivity: pd.DataFrame, column: str, references: dict[str, float], title: str):
+    """``column`` of every meta-training variant, grouped by meta-learning rate, with horizontal
+    reference lines (e.g. the best tuned baseline, dashed, and the main LSTM, dotted)."""
+    import matplotlib.pyplot as plt
+
+    from optbook import plots
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    rates = sorted(sensitivity["meta_lr"].unique())
+    for i, meta_lr in enumerate(rates):
+        group = sensitivity[sensitivity["meta_lr"] == meta_lr]
+        ax.scatter(np.full(len(group), i) + np.linspace(-0.1, 0.1, len(group)), group[column], color=f"C{i}", zorder=3)
+    ax.set_xticks(range(len(rates)), [f"{lr:g}" for lr in rates])
+    lstm_color = plots.method_colors([LEARNED])[LEARNED]
+    for (label, value), (color, style) in zip(references.items(), [("0.3", "--"), (lstm_color, ":")]):
+        ax.axhline(value, color=color, ls=style, label=label)
+    ax.set_yscale("log")
+    plain_log_ticks(ax)
+    ax.set_xlabel("meta-learning rate (one point per initialisation of φ)")
+    ax.set_ylabel(column)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,197 @@
+"""The book's one rule for a claim that method A beats method B on paired runs.
+
+Paired runs are A and B on the same problems (same seeds). The rule looks at two statistics of
+the paired differences d_i = a_i − b_i, each with a 95% interval:
+
+- the **mean** (what the papers' mean curves show), with a t-interval;
+- the **median** (the typical problem), with the distribution-free sign-test interval: the
+  order statistics d_(k) and d_(n+1−k), where k is the largest rank with
+  P(Binomial(n, ½) ≤ k − 1) ≤ (1 − level)/2. A few badly conditioned problems move the mean
+  but cannot move the median.
+
+Each statistic says "A better" (interval entirely on A's side), "A worse" or "unclear". Both
+better → reproduced; both worse → not reproduced; one better and one worse → mixed (the detail
+says which way each went); worse on one and unclear on the other → not reproduced (nothing
+supports the claim and one statistic refutes it); better on one and unclear on the other →
+inconclusive (the claim needs both; one statistic alone must not decide). A run that diverged
+(non-finite value) counts against the method that diverged: it is replaced by a value worse
+than every finite one before the differences are taken, so it enters the mean as a large loss
+and the median by its rank.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["PairedComparison", "compare_paired", "sign_test_interval"]
+
+BETTER, WORSE, UNCLEAR = "better", "worse", "unclear"
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """The numbers behind one "A beats B" verdict (values in the data's own orientation).
+
+    ``mean_a``/``mean_b`` and ``median_a``/``median_b`` are over problems (a diverged run enters
+    as the penalty value); ``mean_difference`` and ``median_difference`` are of the paired
+    differences A − B, with ``*_lo``/``*_hi`` their intervals; ``fraction_better`` is the
+    fraction of problems on which A is strictly better than B.
+    """
+
+    a: str
+    b: str
+    n: int
+    higher_is_better: bool
+    level: float
+    mean_a: float
+    mean_b: float
+    median_a: float
+    median_b: float
+    mean_difference: float
+    mean_lo: float
+    mean_hi: float
+    median_difference: float
+    median_lo: float
+    median_hi: float
+    fraction_better: float
+    diverged_a: int
+    diverged_b: int
+    mean_says: str
+    typical_says: str
+    verdict: str
+    detail: str
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def sign_test_interval(differences, level: float = 0.95) -> tuple[float, float]:
+    """The distribution-free interval for the median of ``differences`` (order statistics of the
+    sign test); (nan, nan) when there are too few values for any interval at ``level``."""
+    values = np.sort(np.asarray(differences, dtype=float))
+    n = len(values)
+    alpha = 1 - level
+    k = 0  # the largest rank k with P(B <= k - 1) <= alpha / 2
+    while k < n and stats.binom.cdf(k, n, 0.5) <= alpha / 2:
+        k += 1
+    if k == 0:
+        return math.nan, math.nan
+    return float(values[k - 1]), float(values[n - k])
+
+
+def _says(lo: float, hi: float) -> str:
+    """What an interval of (A − B), oriented so that negative favours A, says."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return UNCLEAR
+    return BETTER if hi < 0 else WORSE if lo > 0 else UNCLEAR
+
+
+def _verdict(mean_says: str, typical_says: str) -> str:
+    says = {mean_says, typical_says}
+    if says == {BETTER}:
+        return "reproduced"
+    if says == {BETTER, WORSE}:
+        return "mixed"
+    if WORSE in says:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def _penalised(values: np.ndarray, worst: float) -> np.ndarray:
+    return np.where(np.isfinite(values), values, worst)
+
+
+def _check(name: str, values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one value per problem (1-d), got shape {array.shape}")
+    return array
+
+
+def compare_paired(
+    a, b, a_name: str = "A", b_name: str = "B", higher_is_better: bool = False, level: float = 0.95,
+    precision: int = 3,
+) -> PairedComparison:
+    """Judge "``a_name`` beats ``b_name``" from paired values (one per problem, same order).
+
+    ``higher_is_better`` for accuracies; losses by default. Non-finite values are diverged runs
+    and count against their method. Returns the means, medians, both intervals, the fraction of
+    problems on which A is better, the verdict and a one-line ``detail`` for the ledger's notes.
+    """
+    a, b = _check("a", a), _check("b", b)
+    if len(a) != len(b):
+        raise ValueError(f"a and b must be paired (one value per problem each); got {len(a)} and {len(b)} values")
+    if len(a) < 2:
+        raise ValueError(f"a paired comparison needs at least 2 problems; got {len(a)}")
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
+    # Work with "lower is better" throughout; flip the sign of accuracies and flip back at the end.
+    sign = -1.0 if higher_is_better else 1.0
+    oriented_a, oriented_b = sign * a, sign * b
+    finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
+    # Worse than every finite value, so a diverged run loses every pairing it is in.
+    worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
+    oriented_a, oriented_b = _penalised(oriented_a, worst), _penalised(oriented_b, worst)
+    differences = oriented_a - oriented_b
+    n = len(differences)
+    mean = float(differences.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * differences.std(ddof=1) / math.sqrt(n))
+    mean_lo, mean_hi = mean - half, mean + half
+    median = float(np.median(differences))
+    median_lo, median_hi = sign_test_interval(differences, level)
+    mean_says, typical_says = _says(mean_lo, mean_hi), _says(median_lo, median_hi)
+    verdict = _verdict(mean_says, typical_says)
+
+    def back(value: float) -> float:
+        return sign * value
+
+    def interval(lo: float, hi: float) -> tuple[float, float]:
+        return (back(lo), back(hi)) if sign > 0 else (back(hi), back(lo))
+
+    mean_lo_out, mean_hi_out = interval(mean_lo, mean_hi)
+    median_lo_out, median_hi_out = interval(median_lo, median_hi)
+    fraction_better = float((differences < 0).mean())
+    result = dict(
+        a=a_name, b=b_name, n=n, higher_is_better=higher_is_better, level=level,
+        mean_a=back(float(oriented_a.mean())), mean_b=back(float(oriented_b.mean())),
+        median_a=back(float(np.median(oriented_a))), median_b=back(float(np.median(oriented_b))),
+        mean_difference=back(mean), mean_lo=mean_lo_out, mean_hi=mean_hi_out,
+        median_difference=back(median), median_lo=median_lo_out, median_hi=median_hi_out,
+        fraction_better=fraction_better,
+        diverged_a=int((~np.isfinite(a)).sum()), diverged_b=int((~np.isfinite(b)).sum()),
+        mean_says=mean_says, typical_says=typical_says, verdict=verdict,
+    )
+    return PairedComparison(**result, detail=_detail(result, precision))
+
+
+_WORDS = {  # how each statistic's reading is said, for losses and for accuracies
+    (False, BETTER): "lower", (False, WORSE): "higher", (True, BETTER): "higher", (True, WORSE): "lower",
+}
+
+
+def _reading(result: dict, says: str, what: str) -> str:
+    if says == UNCLEAR:
+        return f"{what} unclear"
+    return f"{_WORDS[(result['higher_is_better'], says)]} {what}"
+
+
+def _detail(r: dict, precision: int) -> str:
+    """One line for the ledger: the headline reading, then the numbers behind it."""
+    g = f".{precision}g"
+    quantity = "accuracy" if r["higher_is_better"] else "loss"
+    reading = (f"{_reading(r, r['mean_says'], 'mean')}, {_reading(r, r['typical_says'], f'typical {quantity}')}")
+    diverged = ""
+    if r["diverged_a"] or r["diverged_b"]:
+        diverged = f"; diverged runs: {r['a']} {r['diverged_a']}, {r['b']} {r['diverged_b']}"
+    pct = round(100 * r["level"])
+    return (
+        f"{r['verdict']} ({r['a']} vs {r['b']}: {reading}). "
+        f"Mean {r['mean_a']:{g}} vs {r['mean_b']:{g}}, paired difference {r['mean_difference']:+{g}} "
+        f"[{r['mean_lo']:{g}}, {r['mean_hi']:{g}}]; median {r['median_a']:{g}} vs {r['median_b']:{g}}, "
+        f"median paired difference {r['median_difference']:+{g}} [{r['median_lo']:{g}}, {r['median_hi']:{g}}] "
+        f"({pct}% intervals); {r['a']} better on {r['fraction_better']:.0%} of {r['n']} problems{diverged}."
+    )
