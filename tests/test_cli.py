@@ -495,3 +495,18 @@ def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
     assert "Traceback" not in err
     assert not list(scratch.glob("optbook-*")), list(scratch.iterdir())
     assert not (book / "book" / "chapters" / "02_slow.ipynb").exists()
+
+
+def test_notebook_and_results_are_published_together_or_not_at_all(built, tmp_path):
+    root = copy_book(built[0], tmp_path / "book")
+    executed = root / "book" / "chapters" / "00_hello.ipynb"
+    before = executed.read_bytes()
+    results = root / "book" / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    results.write_text("not a folder")  # the results cannot be written
+    result = invoke("--root", root, "build", "--scale", "smoke", "--chapters", "00", "--force", "--no-html",
+                    "--no-progress")
+    assert result.code != 0
+    assert "cannot write the results of 00_hello" in result.err + result.out
+    assert executed.read_bytes() == before  # the old notebook stays with the old results
+    assert not list((root / "book" / "chapters").glob(".*tmp*"))

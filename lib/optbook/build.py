@@ -596,9 +596,17 @@ def execute_chapter(
         notebook.metadata[STAMP_KEY] = stamp
         _write_install_cell(notebook, chapter.root, stamp)
         _finish_page(chapter, notebook, scratch_results, stamp)
-        _write_atomically(notebook, target)
-        if target.resolve() == chapter.executed_path.resolve():
-            _publish_results(chapter, scratch_results)
+        publishes = target.resolve() == chapter.executed_path.resolve()
+        # Results are staged beside their place first, so a results folder that cannot be
+        # written fails before the notebook is replaced: the two are published together or not.
+        staged = _stage_results(chapter, scratch_results) if publishes else None
+        try:
+            _write_atomically(notebook, target)
+        except BaseException:
+            _discard(staged)
+            raise
+        if staged is not None:
+            _publish_staged(chapter, staged)
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
 
@@ -640,17 +648,44 @@ def refresh_install_cell(chapter: Chapter) -> bool:
     return True
 
 
-def _publish_results(chapter: Chapter, scratch_results: Path) -> None:
-    """The claims this run recorded become the chapter's published results, replacing the old
-    ones (so a claim the chapter stopped recording leaves the ledger). Only the executed
-    notebook's own run publishes: ``optbook run --output elsewhere`` leaves the book alone."""
+def _stage_results(chapter: Chapter, scratch_results: Path) -> list[tuple[Path, Path]]:
+    """Copy the claims this run recorded next to the published results (hidden temporary
+    files); ``BuildError`` if the results folder cannot be written. Returns (staged, final)."""
     from optbook.claims import RESULTS
 
     published = chapter.root / RESULTS
-    published.mkdir(parents=True, exist_ok=True)
-    (published / f"{chapter.id.split('_')[0]}.json").unlink(missing_ok=True)
-    for produced in sorted(scratch_results.glob("*.json")):
-        shutil.copyfile(produced, published / produced.name)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        published.mkdir(parents=True, exist_ok=True)
+        for produced in sorted(scratch_results.glob("*.json")):
+            temporary = published / f".{produced.name}.{os.getpid()}.tmp"
+            staged.append((temporary, published / produced.name))
+            shutil.copyfile(produced, temporary)
+    except OSError as err:
+        _discard(staged)
+        raise BuildError(
+            f"cannot write the results of {chapter.id} to {shown_path(published, chapter.root)} ({err}); "
+            "the executed notebook was not replaced either"
+        ) from None
+    return staged
+
+
+def _discard(staged: list[tuple[Path, Path]] | None) -> None:
+    for temporary, _ in staged or ():
+        temporary.unlink(missing_ok=True)
+
+
+def _publish_staged(chapter: Chapter, staged: list[tuple[Path, Path]]) -> None:
+    """The staged claims become the chapter's published results, replacing the old ones (so a
+    claim the chapter stopped recording leaves the ledger). Only the executed notebook's own
+    run publishes: ``optbook run --output elsewhere`` leaves the book alone."""
+    from optbook.claims import RESULTS
+
+    own = chapter.root / RESULTS / f"{chapter.id.split('_')[0]}.json"
+    if own not in {final for _, final in staged}:
+        own.unlink(missing_ok=True)
+    for temporary, final in staged:
+        os.replace(temporary, final)
 
 
 @contextmanager
