@@ -483,6 +483,10 @@ def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "optbook"), "--root", str(book), "run", "02", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)},
+        # A shell starts background jobs with SIGINT ignored, and an ignored signal stays ignored
+        # across exec (Python then installs no KeyboardInterrupt handler): restore the default,
+        # as a terminal's Ctrl-C would find it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 180  # a kernel starts slowly on a busy machine
     while not started.exists() and time.monotonic() < deadline:  # the kernel is inside the slow cell

@@ -162,15 +162,7 @@ def curves_with_bands(
     summary = mean_ci(frame, [hue, x], value, level)
     if log:
         summary = _log_space_band(frame, summary, [hue, x], value, level)
-    colors = method_colors(list(summary[hue].unique()))
-    for name in ordered(summary[hue]):
-        group = summary[summary[hue] == name]
-        diverged = int(frame[(frame[hue] == name) & (frame[x] == frame[x].max())]["diverged"].sum())
-        runs = frame[frame[hue] == name]["seed"].nunique()
-        label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
-        linestyle = (styles or {}).get(name, "-")
-        ax.plot(group[x], group["mean"], color=colors[name], label=label, linestyle=linestyle, lw=1.8)
-        ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.2, lw=0)
+    _lines_with_bands(ax, frame, summary, "mean", hue, x, styles, lw=1.8, alpha=0.2)
     if log:
         ax.set_yscale("log")
         plain_log_ticks(ax)
@@ -260,11 +252,13 @@ def median_quantile_curves(
     band: tuple[float, float] = (0.25, 0.75),
     styles: dict[str, str] | None = None,
     ylabel: str | None = None,
+    legend: bool = True,
 ) -> plt.Axes:
     """The typical problem: median of ``value`` over seeds against ``x``, one line per ``hue``
     level, with a quantile ``band`` (the middle half by default). On a log axis a mean with a
     symmetric band hides where most problems are; the median and quantiles do not. A diverged
     run counts as an infinite loss (it lifts the quantiles rather than leaving the sample).
+    ``legend=False`` leaves the legend to :func:`figure_legend`, one for the whole figure.
     """
     ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
     frame = frame[frame[value].notna() | frame["diverged"]]  # only the steps at which value was measured
@@ -275,20 +269,30 @@ def median_quantile_curves(
         "lo": grouped.quantile(band[0]),
         "hi": grouped.quantile(band[1]),
     }).reset_index().replace(np.inf, np.nan)
-    colors = method_colors(list(summary[hue].unique()))
-    for name in ordered(summary[hue]):
-        group = summary[summary[hue] == name]
-        diverged = int(frame[(frame[hue] == name) & (frame[x] == frame[x].max())]["diverged"].sum())
-        runs = frame[frame[hue] == name]["seed"].nunique()
-        label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
-        linestyle = (styles or {}).get(name, "-")
-        ax.plot(group[x], group["median"], color=colors[name], label=label, linestyle=linestyle, lw=1.6)
-        ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=0.15, lw=0)
+    _lines_with_bands(ax, frame, summary, "median", hue, x, styles, lw=1.6, alpha=0.15)
     if log:
         ax.set_yscale("log")
+        plain_log_ticks(ax)
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or f"{value.replace('_', ' ')}: median, {band[0]:.0%}–{band[1]:.0%} quantiles")
     if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=True)
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize="small", frameon=True)
     return ax
+
+
+def _lines_with_bands(ax: plt.Axes, frame: pd.DataFrame, summary: pd.DataFrame, center: str, hue: str, x: str,
+                      styles: dict[str, str] | None, lw: float, alpha: float) -> None:
+    """One line (``summary[center]``) and band (``lo``..``hi``) per ``hue`` level, in the book's
+    colours; a level with runs that diverged by the last step says how many in its label."""
+    colors = method_colors(list(summary[hue].unique()))
+    last = frame[x].max()
+    for name in ordered(summary[hue]):
+        group = summary[summary[hue] == name]
+        diverged = int(frame[(frame[hue] == name) & (frame[x] == last)]["diverged"].sum())
+        runs = frame[frame[hue] == name]["seed"].nunique()
+        label = f"{name}" + (f" ({diverged}/{runs} diverged)" if diverged else "")
+        linestyle = (styles or {}).get(name, "-")
+        ax.plot(group[x], group[center], color=colors[name], label=label, linestyle=linestyle, lw=lw)
+        ax.fill_between(group[x], group["lo"], group["hi"], color=colors[name], alpha=alpha, lw=0)

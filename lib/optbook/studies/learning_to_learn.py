@@ -35,7 +35,7 @@ from optbook.tasks import base, ensemble, mlp, quadratic
 __all__ = [
     "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
     "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
-    "judge", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem", "plain_log_ticks",
+    "judge", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem",
     "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trajectory_means",
 ]
 
@@ -423,7 +423,7 @@ def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, ti
         ax.set(xscale="log", yscale="log", xlabel="hidden units per layer", title=f"{layers} hidden layer(s)")
         ax.set_xticks(sorted(panel["hidden units"].unique()), [str(h) for h in sorted(panel["hidden units"].unique())])
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        plain_log_ticks(ax)
+        plots.plain_log_ticks(ax)
     axes[0][0].set_ylabel(f"median loss at step {steps}")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", fontsize=8)  # beside the panels, never over data
@@ -433,18 +433,6 @@ def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, ti
 
 
 # --- presentation: the chapter's figures and tables -------------------------------------------
-
-
-def plain_log_ticks(ax) -> None:
-    """Log-axis ticks as plain numbers; minor ticks labelled (at 2 and 5) only over short ranges."""
-    import matplotlib.ticker as ticker
-
-    low, high = ax.get_ylim()
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    short = high / low < 30
-    ax.yaxis.set_minor_formatter(
-        ticker.FuncFormatter(lambda value, _: f"{value:g}" if short and f"{value:g}".lstrip("0.")[:1] in "25" else "")
-    )
 
 
 def throughput_table(nets: dict[str, TrainedOptimizer]) -> pd.DataFrame:
@@ -485,7 +473,7 @@ def meta_training_figure(runs: dict[str, TrainedOptimizer], title: str, scale: s
         twin.plot(best["problems"].iloc[-1:], best["mean_loss"].iloc[-1:], "*", color="C3", ms=12, label="kept")
         for axis in (ax, twin):
             axis.set_yscale("log")
-            plain_log_ticks(axis)
+            plots.plain_log_ticks(axis)
         ax.set_xlabel("training problems")
         ax.set_ylabel("meta-loss per unroll (K + 1 terms)")
         twin.set_ylabel("validation: mean loss over the horizon", color="C3")
@@ -516,15 +504,14 @@ def loss_figure(frames: dict[str, pd.DataFrame], title: str, scale: str, data: s
         # Variants of the learned optimizer share its colour; line styles tell them apart.
         learned = sorted(m for m in methods if str(m).startswith(LEARNED))
         styles.update({m: ("-", ":", "-.")[i % 3] for i, m in enumerate(learned)})
-        plots.curves_with_bands(frame, "loss", ax=row[0], log=True, title=f"{name}: mean ± 95% CI", styles=styles)
+        plots.curves_with_bands(frame, "loss", ax=row[0], log=True, title=f"{name}: mean ± 95% CI", styles=styles,
+                                legend=False)
         plots.median_quantile_curves(frame, "loss", ax=row[1], log=True, title=f"{name}: median, 25–75%",
-                                     styles=styles, ylabel="loss (median, 25–75 %)")
+                                     styles=styles, ylabel="loss (median, 25–75 %)", legend=False)
         row[0].set_ylabel("loss (mean)")
-        for ax in row:
-            plain_log_ticks(ax)
-        row[1].get_legend().remove()  # one legend per task, on the left panel
     plots.suptitle(fig, title, scale, data)
     fig.tight_layout()
+    plots.figure_legend(fig)
     return fig
 
 
@@ -545,7 +532,7 @@ def sensitivity_figure(sensitivity: pd.DataFrame, column: str, references: dict[
     for (label, value), (color, style) in zip(references.items(), [("0.3", "--"), (lstm_color, ":")]):
         ax.axhline(value, color=color, ls=style, label=label)
     ax.set_yscale("log")
-    plain_log_ticks(ax)
+    plots.plain_log_ticks(ax)
     ax.set_xlabel("meta-learning rate (one point per initialisation of φ)")
     ax.set_ylabel(column)
     ax.set_title(title)
