@@ -151,15 +151,18 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
 
     rows = []
     for chapter in chapters:
-        link = (f'<a href="{chapter.document}.html">{html.escape(chapter.title)}</a>'
-                if chapter.document else html.escape(chapter.title))
+        # The chapter's number, its title on hover: the claims need the table's width.
+        label = str(int(chapter.number)) if chapter.number.isdigit() else html.escape(chapter.number)
+        title = html.escape(chapter.title, quote=True)
+        link = (f'<a href="{chapter.document}.html" title="{title}">{label}</a>'
+                if chapter.document else f'<span title="{title}">{label}</span>')
         for claim in chapter.claims:
             reference = claim.get("reference")
             source = claim.get("source") or ""
             row = {
-                "chapter": link,
+                "ch.": link,
                 "claim": f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}",
-                "whose": "the paper's" if claim.get("kind") == "paper" else "ours (no paper claims it)",
+                "whose": "the paper's" if claim.get("kind") == "paper" else "ours",
                 "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
                 + html.escape(_text(claim.get("paper"))),
                 "ours": html.escape(_text(claim.get("ours"))),
@@ -227,7 +230,9 @@ def render_ledger(root: Path) -> Path:
         lines += ["## Summary", "", *verdict_counts_table(chapters, prefix=""), "",
                   _scale_sentence(chapters), "",
                   "## Every claim", "",
-                  "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`).",
+                  "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`). "
+                  "*ch.* links to the chapter (its title on hover); *whose* says whether a paper makes the claim "
+                  "or it is a question of ours that no paper asked.",
                   "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
                                                       with_kind=len(_kinds(chapters)) > 1),
                                         _install_datatables(root)), ""]
