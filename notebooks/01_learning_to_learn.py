@@ -100,16 +100,19 @@ report.show(scales.describe(config, f"chapter 1 at scale={scale}"))
 # channel. On MNIST the network's output is multiplied by 0.1; on quadratics neither is applied.
 
 # %% tags=["hide-input"]
-gradients = torch.logspace(-12, 2, 400)
-channels = log_sign_preprocess(torch.cat([-gradients.flip(0), gradients]), p=10.0)
-fig, ax = plt.subplots(figsize=(6.4, 3.4))
-x = torch.cat([-gradients.flip(0), gradients])
-ax.plot(x, channels[:, 0], label="channel 1: log|∇| / p (or −1)")
-ax.plot(x, channels[:, 1], label="channel 2: sgn ∇ (or e^p ∇)")
-ax.set_xscale("symlog", linthresh=1e-6)
-ax.set_xlabel("gradient ∇")
+# Channel 1 depends on |∇| only and channel 2 is odd in ∇, so positive gradients show the whole map.
+gradients = torch.logspace(-8, 2, 400)
+channels = log_sign_preprocess(gradients, p=10.0)
+fig, ax = plt.subplots(figsize=(7.2, 4.2))
+ax.plot(gradients, channels[:, 0], label="channel 1: log|∇| / p, or −1 below the threshold")
+ax.plot(gradients, channels[:, 1], label="channel 2: sgn ∇, or e^p ∇ below the threshold")
+ax.axvline(np.exp(-10.0), color="0.4", ls=":", lw=1.2, label="threshold |∇| = e^−p")
+ax.set_xscale("log")
+plots.plain_log_ticks(ax, axis="x")
+ax.set_xlabel("gradient ∇ (positive; for ∇ < 0 channel 2 changes sign)")
+ax.set_ylabel("preprocessed value")
 ax.set_title("The log/sign preprocessing of App. A, p = 10")
-ax.legend(loc="lower right")
+plots.figure_legend(fig, ncol=1)
 plt.show()
 
 # %% [markdown]
@@ -556,7 +559,7 @@ sweep_table.join(sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats 
 fig = l2l.architecture_figure(
     sweep, mnist_task.hidden[0], config["architecture_steps"],
     plots.figure_title(f"Fig. 6: median loss at step {config['architecture_steps']}, {config['architecture_seeds']} "
-                       "problems per architecture", "sigmoid MLPs", scale, data_name).replace("\n", " · "))
+                       "problems per architecture", "sigmoid MLPs", scale, data_name))
 
 # %% tags=["remove-cell"]
 per_architecture = sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats the baselines)"].first()

@@ -53,3 +53,23 @@ def test_long_titles_wrap_instead_of_running_off_the_figure():
     plots.suptitle(fig, "Short", "cpu")
     assert fig._suptitle.get_text() == "Short · scale=cpu"
     plt.close(fig)
+
+
+def _minor_labels(low, high):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [low, high])
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    plots.plain_log_ticks(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text() and low <= t.get_position()[1] <= high]
+    plt.close(fig)
+    return labels
+
+
+def test_log_ticks_label_minor_ticks_only_where_too_few_powers_of_ten_are_in_view():
+    assert _minor_labels(0.01, 10) == []  # 0.01, 0.1, 1 and 10 carry the axis
+    assert _minor_labels(0.15, 1.3) == ["0.2", "0.3", "0.5"]  # one power of ten in view: 2, 3, 5 only
+    assert _minor_labels(0.35, 0.95) == ["0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]  # narrow: every one

@@ -101,8 +101,8 @@ def suptitle(fig: plt.Figure, what: str, scale: str, data: str | None = None) ->
     long for the figure's width puts the data set and scale on a line of their own."""
     tail = (f"{data} · " if data else "") + f"scale={scale}"
     one_line = f"{what} · {tail}"
-    # About 11 characters per inch of figure at the title's font size.
-    fits = len(one_line) <= 11 * fig.get_figwidth()
+    # About 9 characters per inch of figure at the title's (large) font size.
+    fits = len(one_line) <= 9 * fig.get_figwidth()
     fig.suptitle(one_line if fits else f"{what}\n{tail}", fontsize="large")
 
 
@@ -117,15 +117,19 @@ def plain_number(value: float) -> str:
 
 def plain_log_ticks(ax: plt.Axes, axis: str = "y") -> None:
     """Log-axis tick labels as plain numbers (0.5, 2, 1e-4) rather than 5×10⁻¹; minor ticks are
-    labelled only when the axis spans less than a decade, where there are no major ones."""
+    labelled only where fewer than two powers of ten are in view."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
     plain = FuncFormatter(lambda value, _: plain_number(value))
     target.set_major_formatter(plain)
-    spans_a_decade = low > 0 and high / low >= 10
-    target.set_minor_formatter(NullFormatter() if spans_a_decade else plain)
+    # Where fewer than two powers of ten are in view, the minor ticks must carry the labels; over
+    # a wide range only 2, 3 and 5 are labelled, or the labels of 0.4, 0.5, ..., 0.9 collide.
+    powers_in_view = np.floor(np.log10(high)) - np.ceil(np.log10(low)) + 1 if low > 0 < high else 0
+    sparse = low > 0 and high / low >= 3
+    leading = FuncFormatter(lambda value, _: plain_number(value) if plain_number(value).lstrip("0.-")[:1] in "235" else "")
+    target.set_minor_formatter(NullFormatter() if powers_in_view >= 2 else leading if sparse else plain)
 
 
 def ordered(methods) -> list[str]:

@@ -420,15 +420,15 @@ def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, ti
                     linestyle="-" if method == LEARNED else "--", label=method)
         if layers == 1:
             ax.axvline(trained_hidden, color="0.4", ls=":", lw=1)
-        ax.set(xscale="log", yscale="log", xlabel="hidden units per layer", title=f"{layers} hidden layer(s)")
+        hidden_layers = f"{layers} hidden layer" + ("s" if layers > 1 else "")
+        ax.set(xscale="log", yscale="log", xlabel="hidden units per layer", title=hidden_layers)
         ax.set_xticks(sorted(panel["hidden units"].unique()), [str(h) for h in sorted(panel["hidden units"].unique())])
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         plots.plain_log_ticks(ax)
     axes[0][0].set_ylabel(f"median loss at step {steps}")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8)  # beside the panels, never over data
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 0.88, 1))
+    fig.suptitle(title, fontsize="large")
+    fig.tight_layout()
+    plots.figure_legend(fig, ncol=3)
     return fig
 
 
@@ -459,13 +459,13 @@ def meta_training_figure(runs: dict[str, TrainedOptimizer], title: str, scale: s
 
     from optbook import plots
 
-    fig, axes = plt.subplots(1, len(runs), figsize=(5.2 * len(runs), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(6.4 * len(runs), 4.2), squeeze=False)
     for ax, (name, trained) in zip(axes[0], runs.items()):
         history = trained.history
         ax.plot(history["problem"], history["meta_loss"], color="0.75", lw=0.8, label="per problem")
         window = max(1, len(history) // 20)
         ax.plot(history["problem"], history["meta_loss"].rolling(window, min_periods=1).mean(),
-                color="C0", label=f"mean of {window}")
+                color="C0", label="running mean (over 5 % of the problems)")
         validation = trained.validation
         twin = ax.twinx()
         twin.plot(validation["problems"], validation["mean_loss"], "o-", color="C3", ms=3, label="validation")
@@ -475,14 +475,14 @@ def meta_training_figure(runs: dict[str, TrainedOptimizer], title: str, scale: s
             axis.set_yscale("log")
             plots.plain_log_ticks(axis)
         ax.set_xlabel("training problems")
-        ax.set_ylabel("meta-loss per unroll (K + 1 terms)")
-        twin.set_ylabel("validation: mean loss over the horizon", color="C3")
+        ax.set_ylabel("meta-loss per unroll")
+        twin.set_ylabel("validation loss", color="C3")
         twin.grid(False)
         ax.set_title(name)
-        lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-        ax.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)
     plots.suptitle(fig, title, scale)
     fig.tight_layout()
+    # The twin axes' lines join the one legend below the panels.
+    plots.figure_legend(fig, ncol=3)
     return fig
 
 
