@@ -202,10 +202,10 @@ for key, task in zip(config["tasks"], task_list):
     )
 
 # %% tags=["hide-input"]
-fig, axes = plots.grid_of_axes(len(task_list))
-for ax, (key, task) in zip(axes, zip(config["tasks"], task_list)):
+fig, axes = plots.grid_of_axes(len(task_list), size=(5.2, 4.0))
+for index, (ax, (key, task)) in enumerate(zip(axes, zip(config["tasks"], task_list))):
     plots.median_quantile_curves(evaluation_by_task[key], value="loss", ax=ax, title=task.title,
-                                 ylabel="minibatch loss (median, 25–75 %)", legend=False)
+                                 ylabel="minibatch loss\n(median, 25–75 %)" if index % 3 == 0 else "", legend=False)
 plots.suptitle(fig, f"Tuned baselines on {config['evaluation_seeds']} fresh problems, median and quartiles",
                scale, data=f"MNIST panels on {digits.name}")
 fig.tight_layout(rect=(0, 0, 1, 0.95))

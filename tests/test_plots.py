@@ -72,4 +72,5 @@ def _minor_labels(low, high):
 def test_log_ticks_label_minor_ticks_only_where_too_few_powers_of_ten_are_in_view():
     assert _minor_labels(0.01, 10) == []  # 0.01, 0.1, 1 and 10 carry the axis
     assert _minor_labels(0.15, 1.3) == ["0.2", "0.3", "0.5"]  # one power of ten in view: 2, 3, 5 only
+    assert _minor_labels(0.15, 6) == ["0.2", "0.5", "2", "5"]  # wider: 2 and 5
     assert _minor_labels(0.35, 0.95) == ["0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]  # narrow: every one

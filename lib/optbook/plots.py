@@ -124,12 +124,13 @@ def plain_log_ticks(ax: plt.Axes, axis: str = "y") -> None:
     low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
     plain = FuncFormatter(lambda value, _: plain_number(value))
     target.set_major_formatter(plain)
-    # Where fewer than two powers of ten are in view, the minor ticks must carry the labels; over
-    # a wide range only 2, 3 and 5 are labelled, or the labels of 0.4, 0.5, ..., 0.9 collide.
+    # Where fewer than two powers of ten are in view, the minor ticks must carry the labels; the
+    # wider the range, the fewer of them (2, 3, 5; or 2, 5), or 0.4, 0.5, ..., 0.9 collide.
     powers_in_view = np.floor(np.log10(high)) - np.ceil(np.log10(low)) + 1 if low > 0 < high else 0
-    sparse = low > 0 and high / low >= 3
-    leading = FuncFormatter(lambda value, _: plain_number(value) if plain_number(value).lstrip("0.-")[:1] in "235" else "")
-    target.set_minor_formatter(NullFormatter() if powers_in_view >= 2 else leading if sparse else plain)
+    ratio = high / low if low > 0 else np.inf
+    digits = "25" if ratio >= 10 else "235" if ratio >= 3 else "123456789"
+    leading = FuncFormatter(lambda value, _: plain_number(value) if plain_number(value).lstrip("0.-")[:1] in digits else "")
+    target.set_minor_formatter(NullFormatter() if powers_in_view >= 2 else leading)
 
 
 def ordered(methods) -> list[str]:
@@ -278,7 +279,7 @@ def median_quantile_curves(
         ax.set_yscale("log")
         plain_log_ticks(ax)
     ax.set_xlabel(x)
-    ax.set_ylabel(ylabel or f"{value.replace('_', ' ')}: median, {band[0]:.0%}–{band[1]:.0%} quantiles")
+    ax.set_ylabel(ylabel if ylabel is not None else f"{value.replace('_', ' ')}: median, {band[0]:.0%}–{band[1]:.0%} quantiles")
     if title:
         ax.set_title(title)
     if legend:

@@ -78,8 +78,8 @@ def rate_agreement(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def tuning_figure(runs_by_task: Mapping[str, pd.DataFrame], titles: Mapping[str, str], scale: str,
                   data: str | None = None) -> plt.Figure:
     """The tuning score of every rate, per task; the chosen (paper-criterion) rate circled."""
-    fig, axes = plots.grid_of_axes(len(runs_by_task))
-    for ax, (key, runs) in zip(axes, runs_by_task.items()):
+    fig, axes = plots.grid_of_axes(len(runs_by_task), size=(5.2, 4.0))
+    for index, (ax, (key, runs)) in enumerate(zip(axes, runs_by_task.items())):
         scores = baselines.learning_rate_scores(runs)
         chosen = baselines.select_learning_rates(runs, "final").set_index("method")
         colors = plots.method_colors(list(scores["method"].unique()))
@@ -91,12 +91,14 @@ def tuning_figure(runs_by_task: Mapping[str, pd.DataFrame], titles: Mapping[str,
                 ax.scatter([chosen.loc[method, "lr"]], [chosen.loc[method, "score"]], s=80, facecolors="none",
                            edgecolors=colors[method], lw=2)
         steps = int(runs["step"].max())
-        ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel=f"{LOSS_LABEL} at step {steps}, mean")
-        ax.set_title(titles[key], fontsize=10)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper right", fontsize=9)
-    plots.suptitle(fig, "Tuning score of each learning rate (mean over held-out problems)", scale, data=data)
-    fig.tight_layout(rect=(0, 0, 0.93, 0.95))
+        ax.set(xscale="log", yscale="log", xlabel="learning rate", title=titles[key])
+        if index % 3 == 0:  # one y label per row of the grid: the panels share what they show
+            ax.set_ylabel(f"{LOSS_LABEL} at step {steps}\n(mean over problems)")
+        plots.plain_log_ticks(ax)
+        plots.plain_log_ticks(ax, axis="x")
+    plots.suptitle(fig, "Tuning score of each learning rate (circled: the rate chosen)", scale, data=data)
+    fig.tight_layout()
+    plots.figure_legend(fig)
     return fig
 
 
