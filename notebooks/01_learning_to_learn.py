@@ -42,6 +42,8 @@ seed = 0  # global seed; every run also draws from its own seed
 dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -224,14 +226,9 @@ fig = l2l.meta_training_figure({quadratic_task.title: quadratic_lstm, mnist_task
 
 # %%
 n_eval = config["evaluation_seeds"]
-
-
-def learned_vs_baselines(task_key: str, task, trained, steps: int) -> pd.DataFrame:
-    baseline = l2l.baseline_runs(task_key, task, scale, n_eval, steps, dataset, session.device)
-    learned = l2l.evaluate_learned(task, trained, n_eval, steps, session.device)
-    return pd.concat([baseline, learned], ignore_index=True)
-
-
+# (task key, task, trained net, steps) -> the net and the tuned baselines on the same problems
+learned_vs_baselines = functools.partial(l2l.learned_and_baseline_runs, scale=scale, n_seeds=n_eval,
+                                         dataset=dataset, device=session.device)
 TRAJECTORY, AT_STEP = l2l.TRAJECTORY, l2l.AT_STEP
 last = config["quadratic_steps"]
 quadratic_runs = learned_vs_baselines("quadratic", quadratic_task, quadratic_lstm, last)

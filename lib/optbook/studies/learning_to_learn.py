@@ -35,7 +35,7 @@ from optbook.tasks import base, ensemble, mlp, quadratic
 __all__ = [
     "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
     "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
-    "judge", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem",
+    "judge", "learned_and_baseline_runs", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem",
     "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trajectory_means",
 ]
 
@@ -188,6 +188,15 @@ def baseline_runs(task_key: str, task, scale: str, n_seeds: int, steps: int, dat
     protocol = scales.tuning_protocol(scale, task_key)
     rates = baselines.tuned_learning_rates(task_key, protocol, dataset=dataset, device=device, progress=progress)
     return baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=progress)
+
+
+def learned_and_baseline_runs(task_key: str, task, trained: TrainedOptimizer, steps: int, *, scale: str,
+                              n_seeds: int, dataset="auto", device="cpu") -> pd.DataFrame:
+    """The trained net and chapter 0's tuned baselines on the same ``n_seeds`` evaluation
+    problems of ``task``, one tidy frame: what every comparison of the chapter pairs."""
+    baseline = baseline_runs(task_key, task, scale, n_seeds, steps, dataset, device)
+    learned = evaluate_learned(task, trained, n_seeds, steps, device)
+    return pd.concat([baseline, learned], ignore_index=True)
 
 
 TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
