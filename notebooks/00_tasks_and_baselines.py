@@ -60,7 +60,7 @@ from optbook.studies import tasks_and_baselines as study
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("00", scale)
-report.show(scales.describe(config, f"chapter 0 at scale={scale}"))
+report.config_table(config, caption=f"Chapter 0 at scale={scale}")
 
 # %% [markdown]
 # ## The optimizees

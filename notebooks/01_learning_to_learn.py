@@ -57,7 +57,7 @@ from optbook.tasks import book_task
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("01", scale)
-report.show(scales.describe(config, f"chapter 1 at scale={scale}"))
+report.config_table(config, caption=f"Chapter 1 at scale={scale}")
 
 # %% [markdown]
 # ## The optimizer as a recurrent network

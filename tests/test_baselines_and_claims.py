@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import optbook
-from optbook import baselines, claims, plots, scales, session
+from optbook import baselines, claims, plots, report, scales, session
 
 
 def _runs(final: dict, trajectory_extra: dict | None = None, diverged: set = frozenset()):
@@ -211,8 +211,9 @@ def test_median_quantile_curves_show_the_typical_problem():
 
 
 def test_config_tables_show_plain_text():
-    table = scales.describe({"tasks": ("a", "b"), "grid": None, "steps": {"default": 100}, "lr": 0.003}, "t")
-    assert table["t"].tolist() == ["a, b", "–", "default: 100", "0.003"]
+    table = report.config_table({"tasks": ("a", "b"), "grid": None, "steps": {"default": 100}, "lr": 0.003}).data
+    assert table["value"].tolist() == ["a, b", "–", "100", "0.003"]
+    assert table["setting"].tolist() == ["tasks", "grid", "steps · default", "lr"]
 
 
 def test_record_outside_the_build_writes_nothing_even_inside_a_checkout(tmp_path, monkeypatch):

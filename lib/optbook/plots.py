@@ -108,11 +108,9 @@ def suptitle(fig: plt.Figure, what: str, scale: str, data: str | None = None) ->
 
 def plain_number(value: float) -> str:
     """``0.5`` → "0.5", ``1e-06`` → "1e-6": a tick label as short as the number allows."""
-    text = f"{value:g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
+    from optbook.report import short_exponent
+
+    return short_exponent(f"{value:g}")
 
 
 def plain_log_ticks(ax: plt.Axes, axis: str = "y") -> None:

@@ -51,15 +51,17 @@ def format_number(value, digits: int = 3) -> str:
     if value == int(value) and abs(value) < 1e6:
         return str(int(value))
     # Below 1e-3 decimals hide the magnitude: 1e-4, not 0.0001.
-    text = f"{value:.{digits - 1}e}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-        text = f"{mantissa}e{exponent}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
+    return short_exponent(f"{value:.{digits - 1}e}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}g}")
+
+
+def short_exponent(text: str) -> str:
+    """``"1.00e-08"`` → ``"1e-8"``: a number's text without trailing zeros or a padded exponent."""
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def format_value(value, digits: int = 3) -> str:

@@ -165,19 +165,3 @@ def tuning_protocol(scale: str, task_key: str):
     config = chapter_config("00", scale)
     steps = config["steps"].get(task_key, config["steps"]["default"])
     return TuningProtocol(steps=steps, n_seeds=config["tuning_seeds"], lr_grid=tuple(config["lr_grid"] or LR_GRID))
-
-
-def describe(config, title: str):
-    """A chapter's config table as a one-column frame of plain text (no Python reprs on the page)."""
-    import pandas as pd
-
-    def text(value) -> str:
-        if isinstance(value, (tuple, list)):
-            return ", ".join(text(v) for v in value) if len(value) <= 6 else f"{text(value[0])} … {text(value[-1])} ({len(value)})"
-        if isinstance(value, (dict, MappingProxyType)):
-            return "; ".join(f"{k}: {text(v)}" for k, v in value.items())
-        if value is None:
-            return "–"
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    return pd.DataFrame({"setting": list(config), title: [text(value) for value in config.values()]})
