@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from optbook import bench
-from optbook.cli import main
+from optbook.pipeline.cli import main
 from optbook.optim import BAOAB
 from optbook.tasks import SpiralTask
 

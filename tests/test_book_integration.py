@@ -62,7 +62,7 @@ def test_every_chapter_executed_at_smoke_scale_with_a_stamp(smoke_book):
 
 
 def test_every_executed_chapter_carries_the_install_cell_the_config_and_stamp_give(smoke_book):
-    from optbook import install_cell
+    from optbook.pipeline import install_cell
 
     root, _ = smoke_book
     url, branch = install_cell.read_repository(root)
@@ -95,7 +95,7 @@ def test_html_has_each_chapter_page_with_its_figures(smoke_book):
 def test_smoke_page_shows_no_plumbing(smoke_book, chapter):
     """The check the committed chapters pass, on pages built from the current sources: a source
     change that would show plumbing fails here before anyone re-executes at cpu."""
-    from optbook.pagecheck import page_problems
+    from optbook.pipeline.pagecheck import page_problems
 
     root, _ = smoke_book
     problems = page_problems(root / "book" / "chapters" / f"{chapter}.ipynb")

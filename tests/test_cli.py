@@ -1,4 +1,4 @@
-"""The chapter pipeline (optbook.build) and the `optbook` command (optbook.cli).
+"""The chapter pipeline (optbook.pipeline) and the `optbook` command (optbook.pipeline.cli).
 
 Runs on a two-chapter fake book (tests/fixtures/tiny_book) whose notebooks import no torch, so a
 kernel run costs a second or two. Executions are shared through module-scoped fixtures and
@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from optbook import build
-from optbook.build import BuildError, Parameter
-from optbook.cli import main
+from optbook import pipeline as build
+from optbook.pipeline import BuildError, Parameter, execution, site, stamps
+from optbook.pipeline.cli import main
 from optbook.session import SCALES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_book"
@@ -75,9 +75,10 @@ def isolated_pipeline():
 
     with pytest.MonkeyPatch.context() as patch:
         # The library tree is edited concurrently; staleness logic is tested against a fixed hash.
-        patch.setattr(build, "library_sha256", lambda package_dir=None: PINNED_LIBRARY)
+        for module in (stamps, execution):
+            patch.setattr(module, "library_sha256", lambda package_dir=None: PINNED_LIBRARY)
         patch.delenv("OPTBOOK_DATA", raising=False)
-        import optbook.ledger as ledger
+        import optbook.pipeline.ledger as ledger
 
         patch.setattr(ledger, "render_ledger", fake_render_ledger)
         patch.setattr(ledger, "render_findings", lambda root: Path(root) / "book" / "findings.md")
@@ -232,7 +233,7 @@ def test_second_build_executes_nothing_then_renders(built, ledger_calls, monkeyp
         commands.append(command)
         return subprocess.CompletedProcess(command, 3)
 
-    monkeypatch.setattr(build.subprocess, "run", fake_run)
+    monkeypatch.setattr(site.subprocess, "run", fake_run)
     result = invoke("--root", root, "build", "--scale", "smoke", "--chapters", "hello", "--no-progress")
     assert result.code == 3  # jupyter-book's exit code is the command's
     assert "executed: none; fresh: 00_hello" in result.out
@@ -257,8 +258,8 @@ def test_status_says_why_a_chapter_is_stale(built, tmp_path, monkeypatch):
 
     chapter = build.find_chapter(build.discover_chapters(root), "00")
     wanted = build.build_parameters(chapter, build.read_parameters(chapter), "smoke")
-    monkeypatch.setattr(build, "library_sha256", lambda package_dir=None: "2" * 64)
-    monkeypatch.setattr(build, "torch_version", lambda: "0.0.1")
+    monkeypatch.setattr(stamps, "library_sha256", lambda package_dir=None: "2" * 64)
+    monkeypatch.setattr(stamps, "torch_version", lambda: "0.0.1")
     reasons = build.stale_reasons(chapter, wanted)
     assert [reason.split(" (")[0] for reason in reasons] == [
         "source changed", "library changed", "torch changed"

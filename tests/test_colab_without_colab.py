@@ -37,7 +37,8 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from optbook import build, install_cell
+from optbook import pipeline as build
+from optbook.pipeline import install_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 # The committed chapter executed here: the fastest at smoke scale (about 15 s on 2 cores); it

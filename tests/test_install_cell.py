@@ -13,7 +13,8 @@ import jupytext
 import nbformat
 import pytest
 
-from optbook import build, install_cell
+from optbook import pipeline as build
+from optbook.pipeline import install_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_FIND_SPEC = importlib.util.find_spec

@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from optbook import claims, ledger, page, report
+from optbook import claims, report
+from optbook.pipeline import ledger, page
 
 
 def _book(tmp_path) -> Path:

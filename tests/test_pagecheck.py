@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from optbook import build
-from optbook.pagecheck import page_problems
+from optbook import pipeline as build
+from optbook.pipeline.pagecheck import page_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ A claim that one method beats another is judged by :func:`compare_paired` (the b
 in :mod:`optbook.comparison`): the paired difference of means and the median of paired
 differences (the typical problem), each with a 95% interval.
 
-``record`` writes ``book/results/NN.json`` (merging by claim id); :mod:`optbook.ledger` turns every
+``record`` writes ``book/results/NN.json`` (merging by claim id); :mod:`optbook.pipeline.ledger` turns every
 results file into the ledger page ``book/claims.md``. While ``optbook build`` executes a chapter,
 ``$OPTBOOK_RESULTS`` points ``record`` at a scratch folder, and the chapter's results replace
 ``book/results/NN.json`` only when the run succeeds: a claim the chapter no longer records

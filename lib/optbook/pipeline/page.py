@@ -19,7 +19,7 @@ import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from optbook.badges import badge
+from optbook.pipeline.badges import badge
 
 GENERATED_TAG = "optbook-generated"
 HIDDEN_TAGS = ("parameters", "injected-parameters")
@@ -162,8 +162,8 @@ def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str
 
 def colab_url(root: Path, chapter_id: str) -> str | None:
     """The Colab address of the committed notebook, from ``_config.yml``'s repository setting
-    (the one :mod:`optbook.install_cell` reads); None when that is not a GitHub repository."""
-    from optbook.install_cell import ConfigError, read_repository
+    (the one :mod:`optbook.pipeline.install_cell` reads); None when that is not a GitHub repository."""
+    from optbook.pipeline.install_cell import ConfigError, read_repository
 
     try:
         url, branch = read_repository(root)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from optbook.badges import badge
+from optbook.pipeline.badges import badge
 from optbook.claims import VERDICTS
 
 LEDGER = Path("book/claims.md")

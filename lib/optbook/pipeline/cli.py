@@ -1,6 +1,6 @@
 """The ``optbook`` command: list, status, run and build the book's chapters; benchmark the optimizers.
 
-Argument parsing, printing and exit codes only; the work is in :mod:`optbook.build` (and
+Argument parsing, printing and exit codes only; the work is in :mod:`optbook.pipeline` (and
 :mod:`optbook.bench` for ``bench``, the one command that needs no book).
 Exit codes: 0 success, 1 a chapter failed, 2 a bad request (one message on stderr naming what
 is allowed); a build that renders HTML returns jupyter-book's exit code.
@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from optbook import build
-from optbook.build import BuildError, Chapter, ChapterFailed, Parameter
+from optbook import pipeline as build
+from optbook.pipeline import BuildError, Chapter, ChapterFailed, Parameter
 from optbook.paths import BOOK_MARKER, find_project_root
 from optbook.session import SCALES
 
