@@ -408,6 +408,16 @@ def test_a_run_replaces_its_chapters_results_only_on_success(built, tmp_path):
     assert invoke("--root", root, "run", "02", "-p", "fail", "yes", "--no-progress").code == 1
     assert invoke("--root", root, "run", "02", "--output", tmp_path / "elsewhere.ipynb", "--no-progress").code == 0
     assert recorded() == ["second"]
+    # ... unless told where to keep them (the GPU workflow does), beside other chapters' claims.
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "03.json").write_text("[]")
+    assert invoke("--root", root, "run", "02", "-p", "claim", "first", "--output", tmp_path / "elsewhere.ipynb",
+                  "--results", kept, "--no-progress").code == 0
+    assert [c["id"] for c in json.loads((kept / "02.json").read_text())] == ["first"]
+    assert (kept / "03.json").read_text() == "[]" and recorded() == ["second"]
+    result = invoke("--root", root, "run", "02", "--results", kept, "--no-progress")
+    assert result.code == 2 and "--results needs --output" in result.err
 
 
 def test_status_sees_a_direct_papermill_run_of_a_published_chapter(built, tmp_path):

@@ -76,6 +76,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="set a parameter (repeatable); the value takes the type of the default",
     )
     run.add_argument("--output", metavar="PATH", type=Path, help="default: book/chapters/<id>.ipynb")
+    run.add_argument("--results", metavar="DIR", type=Path,
+                     help="with --output: keep the claims the run records in DIR/NN.json (default: nowhere)")
     _add_no_progress(run)
     run.set_defaults(command=command_run)
 
@@ -89,6 +91,32 @@ def make_parser() -> argparse.ArgumentParser:
     build_.add_argument("--no-html", action="store_true", help="skip `jupyter-book build`")
     _add_no_progress(build_)
     build_.set_defaults(command=command_build)
+
+    sweep = commands.add_parser(
+        "sweep", parents=[with_root],
+        help="execute one chapter per combination of parameter values, as tasks on Dask distributed",
+        epilog="Each combination writes its notebook and claims under the sweep folder; a rerun skips "
+        "combinations already done. Without --scheduler a LocalCluster of single-threaded worker "
+        "processes runs here; with --scheduler tcp://HOST:8786 the tasks go to a running Dask cluster "
+        "(dask-cuda workers for GPUs), whose workers need this checkout at the same path.",
+    )
+    sweep.add_argument("chapter", metavar="CHAPTER", help="id (00_name), number (00 or 0) or name")
+    sweep.add_argument(
+        "-p", "--parameter", nargs="+", action="append", default=[], metavar="NAME VALUE",
+        help="a parameter and its values: -p seed 1 2 3 (repeatable; every combination runs)",
+    )
+    _add_scale(sweep)
+    sweep.add_argument("--folder", type=Path, metavar="DIR",
+                       help="where the executions go (default: sweeps/<chapter>-<names>, git-ignored)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="LocalCluster worker processes (default: cores / --kernel-threads)")
+    sweep.add_argument("--kernel-threads", type=int, default=1, metavar="T",
+                       help="threads each chapter kernel may use (default: 1)")
+    sweep.add_argument("--publish", action="store_true",
+                       help="a sweep over seed alone: record its verdicts for the ledger in book/results/sweeps/")
+    _add_no_progress(sweep)
+    sweep.set_defaults(command=command_sweep)
 
     bench = commands.add_parser(
         "bench", help="time optimizer steps against torch's, batched ensembles against loops, and L2L meta-training (no book needed)"
@@ -173,8 +201,14 @@ def command_run(root: Path, args: argparse.Namespace) -> int:
     given = build.parse_given_parameters(chapter, parameters, args.parameter)
     resolved = build.resolve_parameters(chapter, parameters, given)
     output = build.check_output_path(args.output.resolve()) if args.output else None
+    results = None
+    if args.results:
+        if output is None:
+            raise BuildError("--results needs --output: the book's own run publishes to book/results")
+        results = build.check_output_path(args.results.resolve() / "claims.ipynb").parent
     try:
-        stamp = build.execute_chapter(chapter, resolved, output=output, progress=not args.no_progress)
+        stamp = build.execute_chapter(chapter, resolved, output=output, progress=not args.no_progress,
+                                      results_to=results)
     except ChapterFailed as failure:
         print(_format_failure(failure, root), file=sys.stderr)
         return EXIT_FAILED
@@ -223,6 +257,45 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
     html_exit = EXIT_OK if args.no_html else build.render_html(root)
     print(_build_summary(scale, executed, fresh_ids, failed, started))
     return html_exit
+
+
+def command_sweep(root: Path, args: argparse.Namespace) -> int:
+    from optbook.pipeline import sweeps
+
+    scale = build.check_scale(args.scale)
+    chapter = build.find_chapter(build.discover_chapters(root), args.chapter)
+    parameters = build.read_parameters(chapter)
+    if not args.parameter:
+        raise BuildError("give at least one -p NAME VALUE [VALUE ...] to sweep over")
+    grid = sweeps.parse_grid(chapter, parameters, args.parameter)
+    for name, value in (("--workers", args.workers), ("--kernel-threads", args.kernel_threads)):
+        if value is not None and value < 1:
+            raise BuildError(f"{name} must be at least 1; got {value}")
+    if args.publish and list(grid) != ["seed"]:
+        raise BuildError(f"--publish: only a sweep over seed alone is published; this one varies {', '.join(grid)}")
+    folder = (args.folder.resolve() if args.folder else sweeps.default_folder(root, chapter, grid))
+    build.check_output_path(folder / f"{chapter.id}.ipynb")  # a folder that cannot be written fails now
+    executions = sweeps.plan_sweep(chapter, parameters, grid, scale, folder)
+    started = time.perf_counter()
+    outcomes = sweeps.run_sweep(
+        chapter, executions, scheduler=args.scheduler, workers=args.workers,
+        kernel_threads=args.kernel_threads, progress=not args.no_progress,
+        write=lambda line: print(line, file=sys.stderr),
+    )
+    wall_time = time.perf_counter() - started
+    rows = sweeps.claim_rows(chapter, executions, outcomes)
+    summary = sweeps.write_sweep_files(folder, chapter, scale, grid, rows, wall_time)
+    table = sweeps.verdict_table(rows)
+    if not table.empty:
+        print(_format_table(table))
+    counts = {status: sum(o["status"] == status for o in outcomes) for status in ("executed", "done before", "failed")}
+    print(f"sweep of {chapter.id}: {len(outcomes)} combination(s), "
+          + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+          + f", {wall_time:.1f} s; summary: {build.shown_path(summary, root)}")
+    if args.publish:
+        published = sweeps.publish_seed_sweep(root, chapter, scale, grid, rows, wall_time)
+        print(f"published for the ledger: {build.shown_path(published, root)}")
+    return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
 def command_bench(root: None, args: argparse.Namespace) -> int:

@@ -52,12 +52,16 @@ def execute_chapter(
     parameters: Mapping[str, object],
     output: Path | None = None,
     progress: bool = True,
+    results_to: Path | None = None,
+    kernel_env: Mapping[str, str] | None = None,
 ) -> dict:
     """Run the chapter with the full ``parameters`` dict and stamp the result into ``output``.
 
     ``output`` (default: the chapter's executed notebook) is replaced atomically, and only on
     success: a failure leaves the previous results in place, saves ``<id>.failed.ipynb`` beside
-    it and raises ``ChapterFailed``. Returns the stamp.
+    it and raises ``ChapterFailed``. Only the chapter's own notebook publishes its claims to
+    ``book/results``; a run elsewhere keeps them in ``results_to`` (or nowhere). ``kernel_env``
+    adds variables to the kernel's environment (a sweep's thread limits). Returns the stamp.
     """
     import jupytext
     import nbformat
@@ -82,7 +86,7 @@ def execute_chapter(
         data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results, data_log), _kernel_stderr_to(Path(scratch) / "kernel.log"):
+            with _kernel_environment(chapter.root, scratch_results, data_log, kernel_env), _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -113,6 +117,8 @@ def execute_chapter(
             raise
         if staged is not None:
             _publish_staged(chapter, staged)
+        elif results_to is not None:
+            _keep_results(chapter, scratch_results, Path(results_to))
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
 
@@ -216,8 +222,19 @@ def _kernel_stderr_to(log: Path) -> Iterator[None]:
         os.close(terminal)
 
 
+def _keep_results(chapter: Chapter, scratch_results: Path, folder: Path) -> None:
+    """A run that does not publish keeps its claims in ``folder``, replacing what an earlier run
+    of this chapter recorded there (a claim no longer recorded must not linger); other chapters'
+    files in the same folder stay."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{chapter.id.split('_')[0]}.json").unlink(missing_ok=True)
+    for produced in sorted(scratch_results.glob("*.json")):
+        shutil.copyfile(produced, folder / produced.name)
+
+
 @contextmanager
-def _kernel_environment(root: Path, results: Path, data_log: Path) -> Iterator[None]:
+def _kernel_environment(root: Path, results: Path, data_log: Path,
+                        extra: Mapping[str, str] | None = None) -> Iterator[None]:
     """The kernel inherits our environment: point it at the book's data/ (unless told otherwise),
     record claims into ``results`` (published on success) and the data sets it loads into
     ``data_log`` (for the stamp), and silence the library's progress bars, whose redraws would
@@ -229,6 +246,7 @@ def _kernel_environment(root: Path, results: Path, data_log: Path) -> Iterator[N
         "OPTBOOK_RESULTS": str(results),
         "OPTBOOK_PROGRESS": "0",
         DATA_LOG_ENV: str(data_log),
+        **(extra or {}),
     }
     previous = {name: os.environ.get(name) for name in [*wanted, install_cell.PAGE_DATA_ENV]}
     os.environ.update(wanted)

@@ -4,6 +4,11 @@ landing page's findings table.
 Both are written by ``optbook build`` after the chapters ran, so no number on them is typed by
 hand. The ledger opens with the verdict counts per chapter, then one sortable, filterable table
 (itables) of every claim with its verdict as a coloured badge.
+
+Where a chapter has a published seed sweep (``book/results/sweeps/NN.json``, written by
+``optbook sweep --publish``), each claim says in how many of those seeds its verdict holds, and
+a verdict that holds in fewer than :data:`STABLE_SHARE` of them counts as inconclusive: one
+seed's "reproduced" that the next seed overturns is not a finding.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from optbook.claims import VERDICTS
 LEDGER = Path("book/claims.md")
 FINDINGS = Path("book/findings.md")
 RESULTS = Path("book/results")
+SEED_SWEEPS = RESULTS / "sweeps"
+# The share of seeds in which a verdict must hold for the ledger to state it (4 of 5).
+STABLE_SHARE = 0.8
 CHAPTERS = Path("book/chapters")
 # itables' JavaScript bundle, copied there by the build. Not under _static/: Jupyter Book would load
 # every .js there on every page. _config.yml lists _extra in html_extra_path, copied to the site's root.
@@ -42,7 +50,7 @@ class ChapterResults:
     claims: list[dict]
 
     def counts(self) -> Counter:
-        return Counter(claim["verdict"] for claim in self.claims)
+        return Counter(stated_verdict(claim) for claim in self.claims)
 
 
 def normalise(claim: dict) -> dict:
@@ -50,12 +58,33 @@ def normalise(claim: dict) -> dict:
     return {"kind": "paper", "reference": "paper", **claim}
 
 
+def seeds_holding(claim: dict, sweep: dict | None) -> tuple[int, int] | None:
+    """(k, n): the claim's verdict holds in k of the sweep's n seeds; None without a sweep of it.
+    A seed whose run did not record the claim counts against it."""
+    if not sweep:
+        return None
+    by_seed = sweep.get("verdicts", {}).get(claim["id"], {})
+    seeds = [str(value) for value in sweep.get("values", [])]
+    return sum(by_seed.get(seed) == claim["verdict"] for seed in seeds), len(seeds)
+
+
+def stated_verdict(claim: dict) -> str:
+    """The verdict the ledger states: the recorded one, unless a seed sweep shows it unstable."""
+    held = claim.get("seeds_holding")
+    if held and held[0] < STABLE_SHARE * held[1]:
+        return "inconclusive"
+    return claim["verdict"]
+
+
 def load_results(root: Path) -> list[ChapterResults]:
     """Every chapter that recorded claims, in chapter order."""
     root = Path(root)
     chapters = []
     for path in sorted((root / RESULTS).glob("*.json")):
+        sweep_path = root / SEED_SWEEPS / path.name
+        sweep = json.loads(sweep_path.read_text()) if sweep_path.is_file() else None
         claims = [normalise(c) for c in json.loads(path.read_text())]
+        claims = [{**c, "seeds_holding": seeds_holding(c, sweep)} for c in claims]
         executed = sorted((root / CHAPTERS).glob(f"{path.stem}_*.ipynb"))
         executed = [p for p in executed if not p.name.endswith(".failed.ipynb")]
         title = chapter_title(executed[0]) if executed else None
@@ -142,6 +171,10 @@ def render_findings(root: Path) -> Path:
     return _write_if_changed(root / FINDINGS, "\n".join(lines) + "\n")
 
 
+def _has_sweeps(chapters: list[ChapterResults]) -> bool:
+    return any(claim.get("seeds_holding") for chapter in chapters for claim in chapter.claims)
+
+
 def _kinds(chapters: list[ChapterResults]) -> set:
     return {claim.get("kind") for chapter in chapters for claim in chapter.claims}
 
@@ -166,7 +199,7 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
                 "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
                 + html.escape(_text(claim.get("paper"))),
                 "ours": html.escape(_text(claim.get("ours"))),
-                "verdict": badge(claim["verdict"]),
+                "verdict": _verdict_cell(claim),
                 "notes": html.escape(" ".join(filter(None, [claim.get("notes"),
                                                             f"Source: {source}." if source else ""]))),
             }
@@ -176,6 +209,20 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
                 del row["whose"]
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _verdict_cell(claim: dict) -> str:
+    """The stated verdict's badge; with a seed sweep, how many seeds it holds in (and what the
+    book's own seed recorded when the sweep overturned it)."""
+    stated = stated_verdict(claim)
+    held = claim.get("seeds_holding")
+    if not held:
+        return badge(stated)
+    k, n = held
+    if stated == claim["verdict"]:
+        return f"{badge(stated)}<br><small>holds in {k} of {n} seeds</small>"
+    return (f"{badge(stated)}<br><small>{html.escape(claim['verdict'])} at the book's seed, "
+            f"but in only {k} of {n} seeds</small>")
 
 
 def _text(value) -> str:
@@ -232,7 +279,9 @@ def render_ledger(root: Path) -> Path:
                   "## Every claim", "",
                   "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`). "
                   "*ch.* links to the chapter (its title on hover); *whose* says whether a paper makes the claim "
-                  "or it is a question of ours that no paper asked.",
+                  "or it is a question of ours that no paper asked."
+                  + (f" Where a chapter was re-run over several seeds, a verdict that holds in fewer than "
+                     f"{STABLE_SHARE:.0%} of them is counted as inconclusive." if _has_sweeps(chapters) else ""),
                   "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
                                                       with_kind=len(_kinds(chapters)) > 1),
                                         _install_datatables(root)), ""]
