@@ -478,17 +478,18 @@ def test_ctrl_c_is_one_line_and_exit_130(book, monkeypatch):
     assert not (book / "book" / "chapters").exists()
 
 
-def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
-    """SIGINT to `optbook run` while its kernel works: one line, exit 130, and the scratch
-    folder (in $TMPDIR) and the published chapter are gone / untouched."""
+def _start_slow_run(book: Path, tmp_path: Path):
+    """`optbook run` of a chapter whose kernel writes its pid and sleeps; returns the process, the
+    scratch $TMPDIR and the kernel's pid once the kernel is inside the slow cell."""
     import os
     import signal
     import time
 
     slow = book / "notebooks" / "02_slow.py"
-    started = tmp_path / "cell-started"
+    started = tmp_path / "kernel-pid"
     slow.write_text((book / "notebooks" / "00_hello.py").read_text()
-                    + f"\n# %%\nimport pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(60)\n")
+                    + f"\n# %%\nimport os, pathlib, time\npathlib.Path({str(started)!r}).write_text(str(os.getpid()))"
+                    + "\ntime.sleep(60)\n")
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     process = subprocess.Popen(
@@ -500,9 +501,18 @@ def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 180  # a kernel starts slowly on a busy machine
-    while not started.exists() and time.monotonic() < deadline:  # the kernel is inside the slow cell
+    while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert started.exists(), "the kernel never reached the slow cell"
+    return process, scratch, int(started.read_text())
+
+
+def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
+    """SIGINT to `optbook run` while its kernel works: one line, exit 130, and the scratch
+    folder (in $TMPDIR) and the published chapter are gone / untouched."""
+    import signal
+
+    process, scratch, _ = _start_slow_run(book, tmp_path)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
@@ -510,6 +520,38 @@ def test_ctrl_c_during_a_real_run_leaves_no_scratch_behind(book, tmp_path):
     assert "Traceback" not in err
     assert not list(scratch.glob("optbook-*")), list(scratch.iterdir())
     assert not (book / "book" / "chapters" / "02_slow.ipynb").exists()
+
+
+def test_a_killed_run_leaves_no_kernel_and_the_next_run_removes_its_scratch(book, tmp_path, monkeypatch):
+    """SIGKILL runs no cleanup: the kernel notices its parent is gone and exits, and the next
+    execution removes the scratch folder of the dead process (not those of live ones)."""
+    import os
+    import signal
+    import time
+
+    process, scratch, kernel = _start_slow_run(book, tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    deadline = time.monotonic() + 60
+    while execution._process_exists(kernel) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not execution._process_exists(kernel), "the kernel outlived the killed run"
+    (left,) = scratch.glob("optbook-02_slow-*")
+    alive = scratch / f"optbook-02_slow-{os.getpid()}-abc"  # a scratch folder of a live process
+    alive.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(execution.tempfile, "tempdir", None)  # tempfile caches the folder it chose
+    # Half-written files a killed publish leaves beside the notebook and results go too.
+    dead = process.pid
+    (book / "book" / "results").mkdir(parents=True)
+    half = [book / "book" / "results" / f".02.json.{dead}.tmp", tmp_path / f".next.ipynb.{dead}.partial"]
+    for path in half:
+        path.write_text("half")
+    mine = tmp_path / f".other.ipynb.{os.getpid()}.partial"
+    mine.write_text("in progress")
+    assert invoke("--root", book, "run", "00", "--output", tmp_path / "next.ipynb", "--no-progress").code == 0
+    assert not left.exists() and alive.is_dir()
+    assert not any(path.exists() for path in half) and mine.exists()
 
 
 def test_notebook_and_results_are_published_together_or_not_at_all(built, tmp_path):

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from optbook.claims import RESULTS
 from optbook.pipeline import install_cell
 from optbook.pipeline.chapters import Chapter, shown_path
 from optbook.pipeline.errors import BuildError, ChapterFailed
@@ -23,6 +24,8 @@ KERNEL_NAME = "python3"
 INJECTED_TAG = "injected-parameters"
 # Papermill adds markdown cells tagged so around a failure; they are not part of the source either.
 ERROR_MARKER_TAG = "papermill-error-cell-tag"
+# Each execution's scratch folder is <tmp>/optbook-<chapter id>-<pid>-<random>.
+SCRATCH_PREFIX = "optbook-"
 
 
 def check_output_path(output: Path) -> Path:
@@ -78,7 +81,10 @@ def execute_chapter(
     revision = install_cell.git_revision(chapter.root)
     if install_cell.MARKER.encode() in source:  # a bad repository setting fails before the kernel starts
         _repository(chapter.root)
-    with tempfile.TemporaryDirectory(prefix=f"optbook-{chapter.id}-") as scratch:
+    remove_orphaned_scratch()
+    for folder in (target.parent, chapter.root / RESULTS):
+        remove_orphaned_partials(folder)
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{chapter.id}-{os.getpid()}-") as scratch:
         scratch_input = Path(scratch) / f"{chapter.id}.ipynb"
         scratch_output = Path(scratch) / f"{chapter.id}.executed.ipynb"
         nbformat.write(jupytext.reads(source.decode("utf-8"), fmt="py:percent"), scratch_input)
@@ -123,6 +129,42 @@ def execute_chapter(
     return stamp
 
 
+def remove_orphaned_scratch(folder: Path | None = None) -> list[Path]:
+    """Remove scratch folders left by executions whose process is gone (killed with SIGKILL, or
+    the machine lost power: no ``finally`` ran). A folder names its process; folders of running
+    processes, of other users' processes and of older versions without a process id are kept.
+    Returns what was removed."""
+    removed = []
+    for scratch in Path(folder or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*-*"):
+        pid = scratch.name.rsplit("-", 2)[-2]
+        if scratch.is_dir() and pid.isdigit() and not _process_exists(int(pid)):
+            shutil.rmtree(scratch, ignore_errors=True)
+            removed.append(scratch)
+    return removed
+
+
+def remove_orphaned_partials(folder: Path) -> list[Path]:
+    """Remove the hidden half-written files (``.name.<pid>.partial``, ``.name.<pid>.tmp``) that a
+    killed execution left beside the notebook and results it was replacing."""
+    removed = []
+    for partial in [*Path(folder).glob(".*.partial"), *Path(folder).glob(".*.tmp")]:
+        pid = partial.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            partial.unlink(missing_ok=True)
+            removed.append(partial)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _finish_page(chapter: Chapter, notebook, scratch_results: Path, stamp: dict) -> None:
     """Verdict box, "Run it yourself", numbered title, hidden parameters: see optbook.pipeline.page."""
     from optbook.claims import load
@@ -163,8 +205,6 @@ def refresh_install_cell(chapter: Chapter) -> bool:
 def _stage_results(chapter: Chapter, scratch_results: Path) -> list[tuple[Path, Path]]:
     """Copy the claims this run recorded next to the published results (hidden temporary
     files); ``BuildError`` if the results folder cannot be written. Returns (staged, final)."""
-    from optbook.claims import RESULTS
-
     published = chapter.root / RESULTS
     staged: list[tuple[Path, Path]] = []
     try:
@@ -191,8 +231,6 @@ def _publish_staged(chapter: Chapter, staged: list[tuple[Path, Path]]) -> None:
     """The staged claims become the chapter's published results, replacing the old ones (so a
     claim the chapter stopped recording leaves the ledger). Only the executed notebook's own
     run publishes: ``optbook run --output elsewhere`` leaves the book alone."""
-    from optbook.claims import RESULTS
-
     own = chapter.root / RESULTS / f"{chapter.id.split('_')[0]}.json"
     if own not in {final for _, final in staged}:
         own.unlink(missing_ok=True)
