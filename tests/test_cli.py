@@ -567,3 +567,30 @@ def test_notebook_and_results_are_published_together_or_not_at_all(built, tmp_pa
     assert "cannot write the results of 00_hello" in result.err + result.out
     assert executed.read_bytes() == before  # the old notebook stays with the old results
     assert not list((root / "book" / "chapters").glob(".*tmp*"))
+
+
+CACHED_CHAPTER = '''
+# %% tags=["parameters"]
+scale = "cpu"  # "smoke" | "cpu" | "paper"
+key = 1
+
+# %%
+from optbook import cache
+
+first = cache.cached("demo", {"key": key}, lambda: key * 2)
+again = cache.cached("demo", {"key": key}, lambda: key * 2)
+print(first, again)
+'''
+
+
+def test_the_stamp_and_status_say_how_much_came_from_the_cache(book, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    header = (book / "notebooks" / "00_hello.py").read_text().partition("# %%")[0]
+    (book / "notebooks" / "02_cached.py").write_text(header + CACHED_CHAPTER)
+    output = tmp_path / "cached.ipynb"
+    result = invoke("--root", book, "run", "02", "--output", output, "--no-progress")
+    assert result.code == 0, result.err
+    assert stamp_of(output)["cache"] == {"hits": 1, "misses": 1}
+    assert ", 1 of 2 results from the cache ->" in result.out
+    assert invoke("--root", book, "run", "02", "--output", output, "--no-progress").code == 0
+    assert stamp_of(output)["cache"] == {"hits": 2, "misses": 0}

@@ -22,6 +22,9 @@ from typing import Callable, Iterable, TypeVar
 from optbook.paths import cache_dir
 
 T = TypeVar("T")
+# Where ``cached`` notes each lookup as a line "hit KIND" or "miss KIND", when set: ``optbook
+# build`` sets it, so a chapter's stamp can say how much of its wall time was a cache replay.
+CACHE_LOG_ENV = "OPTBOOK_CACHE_LOG"
 
 
 def _canonical(config) -> str:
@@ -52,14 +55,30 @@ def cached(kind: str, config: dict, compute: Callable[[], T], code: Iterable[Mod
     if path.exists() and not refresh:
         try:
             with path.open("rb") as handle:
-                return pickle.load(handle)
+                result = pickle.load(handle)
+            _log_lookup("hit", kind)
+            return result
         except Exception as err:  # a damaged entry raises anything from EOFError to UnpicklingError
             # An entry that cannot be read is a miss: recompute and overwrite it, and say which.
             warnings.warn(f"unreadable cache entry {path} ({type(err).__name__}: {err}); recomputing it", stacklevel=2)
+    _log_lookup("miss", kind)
     result = compute()
     _atomic_pickle(result, path)
     (path.with_suffix(".json")).write_text(json.dumps({"kind": kind, "config": config}, indent=1, sort_keys=True))
     return result
+
+
+def _log_lookup(outcome: str, kind: str) -> None:
+    log = os.environ.get(CACHE_LOG_ENV)
+    if log:
+        with open(log, "a") as handle:
+            handle.write(f"{outcome} {kind}\n")
+
+
+def read_lookups(log: Path) -> dict[str, int]:
+    """``{"hits": h, "misses": m}`` from a lookup log (zeros when there is none)."""
+    words = [line.split()[0] for line in Path(log).read_text().splitlines() if line.strip()] if Path(log).is_file() else []
+    return {"hits": words.count("hit"), "misses": words.count("miss")}
 
 
 def _atomic_pickle(obj, path: Path) -> None:

@@ -213,7 +213,7 @@ def command_run(root: Path, args: argparse.Namespace) -> int:
         print(_format_failure(failure, root), file=sys.stderr)
         return EXIT_FAILED
     target = output or chapter.executed_path
-    print(f"executed {chapter.id} in {stamp['wall_time_s']:.1f} s -> {build.shown_path(target, root)}")
+    print(f"executed {chapter.id} in {stamp['wall_time_s']:.1f} s{_cache_note(stamp)} -> {build.shown_path(target, root)}")
     return EXIT_OK
 
 
@@ -242,7 +242,7 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
             tqdm.write(_format_failure(failure, root), file=sys.stderr)
             failed.append(chapter.id)
             continue
-        executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s)")
+        executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s{_cache_note(stamp)})")
 
     fresh_ids = [chapter.id for chapter, _, _ in fresh]
     for chapter, _, _ in fresh:
@@ -411,9 +411,18 @@ def _describe_parameter(parameter: Parameter) -> str:
     return "; ".join(parts)
 
 
+def _cache_note(stamp: dict) -> str:
+    """", 12 of 14 results from the cache": a wall time that was mostly a replay says so."""
+    cache = stamp.get("cache")
+    if not isinstance(cache, dict):
+        return ""  # stamped before lookups were counted
+    total = cache.get("hits", 0) + cache.get("misses", 0)
+    return f", {cache.get('hits', 0)} of {total} results from the cache" if total else ""
+
+
 def _format_stamp(stamp: dict) -> str:
     wall = stamp.get("wall_time_s")
-    wall_text = f"{wall:.1f} s" if isinstance(wall, (int, float)) else "?"
+    wall_text = f"{wall:.1f} s{_cache_note(stamp)}" if isinstance(wall, (int, float)) else "?"
     commit = stamp.get("git_commit")
     commit_text = (commit[:12] + (" (dirty)" if stamp.get("git_dirty") else "")) if commit else "none"
     return (

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from optbook.cache import CACHE_LOG_ENV, read_lookups
 from optbook.claims import RESULTS
 from optbook.pipeline import install_cell
 from optbook.pipeline.chapters import Chapter, shown_path
@@ -92,7 +93,9 @@ def execute_chapter(
         data_log = Path(scratch) / "datasets.log"
         started = time.perf_counter()
         try:
-            with _kernel_environment(chapter.root, scratch_results, data_log, kernel_env), _kernel_stderr_to(Path(scratch) / "kernel.log"):
+            with _kernel_environment(chapter.root, scratch_results, data_log,
+                                     {CACHE_LOG_ENV: str(Path(scratch) / "cache.log"), **(kernel_env or {})}), \
+                    _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
                     scratch_output,
@@ -107,6 +110,7 @@ def execute_chapter(
         notebook = nbformat.read(scratch_output, as_version=4)
         datasets = data_log.read_text().split() if data_log.is_file() else []
         stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
+        stamp["cache"] = read_lookups(Path(scratch) / "cache.log")  # how much of the wall time was a replay
         # Lets status tell a later direct papermill/Jupyter run of this notebook from ours.
         stamp["papermill_start_time"] = papermill_run(notebook).get("start_time")
         notebook.metadata[STAMP_KEY] = stamp
