@@ -630,7 +630,7 @@ report.show(order.reset_index().rename(columns={"train_loss": "training loss", "
 # %%
 ordering = pd.Series(hd.ordering_effect(curves["LogReg"], epochs["LogReg"]))
 order_judged = hd.judge_pairs(epochs["LogReg"], {"Adam-HD (code order)": "Adam-HD"})["Adam-HD (code order)"]
-report.show(ordering.rename("LogReg").reset_index(names="measure"), caption="The ordering's effect on α and on the final loss")
+report.show(ordering.rename("LogReg").rename_axis("measure").reset_index(), caption="The ordering's effect on α and on the final loss")
 
 # %% tags=["remove-cell"]
 report.glue("order_alpha_gap", f"{ordering['max relative α gap']:.2g}")
@@ -761,8 +761,8 @@ report.glue("vgg_status", "ran" if vgg_runs else "did not run here (" + cifar_no
 # that change are: {glue:text}`parity_changed`. HD is no slower than its baseline in
 # {glue:text}`grid_fraction` of the $(\alpha_0, \beta)$ cells with $\beta \le 10^{-3}$, and it
 # lowers the cost of an untuned $\alpha_0$ for SGD ({glue:text}`sweep_sgd_verdict`) and for Adam
-# ({glue:text}`sweep_adam_verdict`). The variants' claims do not hold up: of their paired
-# comparisons with plain HD {glue:text}`variants_reproduced` reproduced, and the Adam-on-α variant
+# ({glue:text}`sweep_adam_verdict`). Of the variants' paired comparisons with plain HD,
+# {glue:text}`variants_reproduced` reproduced, and the Adam-on-α variant
 # at the variants' $\beta$ cannot move $\alpha$ enough for any comparison to mean something; at a
 # $\beta$ where it can, its verdict is {glue:text}`moving_verdict`.
 
