@@ -245,3 +245,14 @@ def test_image_task_standardises_fashion_mnist_by_its_own_statistics(tmp_path, m
     assert {"train_loss", "test_loss"} <= set(both)
     with pytest.raises(ValueError, match="dataset='cifar10'"):
         ImageMLPTask(dataset="cifar10")
+
+
+def test_two_ensembles_at_once_give_the_same_runs():
+    task = MNISTMLPTask(hidden=(), sampling="epochs", standardize=True, dataset="mnist-5k")
+    alone = hd.training_curves(task, ["SGD-HD", "Adam"], 1, [0, 1], progress=False)
+    both = hd._map(lambda m: experiment.run_ensemble(task, hd.make_optimizer(m), [0, 1], task.steps_per_epoch,
+                                                     eval_every=task.steps_per_epoch, labels={"method": m},
+                                                     track=hd.learning_rate), ["SGD-HD", "Adam"], workers=2)
+    together = pd.concat(both, ignore_index=True)
+    assert torch.get_num_threads() >= 1 and len(together) == len(alone)
+    assert np.allclose(together["loss"], alone["loss"], rtol=1e-4) and np.allclose(together["lr"], alone["lr"], rtol=1e-6)

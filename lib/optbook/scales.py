@@ -52,8 +52,8 @@ HYPERGRADIENT = {
     },
     "cpu": {
         "mlp_hidden": (1000, 1000),
-        "logreg_epochs": 20, "mlp_epochs": 20, "logreg_seeds": 10, "mlp_seeds": 6, "mlp_variant_seeds": 0,
-        "grid_alphas": DECADES, "grid_betas": DECADES, "grid_cap": 3000, "threshold": 0.29,
+        "logreg_epochs": 20, "mlp_epochs": 10, "logreg_seeds": 10, "mlp_seeds": 6, "mlp_variant_seeds": 0,
+        "grid_alphas": DECADES, "grid_betas": DECADES, "grid_cap": 2000, "threshold": 0.29,
         "sweep_alphas": DECADES, "sweep_epochs": 50, "sweep_beta": 1e-4, "sweep_seeds": 2,
         "variant_alphas": (1e-2, 5e-3, 1e-3, 5e-4, 1e-4), "variant_epochs": 20, "variant_seeds": 2,
         "parity_steps": 9380, "parity_window": 469, "parity_seeds": 6,

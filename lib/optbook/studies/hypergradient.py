@@ -57,6 +57,25 @@ PAPER_ITERATIONS = PAPER_EPOCHS * PAPER_STEPS_PER_EPOCH
 STUDY_CODE = (base, ensemble, mlp, image_mlp, experiment, hypergradient)
 
 
+def _map(fn: Callable, items: Sequence, workers: int = 1, desc: str = "", progress: bool = True) -> list:
+    """``[fn(item) for item in items]``, or with ``workers`` > 1 that many ensembles at once, each
+    on one thread (torch's own threads set to 1 meanwhile). Small models (logistic regression) use
+    two cores better this way than with two threads per operation; every ensemble draws from its
+    own generators, so the results do not depend on the order in which they run."""
+    items = list(items)
+    if workers <= 1:
+        return [fn(item) for item in progress_bar(items, desc=desc, disable=not progress)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fn, items))
+    finally:
+        torch.set_num_threads(before)
+
+
 def paper_beta(method: str) -> float:
     """The paper's β for an HD method (Adam-HD 1e-7, the SGD family 1e-3)."""
     model_opt, lr_opt, _ = METHODS[method]
@@ -111,20 +130,21 @@ def learning_rate_and_step(optimizer) -> dict:
 
 
 def training_curves(task, methods: Sequence[str], epochs: int, seeds: Sequence[int], device="cpu",
-                    betas: dict[str, float] | None = None, progress: bool = True) -> pd.DataFrame:
+                    betas: dict[str, float] | None = None, progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """Each method from α₀ for ``epochs`` epochs, evaluated on the test split after every epoch
-    (cached). ``betas`` overrides the paper's β per method (VGG uses 1e-8 for Adam-HD)."""
+    (cached). ``betas`` overrides the paper's β per method (VGG uses 1e-8 for Adam-HD); ``workers``
+    ensembles run at once (see :func:`_map`)."""
     spe = task.steps_per_epoch
     config = {"task": task.config(), "methods": list(methods), "epochs": epochs, "seeds": list(seeds),
               "betas": betas or {}}
 
+    def one(method: str) -> pd.DataFrame:
+        factory = make_optimizer(method, hypergrad_lr=(betas or {}).get(method))
+        return experiment.run_ensemble(task, factory, seeds, epochs * spe, device=device, eval_every=spe,
+                                       labels={"method": method}, track=learning_rate)
+
     def compute() -> pd.DataFrame:
-        frames = []
-        for method in progress_bar(methods, desc=f"training {task.name}", disable=not progress):
-            factory = make_optimizer(method, hypergrad_lr=(betas or {}).get(method))
-            frames.append(experiment.run_ensemble(task, factory, seeds, epochs * spe, device=device,
-                                                  eval_every=spe, labels={"method": method}, track=learning_rate))
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(_map(one, methods, workers, f"training {task.name}", progress), ignore_index=True)
 
     return cache.cached("hd-curves", config, compute, code=STUDY_CODE)
 
@@ -161,7 +181,7 @@ def _first_step_below(losses: np.ndarray, threshold: float, cap: int) -> np.ndar
 
 def iterations_to_threshold(task, methods: Sequence[str], alphas: Sequence[float], betas: Sequence[float],
                             threshold: float, cap: int, seed: int = 0, device="cpu",
-                            progress: bool = True) -> pd.DataFrame:
+                            progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """Fig. 4: iterations until the minibatch training loss first reaches ``threshold``, for every
     (α₀, β) of the grid, all from the same initial model (seed); ``cap`` if never within ``cap``.
 
@@ -171,25 +191,24 @@ def iterations_to_threshold(task, methods: Sequence[str], alphas: Sequence[float
     config = {"task": task.config(), "methods": list(methods), "alphas": list(alphas), "betas": list(betas),
               "threshold": threshold, "cap": cap, "seed": seed}
 
+    def one(method: str) -> list[dict]:
+        hd = METHODS[method][1] is not None
+        points = [(a, b) for a in alphas for b in betas] if hd else [(a, np.nan) for a in alphas]
+        factory = make_optimizer(method, lr=[a for a, _ in points], hypergrad_lr=[b for _, b in points] if hd else None)
+        frame = experiment.run_ensemble(task, factory, [seed] * len(points), cap, device=device)
+        losses = frame.pivot(index="step", columns="run", values="loss")
+        first = _first_step_below(losses.to_numpy()[:cap], threshold, cap)
+        return [{"method": method, "alpha0": a, "beta": b, "iterations": int(n), "reached": n < cap}
+                for (a, b), n in zip(points, first)]
+
     def compute() -> pd.DataFrame:
-        rows = []
-        for method in progress_bar(methods, desc=f"grid {task.name}", disable=not progress):
-            hd = METHODS[method][1] is not None
-            points = [(a, b) for a in alphas for b in betas] if hd else [(a, np.nan) for a in alphas]
-            factory = make_optimizer(method, lr=[a for a, _ in points],
-                                     hypergrad_lr=[b for _, b in points] if hd else None)
-            frame = experiment.run_ensemble(task, factory, [seed] * len(points), cap, device=device)
-            losses = frame.pivot(index="step", columns="run", values="loss")
-            first = _first_step_below(losses.to_numpy()[:cap], threshold, cap)
-            rows += [{"method": method, "alpha0": a, "beta": b, "iterations": int(n), "reached": n < cap}
-                     for (a, b), n in zip(points, first)]
-        return pd.DataFrame(rows)
+        return pd.DataFrame([row for rows in _map(one, methods, workers, f"grid {task.name}", progress) for row in rows])
 
     return cache.cached("hd-grid", config, compute, code=STUDY_CODE)
 
 
 def alpha0_sweep(task, methods: Sequence[str], alphas: Sequence[float], epochs: int, seeds: Sequence[int] = (0,),
-                 hypergrad_lr: float | None = None, device="cpu", progress: bool = True) -> pd.DataFrame:
+                 hypergrad_lr: float | None = None, device="cpu", progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """Fig. 2: each method from every α₀ and seed (one batched ensemble per method; a seed fixes
     the initial model and the minibatches, the same for every α₀ and method)."""
     spe = task.steps_per_epoch
@@ -198,15 +217,15 @@ def alpha0_sweep(task, methods: Sequence[str], alphas: Sequence[float], epochs: 
     run_alphas = [a for _ in seeds for a in alphas]
     run_seeds = [s for s in seeds for _ in alphas]
 
+    def one(method: str) -> pd.DataFrame:
+        hd = METHODS[method][1] is not None
+        factory = make_optimizer(method, lr=run_alphas, hypergrad_lr=hypergrad_lr if hd else None)
+        frame = experiment.run_ensemble(task, factory, run_seeds, epochs * spe, device=device,
+                                        eval_every=spe, labels={"method": method}, track=learning_rate)
+        return frame.assign(alpha0=np.asarray(run_alphas)[frame["run"].to_numpy()])
+
     def compute() -> pd.DataFrame:
-        frames = []
-        for method in progress_bar(methods, desc=f"α₀ sweep {task.name}", disable=not progress):
-            hd = METHODS[method][1] is not None
-            factory = make_optimizer(method, lr=run_alphas, hypergrad_lr=hypergrad_lr if hd else None)
-            frame = experiment.run_ensemble(task, factory, run_seeds, epochs * spe, device=device,
-                                            eval_every=spe, labels={"method": method}, track=learning_rate)
-            frames.append(frame.assign(alpha0=np.asarray(run_alphas)[frame["run"].to_numpy()]))
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(_map(one, methods, workers, f"α₀ sweep {task.name}", progress), ignore_index=True)
 
     return cache.cached("hd-alpha0", config, compute, code=STUDY_CODE)
 
@@ -291,7 +310,7 @@ def peak_alpha_before_divergence(frame: pd.DataFrame, method: str) -> float:
 
 
 def paired_curves(task, steps: int, seeds: Sequence[int], eval_every: int, pairs: dict[str, str] = BASELINE_OF,
-                  device="cpu", progress: bool = True) -> pd.DataFrame:
+                  device="cpu", progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """Each HD method and its baseline for ``steps`` iterations as ONE ensemble of 2R runs: the
     baseline is the HD optimizer with β = 0 (torch.optim's update, up to rounding), and run r of
     either shares seed r, so both start from the same model and see the same minibatches. Halves
@@ -300,15 +319,16 @@ def paired_curves(task, steps: int, seeds: Sequence[int], eval_every: int, pairs
               "pairs": dict(pairs)}
     n = len(seeds)
 
+    def one(pair: tuple[str, str]) -> pd.DataFrame:
+        method, baseline = pair
+        factory = make_optimizer(method, lr=[ALPHA0] * (2 * n), hypergrad_lr=[0.0] * n + [paper_beta(method)] * n)
+        frame = experiment.run_ensemble(task, factory, list(seeds) * 2, steps, device=device,
+                                        eval_every=eval_every, track=learning_rate)
+        frame.insert(0, "method", np.where(frame["run"] < n, baseline, method))
+        return frame
+
     def compute() -> pd.DataFrame:
-        frames = []
-        for method, baseline in progress_bar(list(pairs.items()), desc=f"pairs {task.name}", disable=not progress):
-            factory = make_optimizer(method, lr=[ALPHA0] * (2 * n), hypergrad_lr=[0.0] * n + [paper_beta(method)] * n)
-            frame = experiment.run_ensemble(task, factory, list(seeds) * 2, steps, device=device,
-                                            eval_every=eval_every, track=learning_rate)
-            frame.insert(0, "method", np.where(frame["run"] < n, baseline, method))
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(_map(one, list(pairs.items()), workers, f"pairs {task.name}", progress), ignore_index=True)
 
     return cache.cached("hd-pairs", config, compute, code=STUDY_CODE)
 
@@ -399,7 +419,7 @@ def logistic_smoothness(task) -> float:
 
 
 def transition_curves(task, method: str, alpha_inf: float, taus: Sequence[float], steps: int, seeds: Sequence[int],
-                      eval_every: int, device="cpu", progress: bool = True) -> pd.DataFrame:
+                      eval_every: int, device="cpu", progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """§5: ``method`` stepping with γ_t = δ(t)α_t + (1 − δ(t))α_∞, δ = :class:`SlowedInverseSquare`
     (τ), one ensemble per τ, next to ``method`` itself and its baseline at the fixed rate α_∞."""
     config = {"task": task.config(), "method": method, "alpha_inf": alpha_inf, "taus": list(taus), "steps": steps,
@@ -411,15 +431,16 @@ def transition_curves(task, method: str, alpha_inf: float, taus: Sequence[float]
             method, transition=hypergradient.LRTransition(alpha_inf, SlowedInverseSquare(tau))) for tau in taus}
         runs[method] = make_optimizer(method)
         runs[f"{baseline} (α={alpha_inf:g})"] = make_optimizer(baseline, lr=alpha_inf)
-        frames = []
-        for name, factory in progress_bar(list(runs.items()), desc=f"transition {task.name}", disable=not progress):
+
+        def one(item) -> pd.DataFrame:
+            name, factory = item
             track = learning_rate_and_step if name.startswith(method) else None
             frame = experiment.run_ensemble(task, factory, seeds, steps, device=device, eval_every=eval_every,
                                             labels={"method": name}, track=track)
-            if track is None:
-                frame = frame.assign(lr=alpha_inf, gamma=alpha_inf)
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+            return frame if track else frame.assign(lr=alpha_inf, gamma=alpha_inf)
+
+        return pd.concat(_map(one, list(runs.items()), workers, f"transition {task.name}", progress),
+                         ignore_index=True)
 
     return cache.cached("hd-transition", config, compute, code=STUDY_CODE)
 
