@@ -255,4 +255,4 @@ def test_two_ensembles_at_once_give_the_same_runs():
                                                      track=hd.learning_rate), ["SGD-HD", "Adam"], workers=2)
     together = pd.concat(both, ignore_index=True)
     assert torch.get_num_threads() >= 1 and len(together) == len(alone)
-    assert np.allclose(together["loss"], alone["loss"], rtol=1e-4) and np.allclose(together["lr"], alone["lr"], rtol=1e-6)
+    assert np.allclose(together["loss"], alone["loss"], rtol=1e-4) and np.allclose(together["lr"], alone["lr"], rtol=1e-6, equal_nan=True)
