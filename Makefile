@@ -6,15 +6,31 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.optbook-ready
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: book test setup clean
+FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-book: $(READY)
+.PHONY: book test setup clean fashion-mnist
+
+book: $(READY) fashion-mnist
 	$(BIN)/optbook build
 
 test: $(READY)
 	$(BIN)/python -m pytest
 
-setup: $(READY)
+setup: $(READY) fashion-mnist
+
+# Chapter 3's second data set, from Debian's package: installed when we are root with apt-get;
+# otherwise a note says how (the chapter then reports that comparison as not run).
+fashion-mnist:
+	@if [ -f $(FASHION_DIR)/train-images-idx3-ubyte.gz ] || [ -d data/FashionMNIST/raw ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "installing Debian's dataset-fashion-mnist (chapter 3)"; \
+	  apt-get install -y -q dataset-fashion-mnist > /dev/null 2>&1 || \
+	  { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist > /dev/null 2>&1; } || \
+	  echo "note: could not install dataset-fashion-mnist; chapter 3 will skip its Fashion-MNIST comparison"; \
+	else \
+	  echo "note: Fashion-MNIST is missing; chapter 3 skips its Fashion-MNIST comparison until you run"; \
+	  echo "      sudo apt-get install dataset-fashion-mnist   (Debian/Ubuntu)"; \
+	fi
 
 $(READY): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

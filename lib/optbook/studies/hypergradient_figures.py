@@ -23,9 +23,31 @@ def _epoch_rows(table: pd.DataFrame, value: str) -> pd.DataFrame:
     return rows.assign(step=rows["epoch"], loss=np.nan).rename(columns={value: "value"})
 
 
-def figure3(tables: dict, titles: dict, data: str, scale: str) -> plt.Figure:
-    """The paper's Fig. 3 layout: α, training loss, validation loss per epoch, one column per task."""
-    fig, axes = plt.subplots(3, len(tables), figsize=(4.5 * len(tables), 9), sharex="col", squeeze=False)
+def _alpha_inset(ax: plt.Axes, curves: pd.DataFrame, colors: dict) -> None:
+    """The paper's inset: α at every iteration (mean over seeds) on a log iteration axis, in the
+    upper part of the α panel, whose y-range is doubled so the inset covers no curve."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + 1.15 * (high - low))
+    inset = ax.inset_axes([0.36, 0.56, 0.6, 0.4])
+    hd_runs = curves[curves["method"].isin(hd.BASELINE_OF) & curves["lr"].notna()]
+    for method, rows in hd_runs.groupby("method"):
+        mean = rows.groupby("step")["lr"].mean()
+        inset.plot(mean.index + 1, mean.to_numpy(), color=colors[method], lw=1.0)
+    inset.axhline(hd.ALPHA0, color="0.4", lw=0.8, ls="--")
+    inset.set_xscale("log")
+    inset.set_title("α per iteration", fontsize="x-small", pad=2)
+    inset.tick_params(labelsize="xx-small")
+    inset.grid(True, lw=0.4)
+
+
+def figure3(tables: dict, titles: dict, data: str | dict, scale: str, curves: dict | None = None,
+            xlabel: str = "epoch", what: str = "Baselines (dashed) and their HD versions (solid) from α₀ = 0.001"
+            ) -> plt.Figure:
+    """The paper's Fig. 3 layout: α, training loss, validation loss per epoch (mean over seeds with
+    a 95% band), one column per task; with ``curves`` (the per-step runs) the α panels carry the
+    paper's inset of α at every iteration. ``data`` names the data set, or one per column."""
+    fig, axes = plt.subplots(3, len(tables), figsize=(4.8 * len(tables), 10), sharex="col", squeeze=False)
+    colors = plots.method_colors(list(hd.PAPER_METHODS))
     for col, (name, table) in enumerate(tables.items()):
         shown = table[table["method"].isin(hd.PAPER_METHODS)]
         for row, (value, label) in enumerate(FIGURE3_ROWS):
@@ -33,13 +55,36 @@ def figure3(tables: dict, titles: dict, data: str, scale: str) -> plt.Figure:
             # α may turn negative ("unlearning", as the paper notes), so its axis is linear.
             plots.curves_with_bands(_epoch_rows(shown, value), value="value", x="step", ax=ax, log=row > 0,
                                     styles=BASELINE_STYLE, legend=False)
-            ax.set(ylabel=label if col == 0 else "", xlabel="epoch" if row == 2 else "")
+            ax.set(ylabel=label if col == 0 else "", xlabel=xlabel if row == 2 else "")
             if row == 0:
-                ax.set_title(titles[name])
-    plots.suptitle(fig, "Baselines (dashed) and their HD versions (solid) from α₀ = 0.001", scale, data=data)
+                ax.set_title(titles[name] + (f"\n{data[name]}" if isinstance(data, dict) else ""), fontsize="medium")
+                if curves is not None:
+                    _alpha_inset(ax, curves[name], colors)
+    plots.suptitle(fig, what, scale, data=None if isinstance(data, dict) else data)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     plots.figure_legend(fig, ncol=3)
     return fig
+
+
+def paired_table(judged: dict, quantity: str = "loss") -> pd.DataFrame:
+    """Judged comparisons (:func:`optbook.comparison.compare_paired`), one row each, rounded for
+    the page: the means and medians over problems, the paired differences with their 95%
+    intervals, how often the first is lower, and the verdict."""
+    def g(x: float) -> str:
+        return f"{x:.3g}"
+
+    rows = {}
+    for key, r in judged.items():
+        rows[key] = {
+            "compared": f"{r.a} vs {r.b}", "runs": r.n,
+            f"mean {quantity}": f"{g(r.mean_a)} vs {g(r.mean_b)}",
+            "paired difference [95%]": f"{r.mean_difference:+.2g} [{r.mean_lo:.2g}, {r.mean_hi:.2g}]",
+            f"median {quantity}": f"{g(r.median_a)} vs {g(r.median_b)}",
+            "median difference [95%]": f"{r.median_difference:+.2g} [{r.median_lo:.2g}, {r.median_hi:.2g}]",
+            "first lower in": f"{r.fraction_better:.0%}",
+            "verdict": r.verdict,
+        }
+    return pd.DataFrame(rows).T.reset_index(drop=True)
 
 
 def grid_table(grid: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
@@ -85,33 +130,100 @@ def grid_summary(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_figure(sweep: pd.DataFrame, epochs: int, beta: float, data: str, scale: str) -> plt.Figure:
-    """Fig. 2: the final loss against α₀ for each method, and α over training for each α₀."""
-    fig = plt.figure(figsize=(plots.PAGE_WIDTH, 7.5))
+    """Fig. 2: the final loss against α₀ for each method (median over seeds), and α at every
+    iteration for each α₀ (seed 0) with its sign, on a symmetric log axis (linear near zero)."""
+    fig = plt.figure(figsize=(plots.PAGE_WIDTH, 8))
     top = fig.add_subplot(2, 1, 1)
-    last = sweep[sweep["step"] == sweep["step"].max()]
+    last = hd.final_losses(sweep).replace(np.inf, np.nan)
     colors = plots.method_colors(list(last["method"].unique()))
     for method in plots.ordered(last["method"]):
-        rows = last[last["method"] == method]
+        rows = last[last["method"] == method].groupby("alpha0")["loss"]
         style = "--" if method in BASELINE_STYLE else ":" if method.endswith("HDM") else "-"
-        top.plot(rows["alpha0"], rows["train_loss"], marker="o", color=colors[method], linestyle=style, label=method)
+        median = rows.median()
+        top.plot(median.index, median.to_numpy(), marker="o", color=colors[method], linestyle=style, label=method)
+        top.fill_between(median.index, rows.min().to_numpy(), rows.max().to_numpy(), color=colors[method], alpha=0.15)
     top.set(xscale="log", yscale="log", xlabel="α₀", ylabel="final training loss",
-            title=f"final training loss (full data) after {epochs} epochs")
+            title=f"final training loss (full data) after {epochs} epochs: median and range over seeds")
     plots.plain_log_ticks(top, "x")
     plots.plain_log_ticks(top, "y")
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     alphas = sorted(sweep["alpha0"].unique())
     shades = dict(zip(alphas, plt.get_cmap("viridis")(np.linspace(0, 0.9, len(alphas)))))
+    smallest = min(abs(a) for a in alphas)
     for index, method in enumerate(("SGD-HD", "Adam-HD")):
         ax = fig.add_subplot(2, 2, 3 + index)
-        rows = sweep[(sweep["method"] == method) & sweep["lr"].notna()]
+        rows = sweep[(sweep["method"] == method) & sweep["lr"].notna() & (sweep["seed"] == sweep["seed"].min())]
         for alpha0, run in rows.groupby("alpha0"):
-            ax.plot(run["step"], run["lr"].abs(), label=f"{alpha0:g}", lw=1.2, color=shades[alpha0])
-        ax.set(yscale="log", xlabel="iteration", ylabel="|α|" if index == 0 else "", title=f"{method}: α over training")
-        plots.plain_log_ticks(ax)
+            ax.plot(run["step"] + 1, run["lr"], label=f"{alpha0:g}", lw=0.9, color=shades[alpha0])
+        ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=smallest / 10)
+        ax.set(xlabel="iteration", ylabel="α (symmetric log)" if index == 0 else "", title=f"{method}: α at every iteration")
+        plots.plain_log_ticks(ax, "x")
         if index == 1:
             ax.legend(title="α₀", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     plots.suptitle(fig, f"Sensitivity to α₀, logistic regression, β = {beta:g}", scale, data=data)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def verdict_changes(judged_by_setting: dict) -> pd.DataFrame:
+    """The verdict of each HD-against-baseline pair (rows) in each setting (columns)."""
+    return pd.DataFrame({setting: {m: r.verdict for m, r in judged.items()}
+                         for setting, judged in judged_by_setting.items()})
+
+
+def grid_exceptions(grid: pd.DataFrame) -> str:
+    """The Fig. 4 cells where HD needs more iterations than its baseline, in words."""
+    cells = []
+    for method, base in hd.BASELINE_OF.items():
+        baseline = grid[grid["method"] == base].set_index("alpha0")["iterations"]
+        rows = grid[grid["method"] == method]
+        slower = rows[rows["iterations"] > rows["alpha0"].map(baseline)]
+        cells += [f"{method} at α₀ = {a:g}, β = {b:g}" for a, b in zip(slower["alpha0"], slower["beta"])]
+    return "; ".join(cells) if cells else "none"
+
+
+def moving_beta_figure(frame: pd.DataFrame, steps_per_epoch: int, data: str, scale: str) -> plt.Figure:
+    """α at every iteration (mean over seeds, band: range) and the training loss per epoch of the
+    runs at the larger β."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(plots.PAGE_WIDTH + 1, 3.8))
+    colors = plots.method_colors(list(frame["method"].unique()))
+    for method, rows in frame[frame["lr"].notna()].groupby("method"):
+        by_step = rows.groupby("step")["lr"]
+        left.plot(by_step.mean().index + 1, by_step.mean().to_numpy(), color=colors[method], label=method, lw=1.2)
+        left.fill_between(by_step.mean().index + 1, by_step.min().to_numpy(), by_step.max().to_numpy(),
+                          color=colors[method], alpha=0.2)
+    left.axhline(hd.ALPHA0, color="0.4", lw=0.8, ls="--")
+    left.set(xscale="log", xlabel="iteration", ylabel="α", title="α at every iteration")
+    plots.plain_log_ticks(left, "x")
+    table = hd.per_epoch(frame, steps_per_epoch)
+    plots.curves_with_bands(_epoch_rows(table, "train_loss"), value="value", x="step", ax=right, legend=False)
+    right.set(xlabel="epoch", ylabel="training loss", title="training loss (epoch mean)")
+    plots.suptitle(fig, "Adam-HD and Adam on α at a β where α moves", scale, data=data)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    plots.figure_legend(fig, ncol=2)
+    return fig
+
+
+def transition_figure(frame: pd.DataFrame, table: pd.DataFrame, alpha_inf: float, data: str, scale: str) -> plt.Figure:
+    """§5: the step size γ at every iteration (mean over seeds) and the training loss per epoch, for
+    SGD-HD with transitions of several τ, SGD-HD itself and SGD at the fixed rate α∞."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(plots.PAGE_WIDTH + 1, 3.8))
+    colors = plots.method_colors(list(frame["method"].unique()))
+    for method in plots.ordered(frame["method"].unique()):
+        mean = frame[(frame["method"] == method) & frame["gamma"].notna()].groupby("step")["gamma"].mean()
+        left.plot(mean.index + 1, mean.to_numpy(), color=colors[method], label=method, lw=1.2,
+                  ls="--" if method.startswith("SGD (") else "-")
+    left.set(xscale="log", yscale="log", xlabel="iteration", ylabel="step size γ", title="γ at every iteration")
+    plots.plain_log_ticks(left, "x")
+    plots.plain_log_ticks(left, "y")
+    plots.curves_with_bands(_epoch_rows(table, "train_loss"), value="value", x="step", ax=right, legend=False,
+                            styles={m: "--" for m in table["method"].unique() if m.startswith("SGD (")})
+    right.set(xlabel="epoch", ylabel="training loss", title="training loss (epoch mean)")
+    plots.suptitle(fig, f"SGD-HD handing over to α∞ = {alpha_inf:g} (§5), logistic regression", scale, data=data)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    plots.figure_legend(fig, ncol=3)
     return fig
 
 
@@ -149,19 +261,24 @@ def code_comparison(epochs: dict, code_reference: dict, reference_epoch: dict) -
     return pd.DataFrame(rows)
 
 
-def variants_table(epochs: dict, variant_spread: pd.Series) -> pd.DataFrame:
-    """Each variant against its HD baseline on each task: last-epoch losses, the spread over α₀
-    (logistic regression only) and whether the variant diverged."""
-    rows = []
-    for variant, baseline in hd.VARIANT_PAIRS.items():
-        for name, table in epochs.items():
-            last = hd.final_epoch(table)
-            rows.append({"variant": variant, "HD baseline": baseline, "task": name,
-                         "diverged": bool(last.loc[variant, "diverged"]),
-                         "valid loss: variant": last.loc[variant, "valid_loss"],
-                         "valid loss: HD": last.loc[baseline, "valid_loss"],
-                         "train loss: variant": last.loc[variant, "train_loss"],
-                         "train loss: HD": last.loc[baseline, "train_loss"],
-                         "α₀ spread: variant": variant_spread[variant] if name == "LogReg" else np.nan,
-                         "α₀ spread: HD": variant_spread[baseline] if name == "LogReg" else np.nan})
-    return pd.DataFrame(rows)
+def code_says(reference: dict) -> str:
+    """What the official code's logs (one run each) say about each HD/baseline pair: which ended
+    with the lower training loss, or that a method was not logged."""
+    parts = []
+    for method, baseline in hd.BASELINE_OF.items():
+        if method in reference and baseline in reference:
+            lower = method if reference[method][0] < reference[baseline][0] else baseline
+            parts.append(f"{method} {reference[method][0]:g} vs {baseline} {reference[baseline][0]:g} ({lower} lower)")
+        else:
+            parts.append(f"{method if baseline in reference else baseline}: not logged")
+    return "official code logs, one run: " + "; ".join(parts)
+
+
+def pairs_summary(judged: dict, valid_judged: dict | None = None) -> str:
+    """One line for the ledger: each pair's verdict, means and median paired difference with its
+    interval (and the validation-loss verdicts, if given)."""
+    text = "; ".join(f"{m}: {r.verdict}, mean {r.mean_a:.4g} vs {r.mean_b:.4g}, median difference "
+                     f"{r.median_difference:+.3g} [{r.median_lo:.3g}, {r.median_hi:.3g}]" for m, r in judged.items())
+    if valid_judged:
+        text += "; validation loss: " + ", ".join(f"{m} {r.verdict}" for m, r in valid_judged.items())
+    return text
