@@ -210,13 +210,12 @@ def response_slopes(responses: pd.DataFrame, last_step: int) -> pd.DataFrame:
     Adam's first), and the growth of the step from the first step to ``last_step`` under the
     middle gradient probed (|update_last| / |update_0|; about 10 for momentum 0.9)."""
     rows = {}
-    values = np.sort(responses["gradient"].unique())
-    held = values[len(values) // 2]
+    middle = responses["coordinate"].nunique() // 2  # coordinates are the probed values in their order
     for method, part in responses.groupby("method", sort=False):
         first = part[(part["step"] == 0) & (part["update"] != 0)]
         x, y = np.log(first["gradient"].abs().to_numpy()), np.log(first["update"].abs().to_numpy())
         slope = float(np.polyfit(x, y, 1)[0]) if len(first) > 1 else np.nan
-        line = part[part["gradient"] == held].set_index("step")["update"]
+        line = part[part["coordinate"] == middle].set_index("step")["update"]
         growth = float(abs(line[last_step]) / abs(line[0])) if line[0] != 0 else np.nan
         rows[method] = {"slope at step 0": slope, "growth of the step": growth}
     from optbook import plots
@@ -238,8 +237,8 @@ def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[in
     all_methods = sorted({m for frame in responses.values() for m in frame["method"].unique()})
     colors = plots.method_colors(all_methods)
     for row, (task, frame) in zip(axes, responses.items()):
-        values = np.sort(frame["gradient"].unique())
-        held = values[len(values) // 2]
+        middle = frame["coordinate"].nunique() // 2  # coordinates are the probed values in their order
+        held = float(frame.loc[frame["coordinate"] == middle, "gradient"].iloc[0])
         for method in plots.ordered(frame["method"].unique()):
             part = frame[frame["method"] == method]
             style = "--" if "(lr" in method else "-"
@@ -247,7 +246,7 @@ def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[in
                 first = part[part["step"] == step].sort_values("gradient")
                 row[0].plot(first["gradient"], first["update"].abs(), style, color=colors[method], alpha=alpha,
                             label=method if step == steps_shown[0] else None)
-            line = part[part["gradient"] == held].sort_values("step")
+            line = part[part["coordinate"] == middle].sort_values("step")
             row[1].plot(line["step"], line["update"] / line["update"].iloc[0], style, color=colors[method])
         row[0].set(xscale="log", yscale="log", xlabel="gradient (held constant)",
                    ylabel="|update|", title=f"{task}: step {steps_shown[0]} (dark), step {steps_shown[-1]} (light)")
