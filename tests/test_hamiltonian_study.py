@@ -74,3 +74,18 @@ def test_momentum_and_adam_probed_by_hand():
     assert slopes.loc["Momentum", "slope at step 0"] == pytest.approx(1.0)
     assert slopes.loc["Adam", "slope at step 0"] == pytest.approx(0.0, abs=1e-6)
     assert slopes.loc["Momentum", "growth of the step"] == pytest.approx(1.9)
+
+
+def test_every_net_chapter_2_uses_at_cpu_scale_ships_with_the_package(tmp_path, monkeypatch):
+    """With an empty data directory chapter 2 finds every net it needs, so at scale="cpu" it only evaluates."""
+    from optbook.learned.checkpoints import find_checkpoints, shipped_dir
+
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    specs = [ham.net_spec("hnn", problem, "cpu", "published", "mnist-5k") for problem in ham.PROBLEMS]
+    specs += [ham.net_spec(net, "mnist", "cpu", "fair", "mnist-5k") for net in ham.NETS]
+    specs += [spec for net in ham.NETS for spec in ham.search_specs(net, "cpu", "mnist-5k").values()]
+    assert len(specs) == 14
+    for spec in specs:
+        found = l2l.find_trained(spec.name, spec.fingerprint)
+        assert found is not None and found.loaded and isinstance(found.net, spec.net_class), spec.name
+        assert find_checkpoints(spec.name)[0].parent == shipped_dir()
