@@ -192,15 +192,14 @@ def optimizer_response(factory, values: Sequence[float], steps: int, method: str
 
 def update_responses(nets: dict[str, torch.nn.Module], rates: dict[str, float], values: Sequence[float],
                      steps: int) -> pd.DataFrame:
-    """Each net (frozen, at its own output scale) and momentum SGD and Adam at ``rates`` (e.g.
-    chapter 0's tuned ones) under a gradient held at each of ``values`` for ``steps`` steps."""
+    """Each net (frozen, at its own output scale) and momentum SGD (0.9) and Adam at ``rates``
+    (e.g. chapter 0's tuned ones; methods "Momentum" and "Adam") under a gradient held at each of ``values`` for ``steps`` steps."""
     frames = [constant_gradient_response(net, values, steps).assign(method=name) for name, net in nets.items()]
     hand = {
         "Momentum": lambda params: torch.optim.SGD(params, lr=rates["Momentum"], momentum=0.9),
         "Adam": lambda params: torch.optim.Adam(params, lr=rates["Adam"]),
     }
-    frames += [optimizer_response(factory, values, steps, f"{name} (lr {rates[name]:g})")
-               for name, factory in hand.items() if name in rates]
+    frames += [optimizer_response(factory, values, steps, name) for name, factory in hand.items() if name in rates]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -224,7 +223,8 @@ def response_slopes(responses: pd.DataFrame, last_step: int) -> pd.DataFrame:
     return frame.loc[plots.ordered(frame.index)]
 
 
-def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[int], title: str, scale: str):
+def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[int], title: str, scale: str,
+                    learned: Sequence[str] = ("LSTM", "HNN", "port-Hamiltonian")):
     """One row per task: |update| against the gradient at the first and last of ``steps_shown``
     (left), and the update relative to the first one under a constant gradient (the middle value
     probed) over the steps (right): momentum builds up where it rises. Learned nets solid,
@@ -233,7 +233,7 @@ def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[in
 
     from optbook import plots
 
-    fig, axes = plt.subplots(len(responses), 2, figsize=(10.8, 3.9 * len(responses)), squeeze=False)
+    fig, axes = plt.subplots(len(responses), 2, figsize=(10.8, 4.3 * len(responses)), squeeze=False)
     all_methods = sorted({m for frame in responses.values() for m in frame["method"].unique()})
     colors = plots.method_colors(all_methods)
     for row, (task, frame) in zip(axes, responses.items()):
@@ -241,17 +241,17 @@ def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[in
         held = float(frame.loc[frame["coordinate"] == middle, "gradient"].iloc[0])
         for method in plots.ordered(frame["method"].unique()):
             part = frame[frame["method"] == method]
-            style = "--" if "(lr" in method else "-"
+            style = "-" if method in learned else "--"
             for step, alpha in zip(steps_shown, (1.0, 0.45)):
                 first = part[part["step"] == step].sort_values("gradient")
                 row[0].plot(first["gradient"], first["update"].abs(), style, color=colors[method], alpha=alpha,
                             label=method if step == steps_shown[0] else None)
             line = part[part["coordinate"] == middle].sort_values("step")
             row[1].plot(line["step"], line["update"] / line["update"].iloc[0], style, color=colors[method])
-        row[0].set(xscale="log", yscale="log", xlabel="gradient (held constant)",
-                   ylabel="|update|", title=f"{task}: step {steps_shown[0]} (dark), step {steps_shown[-1]} (light)")
+        row[0].set(xscale="log", yscale="log", xlabel="gradient (held constant)", ylabel="|update|",
+                   title=f"{task}\nstep {steps_shown[0]} (dark) and step {steps_shown[-1]} (light)")
         plots.plain_log_ticks(row[0])
-        row[1].set(xlabel="step", ylabel="update / first update", title=f"{task}: gradient held at {held:.2g}")
+        row[1].set(xlabel="step", ylabel="update / first update", title=f"{task}\ngradient held at {held:.2g}")
         row[1].axhline(1.0, color="0.6", lw=0.8)
     plots.suptitle(fig, title, scale)
     fig.tight_layout()
