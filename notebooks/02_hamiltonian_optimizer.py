@@ -574,7 +574,7 @@ for title, g in growth.items():
 #   ends lower".
 # - **What was learned** (question 4): under a constant gradient the HNN's step grows by a factor
 #   {glue:text}`growth_quadratic` on quadratics and {glue:text}`growth_mnist-sigmoid` on MNIST (a
-#   heavy ball's would grow about tenfold): the trained nets did not learn momentum. On MNIST the
+#   heavy ball's would grow about tenfold): the HNN did not learn momentum. On MNIST the
 #   size of its first step hardly depends on the gradient's (log–log slope
 #   {glue:text}`slope_mnist-sigmoid`; Adam's is 0, SGD's 1): a sign-like rule, which the log/sign
 #   preprocessing makes easy to learn.
