@@ -207,3 +207,26 @@ def test_save_net_refuses_a_class_load_net_would_refuse(tmp_path):
     with pytest.raises(ValueError, match="load_net builds only .*UPDATE_NET_CLASSES"):
         save_net(tmp_path / "c.pt", Custom())
     assert not (tmp_path / "c.pt").exists()
+
+
+def test_the_net_class_is_in_the_fingerprint_and_leaves_the_lstms_unchanged(data):
+    """HNN and LSTM files can never share a fingerprint, and the LSTM's fingerprints are the ones
+    chapter 1's shipped files were saved with (they are still found)."""
+    from optbook.learned import HNNUpdate, PortHamiltonianUpdate
+    from optbook.studies import hamiltonian
+
+    spec = _chapter1_specs("cpu")[0]
+    shipped = torch.load(find_checkpoints(spec.name)[0], weights_only=True)["metadata"]["fingerprint"]
+    assert spec.fingerprint == shipped
+    assert l2l.fingerprint(spec.task, spec.net_config, spec.meta_config, spec.init_seed, CoordinatewiseLSTM) == shipped
+    others = {l2l.fingerprint(spec.task, spec.net_config, spec.meta_config, spec.init_seed, cls)
+              for cls in (HNNUpdate, PortHamiltonianUpdate, LinearUpdate)}
+    assert len(others) == 3 and shipped not in others
+    # chapter 2's LSTM specs are chapter 1's nets and are found as shipped; its other nets are not LSTMs
+    for net in hamiltonian.NETS:
+        for lr, search in hamiltonian.search_specs(net, "cpu", "mnist-5k").items():
+            if net == "lstm":
+                assert l2l.find_trained(search.name, search.fingerprint).loaded
+            else:
+                assert search.net_class is not CoordinatewiseLSTM and search.fingerprint not in {
+                    s.fingerprint for s in _chapter1_specs("cpu")}

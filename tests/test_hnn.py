@@ -431,6 +431,7 @@ def test_meta_training_lowers_the_held_out_quadratic_loss(name, net_factory, met
         (PortHamiltonianUpdate, {"hidden": 2.5}, "hidden"),
         (PortHamiltonianUpdate, {"step_size": 0.0}, "step_size"),
         (PortHamiltonianUpdate, {"output_scale": float("nan")}, "output_scale"),
+        (PortHamiltonianUpdate, {"input_scale": 0.0}, "input_scale"),
         (PortHamiltonianUpdate, {"integrator": "rk4"}, "integrator"),
         (PortHamiltonianUpdate, {"dissipation": "yes"}, "dissipation"),
     ],
@@ -483,3 +484,25 @@ def test_gradient_response_shows_heavy_ball_momentum_and_the_landscape():
         port_hamiltonian_landscape(net, [0.0], axis=1)
     with pytest.raises(ValueError, match="gradients"):
         gradient_response(net, torch.zeros(3))
+
+
+def test_input_scale_multiplies_the_gradient_entering_the_port():
+    torch.manual_seed(3)
+    scaled = PortHamiltonianUpdate(dim=2, input_scale=50.0)
+    plain = PortHamiltonianUpdate(dim=2)
+    plain.load_state_dict(scaled.state_dict())
+    grads = torch.randn(6) * 1e-3
+    state_a, state_b = scaled.initial_state(6), plain.initial_state(6)
+    for _ in range(3):
+        (update_a, state_a), (update_b, state_b) = scaled(grads, state_a), plain(50.0 * grads, state_b)
+        torch.testing.assert_close(update_a, update_b)
+    assert load_net(save_net_roundtrip(scaled)).input_scale == 50.0
+
+
+def save_net_roundtrip(net, _dir=[]):
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "net.pt"
+    save_net(path, net)
+    return path

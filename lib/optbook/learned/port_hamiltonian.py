@@ -114,6 +114,10 @@ class PortHamiltonianUpdate(nn.Module):
         dim: k, the dimension of each coordinate's latent position (and momentum).
         hidden: width of the tanh MLPs V_φ, g_φ and B_φ.
         output_scale: ``out``, the factor on the port output that becomes the update.
+        input_scale: k, the factor on the gradient before it enters the port (u = k∇f): it puts
+            the input on the scale of the learned potential's force, which a raw gradient of
+            1e-3 (an MNIST MLP's) cannot move. The passivity bookkeeping holds with energy weight
+            out/k: d/dt[f + (out/k)·ΣH] ≤ 0.
         step_size: h, the integrator's time step per optimizee step.
         integrator: ``"leapfrog"`` (order 2) or ``"symplectic_euler"`` (order 1).
         dissipation: learn R(q) = B(q)B(q)ᵀ (default); False gives a conservative system with a
@@ -127,6 +131,7 @@ class PortHamiltonianUpdate(nn.Module):
         dim: int = 1,
         hidden: int = 8,
         output_scale: float = 0.001,
+        input_scale: float = 1.0,
         step_size: float = 1.0,
         integrator: str = "leapfrog",
         dissipation: bool = True,
@@ -135,7 +140,7 @@ class PortHamiltonianUpdate(nn.Module):
         for name, value in (("dim", dim), ("hidden", hidden)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is not allowed; use an integer >= 1")
-        for name, value in (("output_scale", output_scale), ("step_size", step_size)):
+        for name, value in (("output_scale", output_scale), ("input_scale", input_scale), ("step_size", step_size)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"{name}={value!r} is not allowed; use a positive number")
         if integrator not in INTEGRATORS:
@@ -143,7 +148,7 @@ class PortHamiltonianUpdate(nn.Module):
         if not isinstance(dissipation, bool):
             raise ValueError(f"dissipation={dissipation!r} is not allowed; use True or False")
         self.dim, self.hidden = dim, hidden
-        self.output_scale, self.step_size = float(output_scale), float(step_size)
+        self.output_scale, self.input_scale, self.step_size = float(output_scale), float(input_scale), float(step_size)
         self.integrator, self.has_dissipation = integrator, dissipation
         self.potential = _mlp(dim, hidden, 1)  # V(q)
         self.port = _mlp(dim, hidden, dim)  # g(q): the input matrix, k x 1
@@ -155,6 +160,7 @@ class PortHamiltonianUpdate(nn.Module):
             "dim": self.dim,
             "hidden": self.hidden,
             "output_scale": self.output_scale,
+            "input_scale": self.input_scale,
             "step_size": self.step_size,
             "integrator": self.integrator,
             "dissipation": self.has_dissipation,
@@ -232,11 +238,11 @@ class PortHamiltonianUpdate(nn.Module):
 
     def forward(self, grad: torch.Tensor, state: NetState) -> tuple[torch.Tensor, NetState]:
         q, p = state
-        q_next, p_next, gain = self.step(q, p, grad)
+        q_next, p_next, gain = self.step(q, p, grad * self.input_scale if self.input_scale != 1.0 else grad)
         # -out · g(q_t)ᵀ Δq: the port output integrated over the step (module docstring).
         update = -self.output_scale * (gain * (q_next - q)).sum(-1)
         return update, (q_next, p_next)
 
     def extra_repr(self) -> str:
-        return (f"dim={self.dim}, hidden={self.hidden}, output_scale={self.output_scale}, "
+        return (f"dim={self.dim}, hidden={self.hidden}, output_scale={self.output_scale}, input_scale={self.input_scale}, "
                 f"step_size={self.step_size}, integrator={self.integrator!r}, dissipation={self.has_dissipation}")

@@ -28,7 +28,7 @@ from optbook import baselines, cache, scales
 from optbook.comparison import PairedComparison, compare_paired
 from optbook.learned import meta, nets, unroll
 from optbook.learned.evaluate import evaluate
-from optbook.learned.checkpoints import find_checkpoints, load_net, save_dir, save_net
+from optbook.learned.checkpoints import class_name, find_checkpoints, load_net, save_dir, save_net
 from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
@@ -36,7 +36,7 @@ __all__ = [
     "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
     "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
     "judge", "learned_and_baseline_runs", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem",
-    "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trajectory_means",
+    "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trained_net", "trajectory_means",
 ]
 
 LEARNED = "LSTM"
@@ -57,7 +57,7 @@ class TrainedOptimizer:
     """
 
     name: str
-    net: CoordinatewiseLSTM
+    net: torch.nn.Module
     history: pd.DataFrame
     validation: pd.DataFrame
     info: dict
@@ -73,12 +73,17 @@ class TrainedOptimizer:
         return hashlib.sha256(buffer.getvalue()).hexdigest()[:16]
 
 
-def fingerprint(task, net_config: dict, meta_config: meta.MetaTrainConfig, init_seed: int) -> str:
-    """What defines a trained net: task, net, meta-training protocol and the seed of φ's init."""
+def fingerprint(task, net_config: dict, meta_config: meta.MetaTrainConfig, init_seed: int,
+                net_class: type = CoordinatewiseLSTM) -> str:
+    """What defines a trained net: task, net class and config, meta-training protocol and the seed
+    of φ's init. The class enters the hash only when it is not the LSTM, so the LSTM's
+    fingerprints (and chapter 1's shipped checkpoints) are those from before other nets existed."""
     payload = {
         "task": task.config(), "net": net_config, "meta": meta_config.to_dict(), "init_seed": init_seed,
         "checkpoint_format": meta.CHECKPOINT_FORMAT,
     }
+    if net_class is not CoordinatewiseLSTM:
+        payload["net_class"] = class_name(net_class)
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -110,17 +115,19 @@ def meta_trained(
     init_seed: int = 0,
     device="cpu",
     progress: bool = True,
+    net_class: type = CoordinatewiseLSTM,
 ) -> TrainedOptimizer:
-    """The net ``name`` meta-trained on ``task``: the first ``<name>.pt`` of
-    :func:`~optbook.learned.checkpoints.find_checkpoints` whose fingerprint matches, otherwise
-    trained (φ initialised from ``init_seed``) and saved in :func:`~optbook.learned.checkpoints.save_dir`."""
-    key = fingerprint(task, net_config, meta_config, init_seed)
+    """The net ``name`` (a ``net_class(**net_config)``, by default the LSTM) meta-trained on
+    ``task``: the first ``<name>.pt`` of :func:`~optbook.learned.checkpoints.find_checkpoints`
+    whose fingerprint matches, otherwise trained (φ initialised from ``init_seed``) and saved in
+    :func:`~optbook.learned.checkpoints.save_dir`."""
+    key = fingerprint(task, net_config, meta_config, init_seed, net_class)
     found = find_trained(name, key, device)
     if found is not None:
         return found
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        net = CoordinatewiseLSTM(**net_config)
+        net = net_class(**net_config)
     result = meta.train(task, net, meta_config, device=device, progress=progress)
     info = {
         "train_seconds": result.train_seconds,
@@ -168,6 +175,12 @@ def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, 
     a larger step than training used); None keeps it."""
     net = trained.net
     config = {"task": task.config(), "net": trained.state_hash, "n_seeds": n_seeds, "steps": steps}
+    code = EVALUATION_CODE
+    if not isinstance(net, CoordinatewiseLSTM):
+        # Other nets are keyed by class, config and source too (the LSTM's keys stay as they were,
+        # so chapter 1's cached evaluations are still found).
+        config["net_class"], config["net_config"] = class_name(type(net)), net.config()
+        code = EVALUATION_CODE + (sys.modules[type(net).__module__],)
     if output_scale is not None:
         if not output_scale > 0:
             raise ValueError(f"output_scale={output_scale!r} must be positive (or None for the trained scale)")
@@ -178,7 +191,7 @@ def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, 
     def compute() -> pd.DataFrame:
         return evaluate(task, net, range(n_seeds), steps, device=device, method=LEARNED)
 
-    return cache.cached("l2l-evaluation", config, compute, code=EVALUATION_CODE).assign(method=method)
+    return cache.cached("l2l-evaluation", config, compute, code=code).assign(method=method)
 
 
 def baseline_runs(task_key: str, task, scale: str, n_seeds: int, steps: int, dataset="auto", device="cpu",
@@ -343,10 +356,11 @@ class NetSpec:
     net_config: dict
     meta_config: meta.MetaTrainConfig
     init_seed: int
+    net_class: type = CoordinatewiseLSTM
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.task, self.net_config, self.meta_config, self.init_seed)
+        return fingerprint(self.task, self.net_config, self.meta_config, self.init_seed, self.net_class)
 
 
 def chapter_net_spec(
@@ -377,8 +391,13 @@ def chapter_net(
 ) -> TrainedOptimizer:
     """The net of :func:`chapter_net_spec`: a shipped or saved one whose fingerprint matches, else trained now."""
     spec = chapter_net_spec(problem, config, scale, dataset, meta_lr=meta_lr, init_seed=init_seed, problems=problems)
-    return meta_trained(spec.name, spec.task, spec.net_config, spec.meta_config,
-                        init_seed=spec.init_seed, device=device, progress=progress)
+    return trained_net(spec, device, progress)
+
+
+def trained_net(spec: NetSpec, device="cpu", progress: bool = True) -> TrainedOptimizer:
+    """The net ``spec`` defines: a shipped or saved one whose fingerprint matches, else trained now."""
+    return meta_trained(spec.name, spec.task, spec.net_config, spec.meta_config, init_seed=spec.init_seed,
+                        device=device, progress=progress, net_class=spec.net_class)
 
 
 def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
@@ -496,10 +515,11 @@ def meta_training_figure(runs: dict[str, TrainedOptimizer], title: str, scale: s
 
 
 def loss_figure(frames: dict[str, pd.DataFrame], title: str, scale: str, data: str | None = None,
-                steps: tuple[int, int] | None = None):
+                steps: tuple[int, int] | None = None, learned: Sequence[str] = (LEARNED,)):
     """Each task twice, side by side: the mean over problems with its 95% CI (what the paper
-    draws) and the typical problem, the median with the 25-75% band. The learned optimizer
-    solid, the baselines dashed, as in the paper; ``steps`` zooms on a window of steps."""
+    draws) and the typical problem, the median with the 25-75% band. The learned optimizers
+    (methods named with a prefix in ``learned``) solid, the baselines dashed, as in the paper;
+    ``steps`` zooms on a window of steps."""
     import matplotlib.pyplot as plt
 
     from optbook import plots
@@ -509,10 +529,13 @@ def loss_figure(frames: dict[str, pd.DataFrame], title: str, scale: str, data: s
         if steps is not None:
             frame = frame[frame["step"].between(*steps)]
         methods = list(frame["method"].unique())
-        styles = {m: "--" for m in methods if not str(m).startswith(LEARNED)}
-        # Variants of the learned optimizer share its colour; line styles tell them apart.
-        learned = sorted(m for m in methods if str(m).startswith(LEARNED))
-        styles.update({m: ("-", ":", "-.")[i % 3] for i, m in enumerate(learned)})
+        is_learned = [m for m in methods if str(m).startswith(tuple(learned))]
+        styles = {m: "--" for m in methods if m not in is_learned}
+        # Variants of a learned optimizer share its colour; line styles tell them apart.
+        for prefix in learned:
+            variants = sorted(m for m in is_learned if str(m).split(" (")[0] == prefix)
+            styles.update({m: ("-", ":", "-.")[i % 3] for i, m in enumerate(variants)})
+        styles.update({m: "-" for m in is_learned if m not in styles})
         plots.curves_with_bands(frame, "loss", ax=row[0], log=True, title=f"{name}: mean ± 95% CI", styles=styles,
                                 legend=False)
         plots.median_quantile_curves(frame, "loss", ax=row[1], log=True, title=f"{name}: median, 25–75%",

@@ -1,0 +1,585 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Can we learn gradients by Hamiltonian neural networks?
+#
+# Chapter 1's learned optimizer is a black box: a two-layer LSTM with 5,221 weights that maps
+# gradients to steps. Timofeev, Afonin and Liu {cite}`timofeev2021hnn` (an EPFL course project,
+# OPT-ML) replace it with a network shaped like a mechanical system: the update comes out of a
+# "port-Hamiltonian" vector field with a potential, a mass, friction and an external force, each
+# a tiny learned map, 19 weights in all. Their table reports that this net beats the LSTM on
+# random quadratics, comes close on an MNIST MLP, and, unlike the LSTM, still works when the MLP's
+# sigmoid units are swapped for ReLU. This chapter re-runs that table, then asks what it leaves
+# open: is the comparison fair, does the physics matter, and what did the nets learn?
+
+# %% tags=["remove-cell"]
+# In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
+# rewrites this cell in the executed notebook from `repository.url` in _config.yml, pinned to the
+# commit that built the page; run from this source, it installs what OPTBOOK_INSTALL_SOURCE names.
+import importlib.util
+import os
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None and "OPTBOOK_INSTALL_SOURCE" in os.environ:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", os.environ["OPTBOOK_INSTALL_SOURCE"]], check=True)
+
+# %% tags=["parameters"]
+scale = "cpu"  # "smoke" | "cpu" | "paper"
+device = "auto"  # a torch device, or "auto" (CUDA when present)
+seed = 0  # global seed; every run also draws from its own seed
+dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
+
+# %%
+import functools
+
+import numpy as np
+import pandas as pd
+
+import optbook
+from optbook import baselines, claims, plots, report, scales
+from optbook.learned import HNNUpdate, PortHamiltonianUpdate
+from optbook.studies import hamiltonian as ham
+from optbook.studies import learning_to_learn as l2l
+from optbook.tasks import book_task
+
+session = optbook.setup(scale=scale, device=device, seed=seed)
+config = scales.chapter_config("02", scale)
+l2l_config = scales.chapter_config("01", scale)  # the LSTM's protocol, which the fair comparison shares
+report.config_table(config, caption=f"Chapter 2 at scale={scale}")
+
+# %% [markdown]
+# ## Gradient descent as a ball sliding downhill
+#
+# Gradient descent with a small step is the Euler discretisation of the gradient flow
+# $\dot\theta = -\nabla f(\theta)$: a particle in thick syrup, moving at a velocity proportional
+# to the slope. Polyak's heavy-ball method gives the particle mass: a position $\theta$, a velocity
+# $v$, the force $-\nabla f$ and friction $\gamma$,
+#
+# $$ \dot\theta = v, \qquad \dot v = -\nabla f(\theta) - \gamma v, $$
+#
+# which, discretised, is momentum SGD. **Hamiltonian mechanics** writes such a system through one
+# scalar, the energy $H(q, p)$ of a position $q$ and a momentum $p$:
+# $\dot q = \partial H/\partial p$, $\dot p = -\partial H/\partial q$. Along these equations
+# $H$ is constant: energy is conserved. A **port-Hamiltonian** system adds the two things a
+# real mechanism has, friction that removes energy and a *port* through which energy enters from
+# outside:
+#
+# $$ \dot q = \frac{\partial H}{\partial p}, \qquad
+#    \dot p = -\frac{\partial H}{\partial q} - R(q)\,\frac{\partial H}{\partial p} + g(q)\,u,
+#    \qquad R(q) \succeq 0, $$
+#
+# so that $\dot H = -(\partial_p H)^\top R\, \partial_p H + y\,u$ with the port's output
+# $y = g^\top \partial_p H$: the energy changes only by what friction takes and the port exchanges.
+# The optimizer view {cite}`timofeev2021hnn` reads this as a design space: learn $H$, $R$ and $g$,
+# feed the optimizee's gradient in as the input $u$, and read the update off the motion. The
+# net is coordinatewise, as chapter 1's LSTM: every parameter of the optimizee is its own little
+# mechanical system, all sharing the learned weights. The idea of learning $H$ with a network is
+# Greydanus et al.'s Hamiltonian neural networks {cite}`greydanus2019hamiltonian`; the dissipative,
+# ported form follows Dissipative SymODEN (Zhong et al. 2020), as the project's README says.
+#
+# ## The published net and the one its name promises
+#
+# The published code's final net (spec §2.3; we wrote ours from that description) is on the
+# left; on the right, the structure-true variant this book adds
+# (`optbook.learned.PortHamiltonianUpdate`). Per coordinate, $\nabla_t$ is the optimizee's
+# gradient, "pre" the log/sign preprocessing of chapter 1 (on MNIST; the identity on quadratics),
+# and $\eta$ the output multiplier.
+#
+# | | **published (HNN)** | **structure-true (port-Hamiltonian)** |
+# |---|---|---|
+# | state | $q = \mathrm{pre}(\nabla_t)$, $p = \mathrm{pre}(s_t)$, one carried scalar $s_t$ | a latent $(q_t, p_t)$, at rest at $t = 0$ |
+# | energy | none: $V'(q)$ is a small ReLU net standing in for $\partial H/\partial q$ | $H = V_\phi(q) + \tfrac12 p^\top M_\phi^{-1} p$, $\partial_q V$ by autograd |
+# | dissipation | $[D_q; D_p] = W_D\,[V'(q); p]$, any matrix $W_D$ | $R_\phi(q) = B_\phi(q) B_\phi(q)^\top \succeq 0$ |
+# | field | $\dot q = p - D_q$, $\dot p = (-V'(q) - D_p + G(q))\,LL^\top$ | $\dot q = M^{-1}p$, $\dot p = -\partial_q V - R\,M^{-1}p + g(q)\,k\nabla_t$ |
+# | step | one evaluation of the field, no integrator | one leapfrog step of length $h$, friction applied exactly |
+# | update | $\theta_{t+1} = \theta_t + \eta\, a^\top[\dot q; q]$ | $\theta_{t+1} = \theta_t - \eta\, g(q_t)^\top (q_{t+1} - q_t)$ |
+# | weights | 19 (quadratics), 55 (MNIST) | see the table below |
+# | next state | $s_{t+1} = b^\top[\dot q; \dot p] + c$, normalised per tensor on quadratics | $(q_{t+1}, p_{t+1})$ |
+#
+# On the right the gradient enters the port raw, multiplied by a fixed input scale $k$ (no log/sign
+# preprocessing: the energy bookkeeping needs the gradient itself; $k$ brings an MNIST gradient of
+# $10^{-3}$ to the scale of the learned force), and the update is the port's output integrated
+# over the step and fed back with a minus sign. That closes the loop the way passivity does: in continuous time the optimizee's loss plus
+# $\eta$ times the optimizer's stored energy can only fall, so the optimizer can store, return and
+# burn energy but never create it. With a flat potential and constant $g$, $M$, $R$ it is exactly
+# heavy ball; the library's tests check that, and that with friction and input switched off $H$ is
+# conserved to the leapfrog's second order over 1,000 steps.
+#
+# **What a reader should know about the published net** (spec §2.8), in plain words:
+#
+# - *"Hamiltonian" is a name, not a property.* There is no energy function, the friction matrix
+#   can push energy in as well as take it out, and there is no integrator; an earlier version of
+#   the code had a true energy and was replaced. The right column is what the name promises.
+# - *The published comparison with the LSTM was uneven.* The HNN was trained with unroll 15, the
+#   LSTM with 20; only the HNN's learning rate and output scale were searched; and on MNIST the
+#   LSTM was trained with output multiplier 0.1 but *evaluated* at 1.0, ten times larger steps,
+#   which may be all there is to its famous failure on ReLU.
+# - *The baselines were not tuned for this comparison:* their learning rates were copied from an
+#   earlier PyTorch port, tuned on a different criterion. "SGD" there is momentum SGD.
+# - *One seed, one run.* Every number is the mean over 100 problems of one trained net.
+#
+# Both nets are ordinary update nets of the library: they are meta-trained by the engine of
+# chapter 1, evaluated by the same code, and usable on any `nn.Module` through `LearnedOptimizer`.
+
+# %%
+count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+pd.DataFrame({
+    "quadratics": {"published HNN": count(HNNUpdate(preprocess_p=None)),
+                   "port-Hamiltonian": count(PortHamiltonianUpdate(**config["port_hamiltonian"]["quadratic"]))},
+    "MNIST (log/sign inputs)": {"published HNN": count(HNNUpdate(preprocess_p=10.0)),
+                                "port-Hamiltonian": count(PortHamiltonianUpdate(**config["port_hamiltonian"]["mnist"]))},
+}).rename_axis("weights")
+
+# %% [markdown]
+# ## The nets we train
+#
+# Three protocols, all on chapter 1's engine (truncated backpropagation through unrolls, the
+# optimizee's gradient treated as data, every step's loss in the meta-objective):
+#
+# - **published**: OPT-ML's own protocol for its HNN: unroll 15, Adam at meta-learning rate 0.01,
+#   output multiplier 0.001, 2,000 training quadratics and 1,000 MNIST problems of 100 steps,
+#   the best net kept by validation after every 20 problems;
+# - **fair**: chapter 1's LSTM protocol, unchanged, for every net: the same unroll (20), number of
+#   problems, meta-gradient clipping and validation; on MNIST the LSTM is chapter 1's net itself;
+# - **search** (quadratics): the fair protocol at each of chapter 1's three meta-learning rates,
+#   with its shorter training, for every net alike; the net with the best *validation* score is
+#   kept (the evaluation problems are never seen). Chapter 1 trained these LSTMs for its
+#   sensitivity study, so they are reused as they ship.
+#
+# The HNN keeps its published output multiplier (0.001) and inputs throughout. The
+# port-Hamiltonian net's output multiplier, input scale and step size $h$ have no published
+# values: we fixed them with a short pilot (30–40 training problems per setting, scored on
+# validation problems), which the other nets did not get. Larger steps diverged during
+# meta-training on quadratics; on MNIST, without an input scale, the raw gradients were too small
+# to move the latent system and nothing was learned.
+#
+# Every net ships in the package's `optbook/checkpoints/` and is loaded when its fingerprint (net
+# class, task, config, protocol) matches; otherwise it is trained here.
+
+# %%
+trained_net = functools.partial(l2l.trained_net, device=session.device)
+published = {problem: trained_net(ham.net_spec("hnn", problem, scale, "published", dataset)) for problem in ham.PROBLEMS}
+searches = {net: {lr: trained_net(spec) for lr, spec in ham.search_specs(net, scale, dataset).items()} for net in ham.NETS}
+fair = {
+    "quadratic": {net: searches[net][ham.best_of_search(searches[net])] for net in ham.NETS},
+    "mnist": {net: trained_net(ham.net_spec(net, "mnist", scale, "fair", dataset)) for net in ham.NETS},
+}
+mnist_task, quadratic_task = book_task("mnist-sigmoid", dataset=dataset), book_task("quadratic")
+relu_task = book_task("mnist-relu", dataset=dataset)
+data_name = mnist_task.data().name
+report.show(ham.search_table({ham.NETS[n][2]: searches[n] for n in ham.NETS}),
+            caption="Quadratic search: best validation score (mean loss over 100 steps) per meta-learning rate; * kept")
+
+# %%
+l2l.throughput_table({
+    "HNN, published, quadratic": published["quadratic"], "HNN, published, MNIST": published["mnist"],
+    "HNN, fair, MNIST": fair["mnist"]["hnn"], "port-Ham., fair, MNIST": fair["mnist"]["port-hamiltonian"],
+    "LSTM, fair, MNIST": fair["mnist"]["lstm"],
+})
+
+# %% tags=["remove-cell"]
+report.glue("data_name", data_name)
+minutes = lambda trained: f"{trained.info['train_seconds'] / 60:.1f}"  # noqa: E731
+report.glue("time_published_quadratic", minutes(published["quadratic"]))
+report.glue("time_published_mnist", minutes(published["mnist"]))
+report.glue("time_fair_hnn_mnist", minutes(fair["mnist"]["hnn"]))
+report.glue("time_fair_ph_mnist", minutes(fair["mnist"]["port-hamiltonian"]))
+report.glue("time_fair_lstm_mnist", minutes(fair["mnist"]["lstm"]))
+all_hnn = [published["quadratic"], published["mnist"], *searches["hnn"].values(), *searches["port-hamiltonian"].values(),
+           fair["mnist"]["hnn"], fair["mnist"]["port-hamiltonian"]]
+report.glue("time_all_ours", f"{sum(t.info['train_seconds'] for t in all_hnn) / 60:.0f}")
+for net in ham.NETS:
+    report.glue(f"lr_{net}", f"{ham.best_of_search(searches[net]):g}")
+
+# %% [markdown]
+# Meta-training every HNN and port-Hamiltonian net of this chapter from scratch took
+# {glue:text}`time_all_ours` minutes on one CPU thread of this machine: the published protocol's
+# quadratic net {glue:text}`time_published_quadratic` minutes, its MNIST net
+# {glue:text}`time_published_mnist`; under chapter 1's MNIST protocol the HNN took
+# {glue:text}`time_fair_hnn_mnist` minutes, the port-Hamiltonian net {glue:text}`time_fair_ph_mnist`
+# and chapter 1's LSTM {glue:text}`time_fair_lstm_mnist`: the small nets are cheap to train. The
+# search kept meta-learning rate {glue:text}`lr_hnn` for the HNN, {glue:text}`lr_port-hamiltonian`
+# for the port-Hamiltonian net and {glue:text}`lr_lstm` for the LSTM.
+#
+# ## Question 1: the published table, re-run
+#
+# OPT-ML's table (spec §2.7, from its notebook's stored outputs) gives the loss at step 100, the
+# mean over 100 problems, on quadratics, on the MNIST MLP with 20 sigmoid units, and on the same
+# MLP with ReLU units run by the optimizers trained on the sigmoid one. We re-run it as published:
+# the HNN trained under its own protocol; the LSTM is chapter 1's (trained with unroll 20 at the
+# ports' meta-learning rates, as OPT-ML's was) and, as OPT-ML did, run at output multiplier 1.0
+# on MNIST though trained at 0.1; the baselines at the ports' learning rates OPT-ML copied. All on
+# chapter 1's 100 held-out problems (seeds 0–99), which no net saw in training or validation.
+
+# %%
+n_eval, steps = config["evaluation_seeds"], config["steps"]
+lstm_transfer_steps = l2l_config["transfer_steps"]  # chapter 1's runs, reused (a run's first steps do not depend on its length)
+report.glue("n_eval", f"{n_eval}")
+evaluate = functools.partial(l2l.evaluate_learned, n_seeds=n_eval, device=session.device)
+lstm_mnist = fair["mnist"]["lstm"]
+opt_ml_scale = 1.0  # OPT-ML's evaluation multiplier for its MNIST-trained LSTM
+
+
+def at_their_rates(task_key: str, task) -> pd.DataFrame:
+    return baselines.evaluation_runs(task, baselines.REFERENCE_LRS[task_key], n_eval, steps, device=session.device)
+
+
+as_published = {
+    quadratic_task.title: pd.concat([
+        at_their_rates("quadratic", quadratic_task),
+        evaluate(quadratic_task, published["quadratic"], steps=steps, method="HNN"),
+        evaluate(quadratic_task, l2l.chapter_net("quadratic", l2l_config, scale, dataset, session.device), steps=steps),
+    ], ignore_index=True),
+    mnist_task.title: pd.concat([
+        at_their_rates("mnist-sigmoid", mnist_task),
+        evaluate(mnist_task, published["mnist"], steps=steps, method="HNN"),
+        evaluate(mnist_task, lstm_mnist, steps=steps, output_scale=opt_ml_scale),
+    ], ignore_index=True),
+    relu_task.title: pd.concat([
+        at_their_rates("mnist-relu", relu_task),
+        evaluate(relu_task, published["mnist"], steps=steps, method="HNN"),
+        ham.truncated(evaluate(relu_task, lstm_mnist, steps=lstm_transfer_steps, output_scale=opt_ml_scale), steps),
+    ], ignore_index=True),
+}
+task_keys = {quadratic_task.title: "quadratic", mnist_task.title: "mnist-sigmoid", relu_task.title: "mnist-relu"}
+reference = {title: {**ham.OPT_ML_TABLE[key], **baselines.REFERENCE_FINAL_LOSS[key]} for title, key in task_keys.items()}
+ham.published_table(as_published, reference, steps, list(baselines.REFERENCE_LRS["quadratic"]))
+
+# %% tags=["hide-input"]
+fig = l2l.loss_figure(as_published, f"OPT-ML's table re-run: HNN and LSTM (solid), baselines at the ports' rates (dashed), "
+                      f"{n_eval} problems", scale, data_name, learned=("HNN", "LSTM"))
+
+# %% tags=["remove-cell"]
+published_values = {title: l2l.per_problem(frame, steps) for title, frame in as_published.items()}
+OPT_ML_SOURCE = "AfoninAndrei/OPT-ML main.ipynb stored outputs (specs/learned-optimizers.md 2.7)"
+
+
+def means_text(values: pd.DataFrame) -> str:
+    means = values.replace(np.inf, np.nan).mean()
+    return ", ".join(f"{m} {means[m]:.3g}" for m in plots.ordered(values.columns))
+
+
+def record(claim_id: str, claim: str, paper, judged, notes: str, kind: str = "paper", reference: str | None = "official code",
+           source: str = OPT_ML_SOURCE, verdict: str | None = None, ours: str | None = None) -> None:
+    claims.record("02", claim_id, claim, paper, ours or judged.detail, verdict or judged.verdict, source=source,
+                  notes=notes, scale=scale, kind=kind, reference=reference)
+
+
+quad_values = published_values[quadratic_task.title]
+hnn_beats_all = l2l.judge(quad_values, learned="HNN")
+record("published-quadratic",
+       f"Trained and run as published, the HNN optimizer ends lower than the LSTM and every baseline on 10-d quadratics "
+       f"(loss at step {steps}).",
+       "HNN 0.23, LSTM 0.25, best baseline (momentum SGD) 0.33", hnn_beats_all,
+       f"{n_eval} held-out problems; baselines at the ports' rates as published. Means: {means_text(quad_values)}.")
+mnist_values = published_values[mnist_task.title]
+lstm_beats_hnn = claims.compare_paired(mnist_values["LSTM"], mnist_values["HNN"], "LSTM", "HNN")
+record("published-mnist",
+       f"Trained and run as published, the LSTM ends lower than the HNN on the MNIST MLP (sigmoid) at step {steps}.",
+       "LSTM 0.29, HNN 0.38, best baseline (NAG) 0.33", lstm_beats_hnn,
+       f"{data_name}; {n_eval} held-out problems; LSTM at output multiplier {opt_ml_scale:g} as OPT-ML ran it. "
+       f"Means: {means_text(mnist_values)}.")
+relu_values = published_values[relu_task.title]
+hnn_beats_lstm_relu = claims.compare_paired(relu_values["HNN"], relu_values["LSTM"], "HNN", "LSTM")
+record("published-relu",
+       f"Trained on sigmoid units and run unchanged on ReLU units, the HNN transfers and the LSTM fails: the HNN ends "
+       f"lower than the LSTM at step {steps}.",
+       "HNN 0.36, LSTM 2.31, best baseline (Adam) 0.34", hnn_beats_lstm_relu,
+       f"{data_name}; {n_eval} held-out problems; LSTM at output multiplier {opt_ml_scale:g} as OPT-ML ran it. "
+       f"Means: {means_text(relu_values)}.")
+report.glue("pub_lstm_mnist", f"{mnist_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
+report.glue("pub_lstm_relu", f"{relu_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
+report.glue("pub_hnn_quad", f"{quad_values['HNN'].replace(np.inf, np.nan).mean():.3g}")
+report.glue("pub_lstm_quad", f"{quad_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
+for name, judged in (("pub_quad", hnn_beats_all), ("pub_mnist", lstm_beats_hnn), ("pub_relu", hnn_beats_lstm_relu)):
+    report.glue(f"{name}_verdict", judged.verdict)
+    report.glue(f"{name}_text", f"mean {judged.mean_a:.3g} vs {judged.mean_b:.3g}, median {judged.median_a:.3g} vs "
+                                f"{judged.median_b:.3g}, {judged.a} lower on {judged.fraction_better:.0%} of problems")
+    report.glue(f"{name}_against", judged.b)
+
+# %% [markdown]
+# Judged by the book's paired rule (chapter 1: the mean and the median of the per-problem
+# differences, each with its 95% interval, on the same problems):
+#
+# - **Quadratics**, "the HNN is lowest": against {glue:text}`pub_quad_against`,
+#   {glue:text}`pub_quad_text` (**{glue:text}`pub_quad_verdict`**).
+# - **MNIST**, "the LSTM beats the HNN": {glue:text}`pub_mnist_text` (**{glue:text}`pub_mnist_verdict`**).
+# - **ReLU**, "the HNN transfers, the LSTM fails": {glue:text}`pub_relu_text` (**{glue:text}`pub_relu_verdict`**).
+#
+# Our MNIST problems use {glue:text}`data_name`, not the full MNIST OPT-ML used, so absolute
+# losses differ; the orderings are what the claims are about. Two things stand out. On ReLU the
+# LSTM at ten times its training multiplier sits at {glue:text}`pub_lstm_relu`, chance level, just
+# as in OPT-ML's table. On the sigmoid MLP the same tenfold multiplier costs it much more here
+# ({glue:text}`pub_lstm_mnist`) than in OPT-ML's table (0.29), so the MNIST ordering flips; our
+# LSTM, trained with chapter 1's protocol, is not OPT-ML's net, and how much a net tolerates a
+# tenfold step is a property of that particular net. On quadratics our HNN ({glue:text}`pub_hnn_quad`)
+# does worse and our LSTM ({glue:text}`pub_lstm_quad`) better than the published 0.23 and 0.25.
+#
+# ## Question 2: the fair comparison
+#
+# Now every learned net is trained under chapter 1's LSTM protocol (same unroll, number of
+# training problems, clipping and validation, and on quadratics the same three-value search of the
+# meta-learning rate) and run at the output multiplier it was trained with. The baselines are
+# chapter 0's, each at the learning rate tuned there for the task by the paper's criterion. The
+# quadratic runs are 100 steps; the MNIST runs reuse chapter 1's evaluations where they exist.
+
+# %%
+# chapter 1 ran its nets and baselines for these horizons; its cached runs serve here, cut at `steps`
+chapter1_steps = {"quadratic": l2l_config["quadratic_steps"], "mnist-sigmoid": l2l_config["mnist_steps"],
+                  "mnist-relu": l2l_config["transfer_steps"]}
+
+
+def fair_runs(task_key: str, task, problem: str) -> pd.DataFrame:
+    """The fair nets and chapter 0's tuned baselines on the same n_eval problems, steps 0..steps."""
+    long = chapter1_steps[task_key]
+    both = l2l.learned_and_baseline_runs(task_key, task, fair[problem]["lstm"], long, scale=scale, n_seeds=n_eval,
+                                         dataset=dataset, device=session.device)
+    return pd.concat([ham.truncated(both, steps)] + [
+        evaluate(task, fair[problem][net], steps=steps, method=ham.NETS[net][2]) for net in ("hnn", "port-hamiltonian")
+    ], ignore_index=True)
+
+
+fair_frames = {
+    quadratic_task.title: fair_runs("quadratic", quadratic_task, "quadratic"),
+    mnist_task.title: fair_runs("mnist-sigmoid", mnist_task, "mnist"),
+    relu_task.title: fair_runs("mnist-relu", relu_task, "mnist"),
+}
+fair_values = {title: l2l.per_problem(frame, steps) for title, frame in fair_frames.items()}
+pd.concat({title: ham.summary(frame, steps) for title, frame in fair_frames.items()}, axis=1)
+
+# %% tags=["hide-input"]
+hnn_and_lstm = {title: frame[frame["method"] != "port-Hamiltonian"] for title, frame in fair_frames.items()}
+fig = l2l.loss_figure(hnn_and_lstm, f"The fair comparison: HNN and LSTM (solid) under one protocol, tuned baselines "
+                      f"(dashed), {n_eval} problems", scale, data_name, learned=("HNN", "LSTM"))
+
+# %% tags=["remove-cell"]
+fair_judged = {}
+for title, values in fair_values.items():
+    fair_judged[(title, "HNN vs LSTM")] = claims.compare_paired(values["HNN"], values["LSTM"], "HNN", "LSTM")
+    tuned = values.drop(columns=["LSTM", "port-Hamiltonian"])
+    fair_judged[(title, "HNN vs tuned baselines")] = l2l.judge(tuned, learned="HNN")
+report.show(pd.DataFrame({f"{title}: {what}": {
+    "mean": f"{r.mean_a:.3g} vs {r.mean_b:.3g}", "median": f"{r.median_a:.3g} vs {r.median_b:.3g}",
+    "first lower on": f"{r.fraction_better:.0%}", "compared": f"{r.a} vs {r.b}", "verdict": r.verdict,
+} for (title, what), r in fair_judged.items()}).T, caption=f"Fair comparison at step {steps}, paired over {n_eval} problems")
+FAIR_NOTES = (f"{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training problems, "
+              "clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each run at its "
+              "training output multiplier; baselines at chapter 0's tuned rates.")
+for title, claim_id, published_text in (
+    (quadratic_task.title, "fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)"),
+    (mnist_task.title, "fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)"),
+    (relu_task.title, "fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)"),
+):
+    judged = fair_judged[(title, "HNN vs LSTM")]
+    versus_tuned = fair_judged[(title, "HNN vs tuned baselines")]
+    record(claim_id, f"Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps}).",
+           published_text, judged, FAIR_NOTES + (f" {data_name}." if "MNIST" in title else "")
+           + f" HNN against the tuned baselines: {versus_tuned.verdict} (vs {versus_tuned.b}: mean {versus_tuned.mean_a:.3g} "
+           f"vs {versus_tuned.mean_b:.3g}, median {versus_tuned.median_a:.3g} vs {versus_tuned.median_b:.3g}).",
+           kind="ours")
+    key = task_keys[title]
+    report.glue(f"fair_{key}_verdict", judged.verdict)
+    report.glue(f"fair_{key}_text", f"HNN mean {judged.mean_a:.3g} vs LSTM {judged.mean_b:.3g}, median {judged.median_a:.3g} "
+                                    f"vs {judged.median_b:.3g}")
+    report.glue(f"fair_{key}_tuned", f"{versus_tuned.verdict} (best: {versus_tuned.b}, median {versus_tuned.median_b:.3g})")
+quad_tuned = fair_judged[(quadratic_task.title, "HNN vs tuned baselines")]
+record("hnn-beats-tuned-baselines-quadratic",
+       f"The HNN optimizer beats classic optimizers on the artificial task (quadratics, step {steps}), here against "
+       "baselines tuned by chapter 0.", "abstract: 'outperforms many basic optimizers' on the artificial task", quad_tuned,
+       FAIR_NOTES, reference="paper", source="Timofeev et al. 2021, arXiv 2111.00565, abstract")
+
+# %% [markdown]
+# Under one protocol:
+#
+# - **Quadratics:** {glue:text}`fair_quadratic_text` (**{glue:text}`fair_quadratic_verdict`** for
+#   "the HNN beats the LSTM"); against the tuned baselines the HNN's verdict is
+#   {glue:text}`fair_quadratic_tuned`.
+# - **MNIST:** {glue:text}`fair_mnist-sigmoid_text` (**{glue:text}`fair_mnist-sigmoid_verdict`**);
+#   against the tuned baselines, {glue:text}`fair_mnist-sigmoid_tuned`.
+# - **ReLU transfer:** {glue:text}`fair_mnist-relu_text` (**{glue:text}`fair_mnist-relu_verdict`**);
+#   against the baselines tuned for ReLU, {glue:text}`fair_mnist-relu_tuned`.
+#
+# ### Is the LSTM's ReLU failure a scale artefact?
+#
+# The same MNIST-trained LSTM on the same ReLU problems, once at the output multiplier it was
+# trained with and once at ten times it, as OPT-ML ran it.
+
+# %%
+scale_runs = pd.concat([
+    fair_frames[relu_task.title].query("method in ['LSTM', 'HNN']").replace(
+        {"method": {"LSTM": f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)"}}),
+    as_published[relu_task.title].query("method == 'LSTM'").replace({"method": {"LSTM": f"LSTM (×{opt_ml_scale:g}, as OPT-ML)"}}),
+], ignore_index=True)
+ham.summary(scale_runs, steps)
+
+# %% tags=["hide-input"]
+fig = l2l.loss_figure({relu_task.title: scale_runs}, "The MNIST-trained LSTM on ReLU units at two output multipliers",
+                      scale, data_name, learned=("HNN", "LSTM"))
+
+# %% tags=["remove-cell"]
+scale_values = l2l.per_problem(scale_runs, steps)
+trained_name = f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)"
+large_name = f"LSTM (×{opt_ml_scale:g}, as OPT-ML)"
+scale_judged = claims.compare_paired(scale_values[trained_name], scale_values[large_name], trained_name, large_name)
+chance = float(np.log(10))
+record("lstm-relu-scale-artefact",
+       f"The LSTM's ReLU failure in OPT-ML's table is a scale artefact: run at its training output multiplier it ends lower "
+       f"than at ten times it (step {steps}).",
+       "LSTM 2.31 at output multiplier 1.0 after training at 0.1 (chance level ln 10 = 2.30)", scale_judged,
+       f"{data_name}; {n_eval} held-out problems. Medians: as trained {scale_values[trained_name].median():.3g}, "
+       f"x10 {scale_values[large_name].median():.3g}, HNN {scale_values['HNN'].median():.3g}; chance level {chance:.3g}.",
+       kind="ours", reference="official code")
+report.glue("scale_verdict", scale_judged.verdict)
+report.glue("scale_text", f"median {scale_judged.median_a:.3g} at its training multiplier against {scale_judged.median_b:.3g} "
+                          f"at ten times it (chance level ln 10 = {chance:.2f})")
+
+# %% [markdown]
+# The LSTM on ReLU: {glue:text}`scale_text` (**{glue:text}`scale_verdict`** for "the failure is a
+# scale artefact"). Whether, at its training multiplier, it still loses to the HNN is the fair
+# ReLU verdict above: **{glue:text}`fair_mnist-relu_verdict`** for "the HNN beats the LSTM".
+#
+# ## Question 3: does the physics help?
+#
+# The published net and the structure-true port-Hamiltonian net, trained under the same (fair)
+# protocol with the same search, on the same problems.
+
+# %% tags=["hide-input"]
+physics_frames = {title: frame[frame["method"].isin(["HNN", "port-Hamiltonian"])] for title, frame in fair_frames.items()}
+fig = l2l.loss_figure(physics_frames, f"Published HNN against the structure-true port-Hamiltonian net, {n_eval} problems",
+                      scale, data_name, learned=("HNN", "port-Hamiltonian"))
+
+# %% tags=["remove-cell"]
+physics_judged = {title: claims.compare_paired(values["port-Hamiltonian"], values["HNN"], "port-Hamiltonian", "HNN")
+                  for title, values in fair_values.items()}
+report.show(pd.DataFrame({title: {
+    "mean": f"{r.mean_a:.3g} vs {r.mean_b:.3g}", "median": f"{r.median_a:.3g} vs {r.median_b:.3g}",
+    "port-Hamiltonian lower on": f"{r.fraction_better:.0%}", "verdict": r.verdict,
+} for title, r in physics_judged.items()}).T, caption=f"port-Hamiltonian vs published HNN at step {steps}, paired")
+for title, judged in physics_judged.items():
+    key = task_keys[title]
+    record(f"physics-helps-{key}",
+           f"The structure-true port-Hamiltonian net ends lower than the published HNN architecture ({title}, step {steps}).",
+           None, judged, FAIR_NOTES + (f" {data_name}." if "MNIST" in title else ""), kind="ours", reference=None,
+           source="our question (the published code dropped the energy structure; spec 2.8.2)")
+    report.glue(f"physics_{key}_verdict", judged.verdict)
+    report.glue(f"physics_{key}_text", f"median {judged.median_a:.3g} against {judged.median_b:.3g}, mean "
+                                       f"{judged.mean_a:.3g} against {judged.mean_b:.3g}")
+
+# %% [markdown]
+# Port-Hamiltonian against published HNN at step {glue:text}`n_steps`: quadratics
+# {glue:text}`physics_quadratic_text` (**{glue:text}`physics_quadratic_verdict`**); MNIST
+# {glue:text}`physics_mnist-sigmoid_text` (**{glue:text}`physics_mnist-sigmoid_verdict`**); ReLU
+# {glue:text}`physics_mnist-relu_text` (**{glue:text}`physics_mnist-relu_verdict`**).
+#
+# The guarantee the structure buys, that the optimizer never adds energy, is a statement about
+# stability, not speed, and it does not make the net learn a better rule under this budget. Our
+# reading of why it does worse (not tested separately): its input is the raw gradient, whose size
+# differs by orders of magnitude between tasks and between layers, while the published net and
+# the LSTM see the log/sign-preprocessed gradient on MNIST; its fixed input scale was set on the
+# sigmoid MLP, so on ReLU units, whose gradients are larger, the same latent system is driven
+# harder; and on quadratics its meta-training was unstable in the pilot, so the validation-based
+# selection kept an early net.
+#
+# ## Question 4: what was learned?
+#
+# A learned optimizer is a map from gradient histories to steps. We feed each net trained under
+# the fair protocol a gradient held constant at one value for {glue:text}`probe_steps` steps, for
+# many values at once (one tensor), and plot the step it takes: on the left its size at the first
+# and the last step against the gradient (the update as a function of the gradient, from rest and
+# from the state the constant gradient built up), on the right the step relative to the first one
+# for the middle gradient probed (the update as a function of the state). Momentum SGD and Adam at
+# chapter 0's tuned rates are drawn dashed: momentum SGD's step is proportional to the gradient
+# and grows tenfold as the velocity builds up; Adam's first step is the learning rate whatever
+# the gradient's size.
+
+# %%
+probe_values = {"quadratic": np.logspace(-2, 2, 41), "mnist": np.logspace(-6, 0, 41)}
+responses = {}
+for problem, task_key, title in (("quadratic", "quadratic", quadratic_task.title), ("mnist", "mnist-sigmoid", mnist_task.title)):
+    rates = baselines.tuned_learning_rates(task_key, scales.tuning_protocol(scale, task_key), dataset=dataset,
+                                           device=session.device, progress=False)
+    nets = {ham.NETS[net][2]: fair[problem][net].net for net in ham.NETS}
+    responses[title] = ham.update_responses(nets, rates, probe_values[problem], config["probe_steps"])
+
+# %% tags=["hide-input"]
+fig = ham.response_figure(responses, (0, config["probe_steps"] - 1), "The update as a function of a constant gradient",
+                          scale)
+
+# %% tags=["remove-cell"]
+slopes = {title: ham.response_slopes(frame, config["probe_steps"] - 1) for title, frame in responses.items()}
+report.show(pd.concat(slopes, axis=1).map(lambda x: f"{x:.2f}"),
+            caption="The first step's slope of log|update| against log|gradient| (1: proportional to the gradient, as "
+                    "SGD; 0: of fixed size, as Adam) and the step's growth under a constant gradient")
+growth = {title: float(slopes[title].loc["HNN", "growth of the step"]) for title in slopes}
+momentum_like = {title: g > 1.5 for title, g in growth.items()}
+claims.record(
+    "02", "hnn-learns-momentum",
+    "The README's picture: the trained HNN moves like a heavy ball, its step under a constant gradient growing as "
+    "momentum builds up (at least 1.5x from the first step to the last probed).",
+    "README: 'the Heavy Ball method considers gradient descent as a sliding of a heavy ball'",
+    "; ".join(f"{title}: step grows {g:.2g}x" for title, g in growth.items()),
+    claims.verdict_from_fraction(sum(momentum_like.values()) / len(momentum_like)),
+    source="AfoninAndrei/OPT-ML README (seeds/hnn-optimizer_opt-ml-readme.txt)",
+    notes=f"Fair-protocol HNN; gradient held at the median probed value for {config['probe_steps']} steps.",
+    scale=scale, kind="ours", reference="official code",
+)
+report.glue("n_steps", f"{steps}")
+report.glue("probe_steps", f"{config['probe_steps']}")
+for title, g in growth.items():
+    report.glue(f"growth_{task_keys[title]}", f"{g:.2g}")
+    report.glue(f"slope_{task_keys[title]}", f"{slopes[title].loc['HNN', 'slope at step 0']:.2f}")
+
+# %% [markdown]
+# The HNN's first step scales with the gradient with slope {glue:text}`slope_quadratic` on
+# quadratics and {glue:text}`slope_mnist-sigmoid` on MNIST (in log–log; SGD's is 1, Adam's 0), and
+# under a constant gradient its step changes by a factor {glue:text}`growth_quadratic` (quadratics)
+# and {glue:text}`growth_mnist-sigmoid` (MNIST) over {glue:text}`probe_steps` steps; a heavy ball
+# at momentum 0.9 would grow about tenfold.
+#
+# ## What we found
+#
+# All numbers are losses at step {glue:text}`n_steps` on the same {glue:text}`n_eval` held-out
+# problems for every method, judged by the book's paired rule (mean and typical problem); MNIST
+# problems use {glue:text}`data_name`.
+#
+# - **The published table, re-run as published** (question 1): the HNN lowest on quadratics,
+#   **{glue:text}`pub_quad_verdict`** ({glue:text}`pub_quad_text`, against
+#   {glue:text}`pub_quad_against`); the LSTM ahead of the HNN on MNIST,
+#   **{glue:text}`pub_mnist_verdict`**; the HNN ahead of the LSTM on ReLU,
+#   **{glue:text}`pub_relu_verdict`**.
+# - **The fair comparison** (question 2): with one protocol for both, "the HNN beats the LSTM" is
+#   **{glue:text}`fair_quadratic_verdict`** on quadratics ({glue:text}`fair_quadratic_text`),
+#   **{glue:text}`fair_mnist-sigmoid_verdict`** on MNIST ({glue:text}`fair_mnist-sigmoid_text`)
+#   and **{glue:text}`fair_mnist-relu_verdict`** on ReLU ({glue:text}`fair_mnist-relu_text`).
+#   Against chapter 0's tuned baselines the HNN's verdicts are {glue:text}`fair_quadratic_tuned`
+#   (quadratics), {glue:text}`fair_mnist-sigmoid_tuned` (MNIST) and
+#   {glue:text}`fair_mnist-relu_tuned` (ReLU). The LSTM's flat ReLU curve is a scale artefact,
+#   **{glue:text}`scale_verdict`** ({glue:text}`scale_text`); at its own scale it still transfers
+#   worse than the HNN.
+# - **The physics** (question 3): the structure-true net against the published one is
+#   **{glue:text}`physics_quadratic_verdict`** on quadratics, **{glue:text}`physics_mnist-sigmoid_verdict`**
+#   on MNIST and **{glue:text}`physics_mnist-relu_verdict`** on ReLU, for "the structure-true net
+#   ends lower".
+# - **What was learned** (question 4): under a constant gradient the HNN's step grows by a factor
+#   {glue:text}`growth_quadratic` on quadratics and {glue:text}`growth_mnist-sigmoid` on MNIST (a
+#   heavy ball's would grow about tenfold): the HNN did not learn momentum. On MNIST the
+#   size of its first step hardly depends on the gradient's (log–log slope
+#   {glue:text}`slope_mnist-sigmoid`; Adam's is 0, SGD's 1): a sign-like rule, which the log/sign
+#   preprocessing makes easy to learn.
+# - **Cost:** the small nets train in minutes ({glue:text}`time_all_ours` minutes for all of this
+#   chapter's HNN and port-Hamiltonian nets on one thread), against {glue:text}`time_fair_lstm_mnist`
+#   minutes for chapter 1's MNIST LSTM.
+#
+# The ledger ({doc}`../claims`) holds each claim with the reference value, its source, and ours.

@@ -1,0 +1,91 @@
+"""Chapter 2's study helpers: which net each protocol names, the search's choice, the probes of
+hand-designed optimizers by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from optbook import scales
+from optbook.learned import HNNUpdate, PortHamiltonianUpdate
+from optbook.learned.nets import CoordinatewiseLSTM
+from optbook.studies import hamiltonian as ham
+from optbook.studies import learning_to_learn as l2l
+
+
+def test_the_lstms_of_the_fair_protocol_are_chapter_1s_nets():
+    config = scales.chapter_config("01", "cpu")
+    assert ham.net_spec("lstm", "mnist", "cpu", "fair", "mnist-5k") == l2l.chapter_net_spec("mnist", config, "cpu", "mnist-5k")
+    for lr, spec in ham.search_specs("lstm", "cpu", "mnist-5k").items():
+        assert spec == l2l.chapter_net_spec("quadratic", config, "cpu", "mnist-5k", meta_lr=lr,
+                                            init_seed=config["sensitivity_seeds"][0], problems=config["sensitivity_problems"])
+
+
+def test_every_net_of_one_protocol_shares_the_meta_training_config_but_not_the_fingerprint():
+    specs = {net: ham.net_spec(net, "mnist", "cpu", "fair", "mnist-5k") for net in ham.NETS}
+    assert len({spec.meta_config for spec in specs.values()}) == 1
+    assert len({spec.fingerprint for spec in specs.values()}) == 3
+    assert [spec.net_class for spec in specs.values()] == [CoordinatewiseLSTM, HNNUpdate, PortHamiltonianUpdate]
+    assert [spec.name for spec in specs.values()] == ["l2l-mnist-cpu", "hnn-mnist-cpu", "phnn-mnist-cpu"]
+    published = ham.net_spec("hnn", "quadratic", "cpu", "published")
+    assert published.name == "hnn-quadratic-published-cpu"
+    assert (published.meta_config.unroll, published.meta_config.meta_lr, published.net_config["output_scale"]) == (15, 0.01, 0.001)
+
+
+@pytest.mark.parametrize("args, kwargs, argument", [
+    (("hnn", "quadratic", "cpu", "search"), {}, "meta_lr"),
+    (("hnn", "quadratic", "cpu", "fair"), {"meta_lr": 0.01}, "meta_lr"),
+    (("lstm", "quadratic", "cpu", "published"), {}, "net"),
+    (("hnn", "cifar", "cpu", "fair"), {}, "problem"),
+])
+def test_bad_requests_name_the_argument(args, kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        ham.net_spec(*args, **kwargs)
+
+
+def _trained(score):
+    return l2l.TrainedOptimizer("x", None, pd.DataFrame(), pd.DataFrame(), {"best_score": score}, loaded=True)
+
+
+def test_the_search_keeps_the_best_validation_score_and_never_a_diverged_net():
+    assert ham.best_of_search({1e-3: _trained(0.9), 3e-3: _trained(0.5), 1e-2: _trained(float("inf"))}) == 3e-3
+    assert ham.best_of_search({1e-3: _trained(float("nan")), 3e-3: _trained(2.0)}) == 3e-3
+
+
+def test_truncated_keeps_the_first_steps_and_refuses_more_than_there_are():
+    frame = pd.DataFrame({"step": [0, 1, 2, 0, 1, 2], "loss": range(6)})
+    assert list(ham.truncated(frame, 1)["loss"]) == [0, 1, 3, 4]
+    with pytest.raises(ValueError, match="steps"):
+        ham.truncated(frame, 3)
+
+
+def test_momentum_and_adam_probed_by_hand():
+    """Momentum SGD (0.9): first step −lr·g, then −lr·g·(1 + 0.9); Adam's first step is −lr·sign(g)."""
+    values = [0.01, 1.0, 100.0]
+    sgd = ham.optimizer_response(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), values, 2, "Momentum")
+    first, second = (sgd[sgd["step"] == s]["update"].to_numpy() for s in (0, 1))
+    np.testing.assert_allclose(first, -0.1 * np.array(values))
+    np.testing.assert_allclose(second, -0.1 * 1.9 * np.array(values))
+    adam = ham.optimizer_response(lambda p: torch.optim.Adam(p, lr=0.1), values, 3, "Adam")
+    np.testing.assert_allclose(adam[adam["step"] == 0]["update"], -0.1, rtol=1e-6)
+    slopes = ham.response_slopes(pd.concat([sgd, adam]), 1)
+    assert slopes.loc["Momentum", "slope at step 0"] == pytest.approx(1.0)
+    assert slopes.loc["Adam", "slope at step 0"] == pytest.approx(0.0, abs=1e-6)
+    assert slopes.loc["Momentum", "growth of the step"] == pytest.approx(1.9)
+
+
+def test_every_net_chapter_2_uses_at_cpu_scale_ships_with_the_package(tmp_path, monkeypatch):
+    """With an empty data directory chapter 2 finds every net it needs, so at scale="cpu" it only evaluates."""
+    from optbook.learned.checkpoints import find_checkpoints, shipped_dir
+
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    specs = [ham.net_spec("hnn", problem, "cpu", "published", "mnist-5k") for problem in ham.PROBLEMS]
+    specs += [ham.net_spec(net, "mnist", "cpu", "fair", "mnist-5k") for net in ham.NETS]
+    specs += [spec for net in ham.NETS for spec in ham.search_specs(net, "cpu", "mnist-5k").values()]
+    assert len(specs) == 14
+    for spec in specs:
+        found = l2l.find_trained(spec.name, spec.fingerprint)
+        assert found is not None and found.loaded and isinstance(found.net, spec.net_class), spec.name
+        assert find_checkpoints(spec.name)[0].parent == shipped_dir()
