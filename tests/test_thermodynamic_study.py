@@ -213,9 +213,18 @@ def test_noise_temperature_and_thermostat_friction():
 def test_gradient_noise_vanishes_with_full_batches():
     snapshot = thermo.train(TINY, thermo.SGD, [0, 1], steps=3, eval_every=3)["snapshots"][3]
     noisy = thermo.gradient_noise(TINY, snapshot, [0, 1])
-    assert set(noisy["layer"]) == {"layer 1", "layer 2"} and len(noisy) == 4 and (noisy["sigma_g2"] > 0).all()
+    assert set(noisy["part"]) == {"layer 1", "layer 2", "W1", "b1", "W2", "b2"} and len(noisy) == 12
+    assert (noisy["sigma_g2"] > 0).all()
+    by = noisy.groupby("part")["sigma_g2"].mean()  # a layer's value is the entry-weighted mean of its tensors
+    assert math.isclose(by["layer 2"], (4 * by["W2"] + 1 * by["b2"]) / 5, rel_tol=1e-6)
     full = SpiralTask(hidden=4, turns=1, n_train=20, batch_size=20)
     assert np.allclose(thermo.gradient_noise(full, snapshot, [0, 1])["sigma_g2"], 0.0, atol=1e-12)
+
+
+def test_combine_parts():
+    assert thermo.combine_parts(["reproduced", "reproduced"]) == "reproduced"
+    assert thermo.combine_parts(["reproduced", "inconclusive"]) == "partly reproduced"
+    assert thermo.combine_parts(["inconclusive", "not reproduced"]) == "not reproduced"
 
 
 def test_probes_record_kinetic_temperature_and_xi():

@@ -460,12 +460,43 @@ def gradient_noise(task, parameters: Mapping[str, np.ndarray], seeds: Sequence[i
                 acc.add_((g - g_full).pow(2))
     by_name = dict(zip(PARAMETER_NAMES, squares))
     rows = []
-    for layer, names in LAYERS.items():
+    for part, names in {**LAYERS, **{n: (n,) for n in PARAMETER_NAMES}}.items():
         total = sum(by_name[m].reshape(runs, -1).sum(1) for m in names)
         entries = sum(by_name[m][0].numel() for m in names)
         for r, seed in enumerate(model.seeds):
-            rows.append({"seed": seed, "layer": layer, "sigma_g2": float(total[r] / (entries * batches))})
+            rows.append({"seed": seed, "part": part, "sigma_g2": float(total[r] / (entries * batches))})
     return pd.DataFrame(rows)
+
+
+def temperature_table(probes: pd.DataFrame, noise: Mapping[str, pd.DataFrame], taus: Mapping[str, float], h: float,
+                      gamma: float, after: int) -> pd.DataFrame:
+    """Per temperature and layer: the kinetic temperature measured after step ``after`` (each run's
+    time average; ``measured`` the mean over runs, ``measured lo``/``hi`` the smallest and largest
+    run), σ_g² (mean over runs, :func:`gradient_noise`) and the prediction τ + h²σ_g²/(1 − e^{−2γh})
+    (:func:`noise_temperature`). ``taus`` maps each method label of ``probes`` to its τ."""
+    late = probes[probes["step"] > after]
+    rows = []
+    for label, tau in taus.items():
+        per_run = late[late["method"] == label].groupby("seed")[[f"T {layer}" for layer in LAYERS]].mean()
+        sigma = noise[label].groupby("part")["sigma_g2"].mean()
+        for layer in LAYERS:
+            values = per_run[f"T {layer}"]
+            rows.append({"tau": tau, "layer": layer, "measured": values.mean(), "measured lo": values.min(),
+                         "measured hi": values.max(), "sigma_g2": sigma[layer],
+                         "noise heat": float(noise_temperature(sigma[layer], h, gamma)),
+                         "predicted": tau + float(noise_temperature(sigma[layer], h, gamma))})
+    return pd.DataFrame(rows)
+
+
+def combine_parts(verdicts: Sequence[str]) -> str:
+    """One verdict for a claim judged part by part: all parts alike → that verdict; some
+    reproduced → partly reproduced; none reproduced → the least favourable part's verdict."""
+    verdicts = list(verdicts)
+    if len(set(verdicts)) == 1:
+        return verdicts[0]
+    if "reproduced" in verdicts:
+        return "partly reproduced"
+    return min(verdicts, key=VERDICT_ORDER.index)
 
 
 def noise_temperature(sigma_g2, h: float, gamma: float):
