@@ -833,11 +833,11 @@ report.show(speedups[["problem", "optimizer", "batched_s", "loop_s_extrapolated"
 
 # %% tags=["remove-cell"]
 # The numbers the prose cites.
-counts = sorted({len(two_seeds), len(four_seeds), len(trig_seeds), len(temp_seeds), len(sens_seeds),
-                 len(sweep_seeds), len(four_init_seeds)})
-report.glue("run_counts", f"{max(counts)} runs on the spirals of Figs. 8, 9 and 14, {len(trig_seeds)} on the "
-                          f"trigonometric data, {len(temp_seeds)} per temperature, {len(sens_seeds)} per setting in the "
-                          f"sweeps, {len(four_init_seeds)} for the 4-turn initialisations")
+report.glue("run_counts", f"{len(two_seeds)} runs on the 2-turn and {len(four_seeds)} on the 4-turn spirals, "
+                          f"{len(trig_seeds)} on the trigonometric data, {len(temp_seeds)} per temperature, "
+                          f"{len(sweep_seeds)} per setting of Fig. 10 and {len(sens_seeds)} per cell of Fig. 15, "
+                          f"{len(four_init_seeds)} for the 4-turn "
+                          "initialisations")
 report.glue("two_runs", len(two_seeds))
 report.glue("fig8_verdict", fig8_verdict)
 report.glue("fig8_summary", fig8_summary)
