@@ -559,7 +559,8 @@ xi_lines = {"σ_A²/(2τ₁): no gradient noise": thermo.thermostat_friction(0.0
 
 # %% tags=["hide-input"]
 figures.temperature_figure(temperatures, xi_probes, xi_lines,
-                           (f"BAOAB, {temp_task.title.split(',')[0]}", f"AdLaLa (γ=0.5), {two_task.title}"), scale);
+                           (f"BAOAB, trigonometric data (ours), a = {temp_task.a:g}", f"AdLaLa (γ=0.5), {two_task.title}"),
+                           scale);
 
 # %%
 report.show(temperatures[["tau", "layer", "measured", "sigma_g2", "noise heat", "predicted"]].rename(columns={
