@@ -882,8 +882,9 @@ report.glue("heat_sentence",
               f"{xi_late['ξ W1']:.3g} (W1) and {xi_late['ξ b1']:.3g} (b1) instead of σ_A²/(2τ₁) = {xi_predicted[0]:g}, "
               f"against {xi_predicted[1]:.3g} (W1) and {xi_predicted[2]:.3g} (b1) predicted from the measured noise.")
 report.glue("init_sentence",
-            "Changing the initial weights moves the final mean accuracy by "
-            + "; ".join(f"{p}, N(0, {s:g}²): Adam {points(row['Adam'])}, AdLaLa {points(row['AdLaLa'])} points"
+            "Against PyTorch's default, the Gaussian initial weights move the final mean accuracy by "
+            + "; ".join(f"{points(row['Adam'])} points for Adam and {points(row['AdLaLa'])} for AdLaLa "
+                        f"(N(0, {s:g}²), {p} spirals)"
                         for (p, s), row in shift_pivot.iterrows())
             + f". AdLaLa is the steadier of the two in {int(adlala_steadier.sum())} of {len(adlala_steadier)} cases. "
               f"With Fig. 9's own pairing on the 4-turn spirals (Adam from N(0, 0.5²), AdLaLa from N(0, 0.01²)) "
@@ -893,8 +894,8 @@ for aspect, (k, n) in aspect_counts.items():
     report.glue(f"aspect_{aspect.replace(' ', '_')}", f"{k} of {n}")
 report.glue("robust_sentence",
             ("every comparison where AdLaLa is not the more robust has a rival at chance ("
-             + ", ".join(f"{r['against']} on the {r['problem']}, {pct(r['rival accuracy'])} ± "
-                         f"{100 * r['rival std']:.1f}" for _, r in not_robust.iterrows())
+             + ", ".join(f"{r['against']} on {r['problem']}: {pct(r['rival accuracy'])}, std "
+                         f"{100 * r['rival std']:.1f} points" for _, r in not_robust.iterrows())
              + "): a method that learns nothing varies little, so these say nothing about robustness")
             if chance_explains else
             ("AdLaLa is the more robust in every comparison" if not len(not_robust) else

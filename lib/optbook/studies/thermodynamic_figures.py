@@ -68,7 +68,7 @@ def final_accuracy_boxes(frame: pd.DataFrame, step: int, paper: dict, task_title
     ax.scatter([i for i, _ in stars], [v for _, v in stars], marker="*", s=160, color="black", zorder=5,
                label="the paper's mean")
     ax.set(xlabel="", ylabel="final test accuracy")
-    ax.tick_params(axis="x", rotation=15)
+    ax.set_xticks(range(len(order)), order, rotation=25, ha="right")
     ax.set_title(plots.figure_title(f"Final test accuracy of each run after {step:,} steps (Fig. 8)", task_title, scale))
     fig.tight_layout()
     plots.figure_legend(fig)
