@@ -119,9 +119,6 @@ TRIG = {
 }
 # Fig. 1: BAOAB at h = 0.4, γ = 10 and several temperatures.
 FIG1_BAOAB = Setting("BAOAB", "BAOAB", {"lr": 0.4, "gamma": 10.0})
-# Fig. 9's AdLaLa as its caption gives it (the chapter's 4-turn runs use Fig. 10's setting instead).
-FIG9_ADLALA = Setting("AdLaLa (Fig. 9)", "AdLaLa", {"lr": 0.1, "tau1": 1e-4, "tau2": 1e-5, "gamma": 0.03, "sigma_A": 0.01,
-                                                    "eps": 0.1})
 # Figs. 9 and 14 start some runs from Gaussian weights: N(0, 0.01²) (AdLaLa in Fig. 9; Adam and
 # AdLaLa in Fig. 14) and N(0, 0.5²) (Adam in Fig. 9).
 GAUSSIAN_STDS = (0.01, 0.5)
