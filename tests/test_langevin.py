@@ -414,6 +414,16 @@ def test_ensemble_run_r_reproduces_single_run(scheme):
     assert not torch.allclose(ens.W1[0], ens.W1[1])
 
 
+@pytest.mark.parametrize("per_step, expected", [(False, 0.1 * math.sqrt(0.1)), (True, 0.1)])
+def test_sgld_sigma_readings_give_the_noise_of_one_step(per_step, expected):
+    # σ√h R (the default reading) against σ R (sigma_per_step): the spread of one pure-noise step.
+    th = torch.zeros(40000, dtype=D, requires_grad=True)
+    opt = SGLD([th], lr=0.1, sigma=0.1, sigma_per_step=per_step, generator=torch.Generator().manual_seed(3))
+    th.grad = torch.zeros_like(th)
+    opt.step()
+    assert th.detach().std().item() == pytest.approx(expected, rel=0.02)
+
+
 def test_ensemble_single_generator_draws_distinct_noise_per_run():
     th = torch.zeros(4, 3, dtype=D, requires_grad=True)
     opt = SGLD([th], lr=0.1, tau=0.5, ensemble_dim=0, generator=torch.Generator().manual_seed(0))
@@ -450,6 +460,8 @@ def test_constructors_configure_groups():
     assert [(g["method"], g["tau"]) for g in lol.param_groups] == [("langevin", 1e-3), ("overdamped", 1e-5)]
     assert lol.param_groups[0]["gamma"] == 0.01
     assert SGLD(net.parameters(), sigma=0.1).param_groups[0]["tau"] == pytest.approx(0.005)  # σ = √(2τ)
+    # The other reading of σ: per-step noise σR, so τ = σ²/(2h).
+    assert SGLD(net.parameters(), lr=0.1, sigma=0.1, sigma_per_step=True).param_groups[0]["tau"] == pytest.approx(0.05)
     lala = LaLa(net, lr=0.1, gammas=[1.0, 2.0, 3.0], taus=1e-5)
     assert [(g["method"], g["gamma"], g["tau"]) for g in lala.param_groups] == [
         ("langevin", 1.0, 1e-5), ("langevin", 2.0, 1e-5), ("langevin", 3.0, 1e-5)]
@@ -615,6 +627,8 @@ def test_bad_arguments_groups_and_constructors():
         AdLaLa(nn.Linear(2, 1))
     with pytest.raises(ValueError, match="sigma"):
         SGLD([th], tau=1e-3, sigma=0.1)
+    with pytest.raises(ValueError, match="sigma_per_step"):
+        SGLD([th], tau=1e-3, sigma_per_step=True)
     opt = BAOAB([th])
     sd = copy.deepcopy(opt.state_dict())
     sd["param_groups"][0]["gamma"] = -1.0

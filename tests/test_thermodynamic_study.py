@@ -163,20 +163,95 @@ def test_final_accuracy_and_spread_by_hand():
     assert math.isclose(spread.loc[("B", 20), "var"], np.var([0.85, 0.6], ddof=1))
 
 
-def test_steps_to_match_and_wins_by_hand():
-    # Mean curves: A 0.5, 0.65, 0.85; B 0.5, 0.675, 0.725.
-    faster = thermo.steps_to_match(_frame(), "A", "B")
-    assert math.isclose(faster["level"], 0.725) and faster["method_steps"] == 20 and faster["rival_steps"] == 20
-    assert not faster["faster"]  # reached B's final level at the same step as B: not faster
-    other = thermo.steps_to_match(_frame(), "B", "A")
-    assert np.isnan(other["method_steps"]) and other["rival_steps"] == 20 and not other["faster"]
-    early = _frame()
-    early.loc[(early["method"] == "A") & (early["step"] == 10), "test_accuracy"] = 0.9
-    assert thermo.steps_to_match(early, "A", "B") == {"level": 0.725, "method_steps": 10.0, "rival_steps": 20.0,
-                                                      "faster": True}
+def test_steps_to_level_and_speed_by_hand():
+    # Final means A 0.85, B 0.725: the level is 90 % of the way from chance to 0.725.
+    level = 0.5 + 0.9 * (0.725 - 0.5)
+    assert thermo.steps_to_level(_frame(), "A", level).tolist() == [20.0, 20.0]
+    assert thermo.steps_to_level(_frame(), "B", level).tolist() == [10.0, np.inf]  # seed 1 never gets there
+    fast = thermo.speed(_frame(), "A", "B")
+    assert math.isclose(fast["level"], level) and fast["comparison"].a == "A" and fast["comparison"].n == 2
+    assert fast["comparison"].diverged_b == 1  # "never" counts against B like a diverged run
+    flat = _frame()
+    flat.loc[flat["method"] == "B", "test_accuracy"] = 0.51  # B learns nothing: no common level
+    assert thermo.speed(flat, "A", "B")["comparison"] is None
     with pytest.raises(ValueError, match="'C'"):
-        thermo.steps_to_match(_frame(), "A", "C")
-    assert thermo.paired_wins(_frame(), "A", "B") == 1.0 and thermo.paired_wins(_frame(), "B", "A") == 0.0
+        thermo.steps_to_level(_frame(), "C", 0.6)
+
+
+def test_paired_verdict_helpers():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.6, 0.8, 30)
+    values = pd.DataFrame({"A": base + 0.1, "B": base, "C": base + 0.1 + rng.normal(0, 0.01, 30)})
+    results = thermo.beats(values, "A", ["B", "C"])
+    assert [r.verdict for r in results][0] == "reproduced"
+    assert thermo.least_favourable(results).b == "C"  # A does not beat C: that comparison decides
+    assert thermo.verdict_counts(results).startswith("1 reproduced")
+    steady = pd.DataFrame({"A": 0.9 + rng.normal(0, 0.001, 40), "B": rng.choice([0.5, 0.9], 40)})
+    assert thermo.spread_difference(steady, "A", "B")["says"] == "lower"
+    same = thermo.spread_difference(pd.DataFrame({"A": base, "B": base}), "A", "B")
+    assert same["difference"] == 0 and same["says"] == "unclear"
+
+
+def test_against_paper_and_order_by_hand():
+    final = pd.DataFrame({"mean": [0.8, 0.9], "std": [0.05, 0.05], "n": [100, 100]}, index=["X", "Y"])
+    table = thermo.against_paper(final, {"X": 0.79, "Y": 0.85}, paper_runs=100)
+    from scipy import stats
+    half = stats.t.ppf(0.975, 99) * 0.05 * math.sqrt(2 / 100)
+    assert math.isclose(table.loc["X", "half-width"], half)
+    assert table["beyond"].tolist() == [False, True] and math.isclose(table.loc["Y", "difference"], 0.05)
+    agreement, swapped = thermo.order_agreement({"a": 3, "b": 2, "c": 1}, {"a": 3, "b": 1, "c": 2})
+    assert math.isclose(agreement, 2 / 3) and swapped == [("c", "b")]
+
+
+def test_noise_temperature_and_thermostat_friction():
+    assert math.isclose(thermo.noise_temperature(2.0, h=0.4, gamma=10.0), 0.16 * 2.0 / (1 - math.exp(-8.0)))
+    # γh ≪ 1: the familiar hσ²/(2γ)
+    assert math.isclose(thermo.noise_temperature(1.0, h=1e-3, gamma=0.1), 1e-3 / 0.2, rel_tol=1e-3)
+    assert math.isclose(thermo.thermostat_friction(0.0, h=0.25, sigma_A=0.01, tau=1e-4), 0.5)
+
+
+def test_gradient_noise_vanishes_with_full_batches():
+    snapshot = thermo.train(TINY, thermo.SGD, [0, 1], steps=3, eval_every=3)["snapshots"][3]
+    noisy = thermo.gradient_noise(TINY, snapshot, [0, 1])
+    assert set(noisy["part"]) == {"layer 1", "layer 2", "W1", "b1", "W2", "b2"} and len(noisy) == 12
+    assert (noisy["sigma_g2"] > 0).all()
+    by = noisy.groupby("part")["sigma_g2"].mean()  # a layer's value is the entry-weighted mean of its tensors
+    assert math.isclose(by["layer 2"], (4 * by["W2"] + 1 * by["b2"]) / 5, rel_tol=1e-6)
+    full = SpiralTask(hidden=4, turns=1, n_train=20, batch_size=20)
+    assert np.allclose(thermo.gradient_noise(full, snapshot, [0, 1])["sigma_g2"], 0.0, atol=1e-12)
+
+
+def test_combine_parts():
+    assert thermo.combine_parts(["reproduced", "reproduced"]) == "reproduced"
+    assert thermo.combine_parts(["reproduced", "inconclusive"]) == "partly reproduced"
+    assert thermo.combine_parts(["inconclusive", "not reproduced"]) == "not reproduced"
+
+
+def test_probes_record_kinetic_temperature_and_xi():
+    baoab = thermo.Setting("BAOAB", "BAOAB", {"lr": 0.1, "gamma": 1.0, "tau": 1e-3})
+    probes = thermo.train(TINY, baoab, [0, 1], steps=6, eval_every=3, probe_every=2)["probes"]
+    assert probes["step"].unique().tolist() == [2, 4, 6] and len(probes) == 6
+    assert (probes[["T layer 1", "T layer 2"]] > 0).all().all() and not any(c.startswith("ξ") for c in probes)
+    adlala = thermo.train(TINY, thermo.FIG8[3], [0, 1], steps=4, eval_every=4, probe_every=4)["probes"]
+    assert {"ξ W1", "ξ b1"} <= set(adlala.columns) and "ξ W2" not in adlala.columns
+    assert thermo.train(TINY, thermo.SGD, [0], steps=4, eval_every=4, probe_every=2)["probes"].empty
+
+
+def test_gaussian_init_redraws_weights_only():
+    from optbook.tasks.initialisation import GaussianInit
+
+    task = SpiralTask(hidden=200, turns=2, n_train=20, batch_size=5)
+    default, gauss = task.build([0, 1]), GaussianInit(task, 0.5).build([0, 1])
+    assert torch.equal(default.train_x, gauss.train_x) and torch.equal(default.hidden.bias, gauss.hidden.bias)
+    assert abs(gauss.hidden.weight.std().item() - 0.5) < 0.05 and not torch.equal(gauss.hidden.weight[0], gauss.hidden.weight[1])
+    assert GaussianInit(task, 0.01).config()["init"] == {"weights": "gaussian", "std": 0.01}
+    with pytest.raises(ValueError, match="std"):
+        GaussianInit(task, 0.0)
+
+
+def test_sgld_per_step_setting_builds():
+    opt = thermo.make_optimizer(thermo.FIG8_SGLD_PER_STEP, [0, 1])(TINY.build([0, 1]).parameters())
+    assert math.isclose(opt.param_groups[0]["tau"], 0.1 ** 2 / (2 * 0.1))
 
 
 def test_decision_map_and_parameter_values_by_hand():

@@ -78,13 +78,19 @@ HYPERGRADIENT = {
 # trigonometric a = 3, b = 2, 500 nodes, 2 %); "sensitivity" Fig. 15 (AdLaLa over τ₁ × σ_A on
 # the 4-turn problem). "sweep" is Fig. 10's sweep over SGLD's σ and Adam's h on the first runs of
 # "four_turn", compared at its "steps" (which must be an evaluated step of "four_turn").
+# "temperatures" also runs the "hotter_taus" beyond Fig. 1's and probes the kinetic temperature
+# every "probe_every" steps. "initialisation" runs Figs. 9 and 14's Gaussian initialisations: the
+# "two_turn_methods" on all "two_turn" runs, and Adam and AdLaLa on the first "four_turn_runs" of
+# the 4-turn problem for "four_turn_steps" (an evaluated step of "four_turn").
 THERMODYNAMIC = {
     "smoke": {
         "two_turn": {"hidden": 20, "runs": 6, "steps": 300, "eval_every": 50, "snapshots": (50, 300)},
         "four_turn": {"hidden": 16, "runs": 4, "steps": 300, "eval_every": 50},
         "sweep": {"runs": 2, "steps": 100, "sgld_sigmas": (0.0, 0.1), "adam_lrs": (0.001,)},
         "trig": {"a": (6,), "hidden": 16, "runs": 3, "steps": 200, "eval_every": 50},
-        "temperatures": {"taus": (1e-8, 1e-5), "hidden": 32, "runs": 2, "steps": 200},
+        "temperatures": {"taus": (1e-8, 1e-5), "hotter_taus": (1e-3,), "hidden": 32, "runs": 2, "steps": 200,
+                         "probe_every": 20},
+        "initialisation": {"two_turn_methods": ("Adam", "AdLaLa (γ=0.5)"), "four_turn_runs": 2, "four_turn_steps": 100},
         "sensitivity": {"tau1": (1e-5, 1e-3), "sigma_A": (0.003, 0.03), "hidden": 16, "runs": 2, "steps": 100},
         "speedup": {"runs": 8, "steps": 30, "loop_runs": 2},
     },
@@ -93,9 +99,12 @@ THERMODYNAMIC = {
         "four_turn": {"hidden": 100, "runs": 100, "steps": 20000, "eval_every": 1000},
         "sweep": {"runs": 10, "steps": 10000, "sgld_sigmas": (0.0, 0.005, 0.01, 0.05, 0.1), "adam_lrs": (0.001, 0.01, 0.05)},
         "trig": {"a": (6, 10), "hidden": 100, "runs": 20, "steps": 10000, "eval_every": 500},
-        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hidden": 500, "runs": 4, "steps": 10000},
+        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hotter_taus": (1e-4, 1e-3, 1e-2), "hidden": 500,
+                         "runs": 8, "steps": 10000, "probe_every": 100},
         "sensitivity": {"tau1": (1e-6, 1e-5, 1e-4, 1e-3), "sigma_A": (0.001, 0.01, 0.03), "hidden": 100, "runs": 10,
                         "steps": 10000},
+        "initialisation": {"two_turn_methods": ("SGD", "Adam", "AdLaLa (γ=0.5)", "LOL"), "four_turn_runs": 20,
+                           "four_turn_steps": 20000},
         "speedup": {"runs": 100, "steps": 300, "loop_runs": 5},
     },
     "paper": {
@@ -103,7 +112,10 @@ THERMODYNAMIC = {
         "four_turn": {"hidden": 100, "runs": 100, "steps": 80000, "eval_every": 2000},
         "sweep": {"runs": 20, "steps": 20000, "sgld_sigmas": (0.0, 0.005, 0.01, 0.05, 0.1), "adam_lrs": (0.001, 0.01, 0.05)},
         "trig": {"a": (6, 10), "hidden": 100, "runs": 20, "steps": 50000, "eval_every": 1000},
-        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hidden": 500, "runs": 10, "steps": 50000},
+        "temperatures": {"taus": (1e-8, 1e-7, 1e-6, 1e-5), "hotter_taus": (1e-4, 1e-3, 1e-2), "hidden": 500,
+                         "runs": 10, "steps": 50000, "probe_every": 250},
+        "initialisation": {"two_turn_methods": ("SGD", "Adam", "AdLaLa (γ=0.5)", "LOL"), "four_turn_runs": 100,
+                           "four_turn_steps": 60000},
         "sensitivity": {"tau1": (1e-6, 1e-5, 1e-4, 1e-3), "sigma_A": (0.001, 0.003, 0.01, 0.03), "hidden": 100,
                         "runs": 10, "steps": 40000},
         "speedup": {"runs": 100, "steps": 1000, "loop_runs": 10},

@@ -544,15 +544,26 @@ class SGLD(PartitionedLangevin):
 
     The paper's figures quote σ_SGLD (e.g. h = 0.1, σ = 0.01 in Fig. 6; σ = 0.1 in Fig. 8, seed
     page [B]); σ = √(2τ) is our (unverified, spec §2.3) reading. Default σ = 0.01 (Fig. 6).
+
+    ``sigma_per_step=True`` takes the other reading of σ: the standard deviation of the noise
+    added in one step, θ ← θ − h∇L + σ R (no √h), i.e. τ = σ²/(2h). It only changes how ``sigma``
+    is converted to the group's τ; the step itself (and the default) is unchanged.
     """
 
-    def __init__(self, params, lr: float = 0.1, tau: float | None = None, *, sigma: float | None = None, **kwargs):
+    def __init__(self, params, lr: float = 0.1, tau: float | None = None, *, sigma: float | None = None,
+                 sigma_per_step: bool = False, **kwargs):
         if tau is not None and sigma is not None:
             raise ValueError(f"give tau or sigma, not both (tau={tau!r}, sigma={sigma!r})")
+        if sigma_per_step and sigma is None:
+            raise ValueError("sigma_per_step=True reads sigma as the per-step noise; give sigma, not tau")
         if tau is None:
             sigma = 0.01 if sigma is None else sigma
             _check_real("sigma", sigma, low=0.0, low_open=False)
-            tau = sigma * sigma / 2.0
+            if sigma_per_step:
+                _check_real("lr", lr, low=0.0, low_open=True)
+                tau = sigma * sigma / (2.0 * lr)
+            else:
+                tau = sigma * sigma / 2.0
         super().__init__(params, lr=lr, method="sgld", tau=tau, **kwargs)
 
 

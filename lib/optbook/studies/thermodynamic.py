@@ -21,16 +21,19 @@ import torch
 from optbook import bench, cache, experiment
 from optbook.optim import langevin, partitioned
 from optbook.progress import progress_bar
-from optbook.tasks import ensemble, spirals, trigonometric
+from optbook.comparison import PairedComparison, compare_paired
+from optbook.tasks import ensemble, initialisation, spirals, trigonometric
 
 METHODS = ("SGD", "Adam", "SGLD", "BAOAB", "AdLaLa", "LOL")
 # The cache key covers the source of what a result depends on: data, model, runner, the integrators
 # and the per-run noise seeding (bench.noise_generators); the settings are in the key's config.
-STUDY_CODE = (ensemble, spirals, trigonometric, experiment, langevin, partitioned, bench)
+STUDY_CODE = (ensemble, initialisation, spirals, trigonometric, experiment, langevin, partitioned, bench)
 # Bump when what train() stores changes (its thinning, its snapshots): this module's own source is
 # not in the key, so that editing the analysis below does not discard hours of training.
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2  # 2: train() can also record kinetic temperatures and ξ (probes)
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")  # the perceptron's tensors, in registration order
+LAYERS = {"layer 1": ("W1", "b1"), "layer 2": ("W2", "b2")}  # input → hidden, hidden → output
+CHANCE = 0.5  # test accuracy of a constant classifier on two balanced classes
 
 
 def _threads(device) -> int | None:
@@ -98,6 +101,9 @@ FIG8 = (
     # Fig. 14's LOL on the same problem (its τ₂ is not given: τ₂ = τ₁, see optbook.optim.LOL).
     Setting("LOL", "LOL", {"lr": 0.25, "gamma1": 0.01, "tau1": 1e-3}),
 )
+# SGLD's other reading of σ (the noise of one step, σR, instead of σ√h R): one extra ensemble.
+FIG8_SGLD_PER_STEP = Setting("SGLD (σR, no √h)", "SGLD", {"lr": 0.1, "sigma": 0.1, "sigma_per_step": True})
+FIG8_PAPER_RUNS = 100
 FIG8_PAPER_ACCURACY = {"SGD": 0.79, "Adam": 0.837, "SGLD": 0.78, "AdLaLa (γ=0.5)": 0.934, "AdLaLa (γ=10)": 0.855}
 # Fig. 10 (4-turn spirals, 100 nodes): AdLaLa fixed at the notebooks' defaults; SGLD over σ, Adam over h.
 FIG10_ADLALA = Setting("AdLaLa", "AdLaLa", {"lr": 0.25, "tau1": 1e-4, "tau2": 1e-4, "gamma": 0.1, "sigma_A": 0.01, "eps": 0.05})
@@ -113,6 +119,9 @@ TRIG = {
 }
 # Fig. 1: BAOAB at h = 0.4, γ = 10 and several temperatures.
 FIG1_BAOAB = Setting("BAOAB", "BAOAB", {"lr": 0.4, "gamma": 10.0})
+# Figs. 9 and 14 start some runs from Gaussian weights: N(0, 0.01²) (AdLaLa in Fig. 9; Adam and
+# AdLaLa in Fig. 14) and N(0, 0.5²) (Adam in Fig. 9).
+GAUSSIAN_STDS = (0.01, 0.5)
 # Fig. 15: AdLaLa on 4-turn spirals with γ₂ = 0.03, ε = 0.1, τ₂ = 1e-8, h = 0.1; τ₁ and σ_A vary.
 FIG15_ADLALA = Setting("AdLaLa", "AdLaLa", {"lr": 0.1, "gamma": 0.03, "eps": 0.1, "tau2": 1e-8})
 
@@ -139,42 +148,97 @@ def _snapshot_tracker(snapshots: Sequence[int], store: dict):
     return track
 
 
+def _probe_tracker(every: int, store: dict):
+    """A ``track`` callback that records, after every ``every``-th update, each layer's kinetic
+    temperature pᵀp/N per run (N: the layer's number of entries; p the momenta the optimizer
+    stores, i.e. after the step's closing kick) and, for adaptive groups, each tensor's ξ per run.
+    Optimizers without momenta (SGD, Adam, SGLD) record nothing. Returns no columns."""
+    calls = [0]
+
+    def track(optimizer) -> dict:
+        calls[0] += 1
+        if calls[0] % every:
+            return {}
+        tensors = [p for group in optimizer.param_groups for p in group["params"]]
+        states = dict(zip(PARAMETER_NAMES, (optimizer.state.get(t, {}) for t in tensors)))
+        if not all("momentum" in states[n] for n in PARAMETER_NAMES):
+            return {}
+        row = {"step": calls[0]}
+        for layer, names in LAYERS.items():
+            kinetic = sum(states[n]["momentum"].reshape(len(states[n]["momentum"]), -1).pow(2).sum(1) for n in names)
+            entries = sum(states[n]["momentum"][0].numel() for n in names)
+            row[f"T {layer}"] = (kinetic / entries).detach().cpu().numpy().copy()
+        for n in PARAMETER_NAMES:
+            if "xi" in states[n]:
+                row[f"ξ {n}"] = states[n]["xi"].detach().cpu().numpy().copy()
+        store.setdefault("rows", []).append(row)
+        return {}
+
+    return track
+
+
+def _probes_frame(store: dict, seeds: Sequence[int], label: str) -> pd.DataFrame:
+    """The probes as a tidy frame: one row per probed step and run."""
+    rows = []
+    for row in store.get("rows", []):
+        for r, seed in enumerate(seeds):
+            rows.append({"method": label, "step": row["step"], "seed": seed,
+                         **{k: float(v[r]) for k, v in row.items() if k != "step"}})
+    return pd.DataFrame(rows)
+
+
 def train(task, setting: Setting, seeds: Sequence[int], steps: int, eval_every: int,
-          snapshots: Sequence[int] = (), device="cpu") -> dict:
+          snapshots: Sequence[int] = (), device="cpu", probe_every: int | None = None) -> dict:
     """One ensemble of ``setting`` on ``task`` over ``seeds`` (cached).
 
     Returns ``frame`` (the tidy rows of the evaluation steps only: full-data train/test loss and
     accuracy per run), ``snapshots`` ({step: {"W1": [R, 2, H], "b1": [R, H], "W2": [R, H, 1],
     "b2": [R, 1]}} for each step of ``snapshots`` within ``steps``; the last step is always kept)
-    and ``wall_time_s`` of the training when it was computed.
+    and ``wall_time_s`` of the training when it was computed. With ``probe_every``, also
+    ``probes``: each layer's kinetic temperature and each ξ per run every ``probe_every`` steps
+    (:func:`_probe_tracker`; empty for methods without momenta).
     """
     keep = sorted({s for s in snapshots if 0 < s <= steps} | {steps})
     config = {"task": task.config(), "setting": setting.config(), "seeds": list(seeds), "steps": steps,
               "eval_every": eval_every, "snapshots": keep, "format": RESULT_FORMAT}
+    if probe_every:
+        config["probe_every"] = int(probe_every)
 
     def compute() -> dict:
         store: dict[int, dict] = {}
+        probes: dict = {}
+        snapshot = _snapshot_tracker(keep, store)
+        probe = _probe_tracker(probe_every, probes) if probe_every else None
+
+        def track(optimizer) -> dict:
+            snapshot(optimizer)
+            return probe(optimizer) if probe else {}
+
         with bench.torch_threads(_threads(device)):
             frame = experiment.run_ensemble(task, make_optimizer(setting, seeds), seeds, steps, device=device,
-                                            eval_every=eval_every, labels={"method": setting.label},
-                                            track=_snapshot_tracker(keep, store))
+                                            eval_every=eval_every, labels={"method": setting.label}, track=track)
         evaluated = frame[frame["test_accuracy"].notna()].reset_index(drop=True)
-        return {"frame": evaluated, "snapshots": store, "wall_time_s": frame.attrs["wall_time_s"]}
+        return {"frame": evaluated, "snapshots": store, "wall_time_s": frame.attrs["wall_time_s"],
+                "probes": _probes_frame(probes, seeds, setting.label)}
 
     return cache.cached("thermo-train", config, compute, code=STUDY_CODE)
 
 
 def compare(task, settings: Sequence[Setting], seeds: Sequence[int], steps: int, eval_every: int,
-            snapshots: Sequence[int] = (), device="cpu", progress: bool = True) -> dict:
+            snapshots: Sequence[int] = (), device="cpu", progress: bool = True,
+            probe_every: int | None = None) -> dict:
     """:func:`train` for each setting on the same seeds: ``frame`` (all settings, column ``method``),
-    ``snapshots`` {label: {step: parameters}} and ``wall_time_s`` {label: seconds}."""
+    ``snapshots`` {label: {step: parameters}}, ``wall_time_s`` {label: seconds} and, with
+    ``probe_every``, ``probes`` (all settings' kinetic temperatures and ξ, column ``method``)."""
     results = {}
     for setting in progress_bar(settings, desc=task.name, disable=not progress):
-        results[setting.label] = train(task, setting, seeds, steps, eval_every, snapshots, device)
+        results[setting.label] = train(task, setting, seeds, steps, eval_every, snapshots, device, probe_every)
+    probes = [r["probes"] for r in results.values() if len(r.get("probes", ()))]
     return {
         "frame": pd.concat([r["frame"] for r in results.values()], ignore_index=True),
         "snapshots": {label: r["snapshots"] for label, r in results.items()},
         "wall_time_s": {label: r["wall_time_s"] for label, r in results.items()},
+        "probes": pd.concat(probes, ignore_index=True) if probes else pd.DataFrame(),
     }
 
 
@@ -220,34 +284,231 @@ def spread_over_training(frame: pd.DataFrame, value: str = "test_accuracy") -> p
     return grouped.agg(mean="mean", var=lambda v: v.var(ddof=1)).reset_index()
 
 
-def steps_to_match(frame: pd.DataFrame, method: str, rival: str, value: str = "test_accuracy") -> dict:
-    """Is ``method`` faster than ``rival``? The first evaluated step at which each method's mean
-    ``value`` over runs reaches the rival's final mean (the rival's own step is when it got there).
+# --------------------------------------------------------------------------- verdicts (the book's paired rule)
 
-    Returns ``level`` (the rival's final mean), ``method_steps`` and ``rival_steps`` (NaN: never) and
-    ``faster`` (``method`` reached the level at an earlier step than the rival).
+# From least to most favourable to a claim "A beats B": a claim against several rivals takes the
+# least favourable of its comparisons.
+VERDICT_ORDER = ("not reproduced", "mixed", "inconclusive", "reproduced")
+
+
+def final_values(frame: pd.DataFrame, value: str = "test_accuracy", step: int | None = None) -> pd.DataFrame:
+    """``value`` at ``step`` (default: the last) per seed (rows) and method (columns): the paired data."""
+    step = int(frame["step"].max()) if step is None else step
+    return frame[frame["step"] == step].pivot_table(index="seed", columns="method", values=value, aggfunc="first")
+
+
+def beats(values: pd.DataFrame, method: str, rivals: Sequence[str]) -> list[PairedComparison]:
+    """The book's rule for "``method`` reaches a higher value than each rival" on the same seeds."""
+    return [compare_paired(values[method], values[r], method, r, higher_is_better=True) for r in rivals]
+
+
+def least_favourable(results: Sequence[PairedComparison]) -> PairedComparison:
+    """The comparison that decides "beats all of them": the least favourable verdict (among equal
+    verdicts, the smallest mean difference)."""
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    return min(results, key=lambda r: (rank[r.verdict], r.mean_difference))
+
+
+def verdict_counts(results: Sequence[PairedComparison]) -> str:
+    """"2 reproduced, 1 inconclusive" for a list of comparisons."""
+    counts = pd.Series([r.verdict for r in results]).value_counts()
+    return ", ".join(f"{counts[v]} {v}" for v in reversed(VERDICT_ORDER) if v in counts)
+
+
+def against_paper(final: pd.DataFrame, paper: Mapping[str, float], paper_runs: int = FIG8_PAPER_RUNS,
+                  level: float = 0.95) -> pd.DataFrame:
+    """Our mean against a paper's mean over ``paper_runs`` runs, per method.
+
+    The paper's mean is itself an average over runs, so the interval of (ours − paper) allows for
+    the sampling error of both: ± t · s · √(1/n + 1/paper_runs), with s our standard deviation over
+    runs (the paper's is not given). ``beyond``: the paper's mean lies outside that interval.
     """
-    curves = frame[frame["method"].isin([method, rival])].groupby(["method", "step"])[value].mean()
-    if method not in curves.index.get_level_values(0) or rival not in curves.index.get_level_values(0):
-        raise ValueError(f"frame needs rows of both {method!r} and {rival!r}")
-    level = curves[rival].iloc[-1]
+    from scipy import stats
 
-    def first(name: str) -> float:
-        reached = curves[name][curves[name] >= level]
-        return float(reached.index[0]) if len(reached) else float("nan")
-
-    method_steps, rival_steps = first(method), first(rival)
-    return {"level": float(level), "method_steps": method_steps, "rival_steps": rival_steps,
-            "faster": bool(method_steps < rival_steps)}
+    rows = []
+    for method, reference in paper.items():
+        mean, std, n = final.loc[method, "mean"], final.loc[method, "std"], int(final.loc[method, "n"])
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * std * np.sqrt(1 / n + 1 / paper_runs)
+        rows.append({"method": method, "paper": reference, "ours": mean, "difference": mean - reference,
+                     "half-width": half, "beyond": abs(mean - reference) > half})
+    return pd.DataFrame(rows).set_index("method")
 
 
-def paired_wins(frame: pd.DataFrame, method: str, other: str, value: str = "test_accuracy") -> float:
-    """Fraction of seeds on which ``method`` ends with a higher ``value`` than ``other`` (same seeds)."""
-    last = frame[frame["step"] == frame["step"].max()].pivot_table(index="seed", columns="method", values=value)
-    pair = last[[method, other]].dropna()
-    if pair.empty:
-        raise ValueError(f"{method!r} and {other!r} share no seed at the last step")
-    return float((pair[method] > pair[other]).mean())
+def order_agreement(ours: Mapping[str, float], paper: Mapping[str, float]) -> tuple[float, list[tuple[str, str]]]:
+    """The fraction of method pairs that ours and the paper order the same way, and the pairs
+    ordered the other way (each as (paper's higher, paper's lower))."""
+    methods = list(paper)
+    pairs = list(itertools.combinations(methods, 2))
+    swapped = [(a, b) if paper[a] > paper[b] else (b, a) for a, b in pairs
+               if np.sign(paper[a] - paper[b]) != np.sign(ours[a] - ours[b])]
+    return 1 - len(swapped) / len(pairs), swapped
+
+
+def steps_to_level(frame: pd.DataFrame, method: str, level: float, value: str = "test_accuracy") -> pd.Series:
+    """Per seed, the first evaluated step at which ``method``'s ``value`` reaches ``level`` (inf: never)."""
+    rows = frame[frame["method"] == method]
+    if rows.empty:
+        raise ValueError(f"frame has no rows of {method!r}")
+    reached = rows[rows[value] >= level].groupby("seed")["step"].min()
+    return reached.reindex(sorted(rows["seed"].unique())).astype(float).fillna(np.inf)
+
+
+def speed(frame: pd.DataFrame, method: str, rival: str, fraction: float = 0.9, value: str = "test_accuracy",
+          margin: float = 0.05) -> dict:
+    """Is ``method`` faster than ``rival``? The steps each run needs to reach one fixed accuracy
+    that both methods reach, judged by the book's paired rule (fewer steps is better; a run that
+    never reaches the level counts as slower than any run that does).
+
+    The level is ``fraction`` of the way from chance to the lower of the two final mean
+    accuracies, so both mean curves reach it. When that lower mean is within ``margin`` of
+    chance there is no common level worth the name: ``comparison`` is None.
+    """
+    final = final_values(frame, value)
+    weaker = min(final[method].mean(), final[rival].mean())
+    result = {"level": np.nan, "comparison": None, "steps": None, "rival_steps": None}
+    if weaker - CHANCE < margin:
+        return result
+    level = CHANCE + fraction * (weaker - CHANCE)
+    a, b = steps_to_level(frame, method, level, value), steps_to_level(frame, rival, level, value)
+    comparison = compare_paired(a.to_numpy(), b.loc[a.index].to_numpy(), method, rival)
+    return {"level": level, "comparison": comparison, "steps": a, "rival_steps": b}
+
+
+def spread_difference(values: pd.DataFrame, method: str, rival: str, resamples: int = 4000, level: float = 0.95,
+                      seed: int = 0) -> dict:
+    """Is ``method``'s final value less spread over runs than ``rival``'s? The difference of the
+    standard deviations over runs, with a paired bootstrap interval (runs resampled jointly, as
+    both methods ran on the same seeds). ``says``: "lower" / "higher" (interval below / above 0)
+    or "unclear"."""
+    pair = values[[method, rival]].dropna().to_numpy()
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(pair), size=(resamples, len(pair)))
+    boot = pair[index].std(axis=1, ddof=1)
+    differences = boot[:, 0] - boot[:, 1]
+    lo, hi = np.quantile(differences, [(1 - level) / 2, (1 + level) / 2])
+    std_a, std_b = pair[:, 0].std(ddof=1), pair[:, 1].std(ddof=1)
+    says = "lower" if hi < 0 else "higher" if lo > 0 else "unclear"
+    return {"std": std_a, "rival_std": std_b, "difference": std_a - std_b, "lo": float(lo), "hi": float(hi),
+            "says": says}
+
+
+def aspects(problems: Mapping[str, tuple[pd.DataFrame, str]], rivals: Sequence[str] = ("SGD", "Adam"),
+            chance_margin: float = 0.05) -> pd.DataFrame:
+    """The abstract's three words, per problem and rival, each by a paired measurement.
+
+    More accurate: :func:`compare_paired` on the final test accuracies. Faster: :func:`speed`.
+    More robust: :func:`spread_difference` of the final accuracies. ``rival at chance``: the
+    rival's mean final accuracy is within ``chance_margin`` of chance (it learned nothing, so a
+    small spread says nothing about robustness).
+    """
+    rows = []
+    for problem, (frame, method) in problems.items():
+        values = final_values(frame)
+        for rival in rivals:
+            if rival not in values.columns:
+                continue
+            accurate = compare_paired(values[method], values[rival], method, rival, higher_is_better=True)
+            fast = speed(frame, method, rival)
+            spread = spread_difference(values, method, rival)
+            fc = fast["comparison"]
+            rows.append({
+                "problem": problem, "method": method, "against": rival,
+                "accuracy": values[method].mean(), "rival accuracy": values[rival].mean(),
+                "accuracy difference": accurate.mean_difference, "accuracy lo": accurate.mean_lo,
+                "accuracy hi": accurate.mean_hi, "more accurate": accurate.verdict,
+                "level": fast["level"],
+                "steps": np.nan if fc is None else fc.median_a, "rival steps": np.nan if fc is None else fc.median_b,
+                "steps lo": np.nan if fc is None else fc.median_lo, "steps hi": np.nan if fc is None else fc.median_hi,
+                "faster": "no common level" if fc is None else fc.verdict,
+                "std": spread["std"], "rival std": spread["rival_std"], "std lo": spread["lo"], "std hi": spread["hi"],
+                "more robust": {"lower": "reproduced", "higher": "not reproduced", "unclear": "inconclusive"}[spread["says"]],
+                "rival at chance": values[rival].mean() - CHANCE < chance_margin,
+                "comparisons": {"accurate": accurate, "faster": fc},
+            })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- temperature
+
+
+def gradient_noise(task, parameters: Mapping[str, np.ndarray], seeds: Sequence[int], device="cpu") -> pd.DataFrame:
+    """σ_g² per run and layer at ``parameters`` (a snapshot): the variance of one minibatch
+    gradient about the full-data gradient, averaged over the layer's entries, measured over one
+    epoch of the task's own minibatches. Returns columns ``seed``, ``layer``, ``sigma_g2``."""
+    model = task.build(seeds, device=device)
+    tensors = [p for p in model.parameters()]
+    with torch.no_grad():
+        for name, t in zip(PARAMETER_NAMES, tensors):
+            t.copy_(torch.as_tensor(parameters[name]).to(t))
+    runs, n = model.train_x.shape[:2]
+
+    def gradient(batch):
+        for t in tensors:
+            t.grad = None
+        model(batch).sum().backward()  # per-run losses: the sum keeps each run's gradient its own
+        return [t.grad.detach().clone() for t in tensors]
+
+    with bench.torch_threads(_threads(device)):
+        full = gradient(torch.arange(n, device=model.train_x.device).expand(runs, n))
+        squares = [torch.zeros_like(g) for g in full]
+        batches = -(-n // model.batch_size)
+        for _ in range(batches):
+            for acc, g, g_full in zip(squares, gradient(model.sample_batch()), full):
+                acc.add_((g - g_full).pow(2))
+    by_name = dict(zip(PARAMETER_NAMES, squares))
+    rows = []
+    for part, names in {**LAYERS, **{n: (n,) for n in PARAMETER_NAMES}}.items():
+        total = sum(by_name[m].reshape(runs, -1).sum(1) for m in names)
+        entries = sum(by_name[m][0].numel() for m in names)
+        for r, seed in enumerate(model.seeds):
+            rows.append({"seed": seed, "part": part, "sigma_g2": float(total[r] / (entries * batches))})
+    return pd.DataFrame(rows)
+
+
+def temperature_table(probes: pd.DataFrame, noise: Mapping[str, pd.DataFrame], taus: Mapping[str, float], h: float,
+                      gamma: float, after: int) -> pd.DataFrame:
+    """Per temperature and layer: the kinetic temperature measured after step ``after`` (each run's
+    time average; ``measured`` the mean over runs, ``measured lo``/``hi`` the smallest and largest
+    run), σ_g² (mean over runs, :func:`gradient_noise`) and the prediction τ + h²σ_g²/(1 − e^{−2γh})
+    (:func:`noise_temperature`). ``taus`` maps each method label of ``probes`` to its τ."""
+    late = probes[probes["step"] > after]
+    rows = []
+    for label, tau in taus.items():
+        per_run = late[late["method"] == label].groupby("seed")[[f"T {layer}" for layer in LAYERS]].mean()
+        sigma = noise[label].groupby("part")["sigma_g2"].mean()
+        for layer in LAYERS:
+            values = per_run[f"T {layer}"]
+            rows.append({"tau": tau, "layer": layer, "measured": values.mean(), "measured lo": values.min(),
+                         "measured hi": values.max(), "sigma_g2": sigma[layer],
+                         "noise heat": float(noise_temperature(sigma[layer], h, gamma)),
+                         "predicted": tau + float(noise_temperature(sigma[layer], h, gamma))})
+    return pd.DataFrame(rows)
+
+
+def combine_parts(verdicts: Sequence[str]) -> str:
+    """One verdict for a claim judged part by part: all parts alike → that verdict; some
+    reproduced → partly reproduced; none reproduced → the least favourable part's verdict."""
+    verdicts = list(verdicts)
+    if len(set(verdicts)) == 1:
+        return verdicts[0]
+    if "reproduced" in verdicts:
+        return "partly reproduced"
+    return min(verdicts, key=VERDICT_ORDER.index)
+
+
+def noise_temperature(sigma_g2, h: float, gamma: float):
+    """The kinetic temperature that minibatch noise alone gives a BAOAB partition: the stored
+    momentum obeys p ← e^{−γh}p + √((1 − e^{−2γh})τ) R − h(∇L + δ), δ of variance σ_g², so its
+    stationary variance is τ + h²σ_g²/(1 − e^{−2γh}); this returns the second term
+    (≈ hσ_g²/(2γ) when γh ≪ 1)."""
+    return h * h * np.asarray(sigma_g2) / (1 - np.exp(-2 * gamma * h))
+
+
+def thermostat_friction(sigma_g2, h: float, sigma_A: float, tau: float):
+    """The friction ξ at which adaptive Langevin's layer holds temperature τ: heat σ_A² per unit
+    time from the D-steps plus hσ_g² from the minibatch noise, removed at rate 2ξτ, so
+    ξ = (σ_A² + hσ_g²)/(2τ)."""
+    return (sigma_A ** 2 + h * np.asarray(sigma_g2)) / (2 * tau)
 
 
 def parameter_values(snapshots: Mapping[str, Mapping[int, dict]], step: int, name: str = "W1") -> pd.DataFrame:

@@ -68,7 +68,7 @@ def final_accuracy_boxes(frame: pd.DataFrame, step: int, paper: dict, task_title
     ax.scatter([i for i, _ in stars], [v for _, v in stars], marker="*", s=160, color="black", zorder=5,
                label="the paper's mean")
     ax.set(xlabel="", ylabel="final test accuracy")
-    ax.tick_params(axis="x", rotation=15)
+    ax.set_xticks(range(len(order)), order, rotation=25, ha="right")
     ax.set_title(plots.figure_title(f"Final test accuracy of each run after {step:,} steps (Fig. 8)", task_title, scale))
     fig.tight_layout()
     plots.figure_legend(fig)
@@ -172,26 +172,82 @@ def sensitivity_heatmap(sens: pd.DataFrame, steps: int, runs: int, adam: float, 
     return fig
 
 
-def aspects_table(problems: dict) -> pd.DataFrame:
-    """AdLaLa against SGD and Adam on each problem: final accuracy, its spread, the steps each
-    needs to reach the rival's final mean accuracy, and the three verdicts of the abstract."""
-    rows = []
-    for problem, (frame, adlala) in problems.items():
-        final = thermo.final_accuracy(frame)
-        for rival in ("SGD", "Adam"):
-            if rival not in final.index:
-                continue
-            match = thermo.steps_to_match(frame, adlala, rival)
-            rows.append({
-                "problem": problem, "against": rival,
-                "accuracy: AdLaLa": final.loc[adlala, "mean"], "accuracy: rival": final.loc[rival, "mean"],
-                "std: AdLaLa": final.loc[adlala, "std"], "std: rival": final.loc[rival, "std"],
-                "steps: AdLaLa": match["method_steps"], "steps: rival": match["rival_steps"],
-                "faster": match["faster"],
-                "more accurate": final.loc[adlala, "lo"] > final.loc[rival, "hi"],
-                "more robust": final.loc[adlala, "std"] < final.loc[rival, "std"],
-            })
-    return pd.DataFrame(rows)
+def aspects_tables(aspects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The abstract's three words as two narrow tables for the page: accuracy and spread, then the
+    speed (median steps to the common level, with the sign-test interval of the paired median
+    difference) and the three verdicts."""
+    def pct(v):
+        return f"{100 * v:.1f}"
+
+    accuracy = pd.DataFrame({
+        "problem": aspects["problem"], "against": aspects["against"],
+        "accuracy (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["accuracy"], aspects["rival accuracy"])],
+        "paired difference [95 %]": [f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]" for d, lo, hi in
+                                     zip(aspects["accuracy difference"], aspects["accuracy lo"], aspects["accuracy hi"])],
+        "std (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["std"], aspects["rival std"])],
+        "std difference [95 %]": [f"[{100 * lo:+.1f}, {100 * hi:+.1f}]" for lo, hi in zip(aspects["std lo"], aspects["std hi"])],
+    })
+
+    def steps(v):
+        return "never" if np.isinf(v) else "–" if np.isnan(v) else f"{v:,.0f}"
+
+    def difference(v):
+        return ("+∞" if v > 0 else "−∞") if np.isinf(v) else f"{v:+,.0f}"
+
+    verdicts = pd.DataFrame({
+        "problem": aspects["problem"], "against": aspects["against"],
+        "level": ["–" if np.isnan(v) else f"{pct(v)} %" for v in aspects["level"]],
+        "median steps: AdLaLa vs rival": [f"{steps(a)} vs {steps(b)}" for a, b in zip(aspects["steps"], aspects["rival steps"])],
+        "median difference [95 %]": ["–" if np.isnan(lo) else f"[{difference(lo)}, {difference(hi)}]"
+                                     for lo, hi in zip(aspects["steps lo"], aspects["steps hi"])],
+        "faster": aspects["faster"], "more accurate": aspects["more accurate"], "more robust": aspects["more robust"],
+        "rival at chance": aspects["rival at chance"].map({True: "yes", False: "no"}),
+    })
+    return accuracy, verdicts
+
+
+def temperature_figure(temperatures: pd.DataFrame, xi: pd.DataFrame, xi_predicted: dict, what: tuple[str, str],
+                       scale: str) -> plt.Figure:
+    """Left: each layer's measured kinetic temperature against the set τ (BAOAB), with τ itself
+    and τ plus the predicted heat of the minibatch noise. Right: AdLaLa's ξ over training (mean
+    over runs, 5-95 % band) with the friction the thermostat needs without and with that noise.
+
+    ``temperatures``: rows per τ and layer with ``tau``, ``layer``, ``measured`` (mean over runs),
+    ``measured lo``/``hi`` (min, max over runs) and ``predicted``. ``xi``: the probes frame (step,
+    ``ξ W1``, ``ξ b1``); ``xi_predicted``: {label: value} horizontal lines.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(plots.PAGE_WIDTH + 1, 4.2))
+    ax = axes[0]
+    taus = np.sort(temperatures["tau"].unique())
+    ax.plot(taus, taus, color="black", linestyle=":", lw=1.4, label="kinetic temperature = τ")
+    layer_colors = dict(zip(temperatures["layer"].unique(), ("#0072B2", "#D55E00")))
+    for layer, rows in temperatures.groupby("layer", sort=False):
+        rows = rows.sort_values("tau")
+        color = layer_colors[layer]
+        ax.errorbar(rows["tau"], rows["measured"], yerr=[rows["measured"] - rows["measured lo"],
+                                                         rows["measured hi"] - rows["measured"]],
+                    fmt="o", color=color, capsize=3, label=f"{layer}: measured (runs' range)")
+        ax.plot(rows["tau"], rows["predicted"], color=color, lw=1.4, linestyle="--",
+                label=f"{layer}: τ + minibatch heat (predicted)")
+    ax.set(xscale="log", yscale="log", xlabel="temperature τ set in BAOAB", ylabel="kinetic temperature pᵀp / N",
+           title=what[0])
+    plots.plain_log_ticks(ax)
+    ax = axes[1]
+    palette = dict(zip(["ξ W1", "ξ b1"], ("#332288", "#117733")))
+    for name, color in palette.items():
+        if name not in xi:
+            continue
+        grouped = xi.groupby("step")[name]
+        ax.plot(grouped.mean().index, grouped.mean(), color=color, lw=1.8, label=f"{name}: mean over runs")
+        ax.fill_between(grouped.mean().index, grouped.quantile(0.05), grouped.quantile(0.95), color=color, alpha=0.2)
+    line_colors = ["black", *palette.values()]  # no noise; then each tensor's own prediction in its colour
+    for (label, value), style, color in zip(xi_predicted.items(), (":", "--", "-."), line_colors):
+        ax.axhline(value, color=color, linestyle=style, lw=1.3, label=label)
+    ax.set(xlabel="step", ylabel="thermostat friction ξ", title=what[1])
+    plots.suptitle(fig, "Where the heat comes from: kinetic temperature and the thermostat", scale)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    plots.figure_legend(fig, ncol=2)
+    return fig
 
 
 def param_groups_table(optimizer) -> pd.DataFrame:
