@@ -226,7 +226,6 @@ for net in ham.NETS:
 # %%
 n_eval, steps = config["evaluation_seeds"], config["steps"]
 lstm_transfer_steps = l2l_config["transfer_steps"]  # chapter 1's runs, reused (a run's first steps do not depend on its length)
-report.glue("n_eval", f"{n_eval}")
 evaluate = functools.partial(l2l.evaluate_learned, n_seeds=n_eval, device=session.device)
 lstm_mnist = fair["mnist"]["lstm"]
 opt_ml_scale = 1.0  # OPT-ML's evaluation multiplier for its MNIST-trained LSTM
@@ -262,6 +261,7 @@ fig = l2l.loss_figure(as_published, f"OPT-ML's table re-run: HNN and LSTM (solid
                       f"{n_eval} problems", scale, data_name, learned=("HNN", "LSTM"))
 
 # %% tags=["remove-cell"]
+report.glue("n_eval", f"{n_eval}")
 published_values = {title: l2l.per_problem(frame, steps) for title, frame in as_published.items()}
 OPT_ML_SOURCE = "AfoninAndrei/OPT-ML main.ipynb stored outputs (specs/learned-optimizers.md 2.7)"
 
@@ -336,25 +336,12 @@ for name, judged in (("pub_quad", hnn_beats_all), ("pub_mnist", lstm_beats_hnn),
 # quadratic runs are 100 steps; the MNIST runs reuse chapter 1's evaluations where they exist.
 
 # %%
-# chapter 1 ran its nets and baselines for these horizons; its cached runs serve here, cut at `steps`
-chapter1_steps = {"quadratic": l2l_config["quadratic_steps"], "mnist-sigmoid": l2l_config["mnist_steps"],
-                  "mnist-relu": l2l_config["transfer_steps"]}
-
-
-def fair_runs(task_key: str, task, problem: str) -> pd.DataFrame:
-    """The fair nets and chapter 0's tuned baselines on the same n_eval problems, steps 0..steps."""
-    long = chapter1_steps[task_key]
-    both = l2l.learned_and_baseline_runs(task_key, task, fair[problem]["lstm"], long, scale=scale, n_seeds=n_eval,
-                                         dataset=dataset, device=session.device)
-    return pd.concat([ham.truncated(both, steps)] + [
-        evaluate(task, fair[problem][net], steps=steps, method=ham.NETS[net][2]) for net in ("hnn", "port-hamiltonian")
-    ], ignore_index=True)
-
-
+fair_runs = functools.partial(ham.fair_runs, l2l_config=l2l_config, steps=steps, n_eval=n_eval, scale=scale,
+                              dataset=dataset, device=session.device)
 fair_frames = {
-    quadratic_task.title: fair_runs("quadratic", quadratic_task, "quadratic"),
-    mnist_task.title: fair_runs("mnist-sigmoid", mnist_task, "mnist"),
-    relu_task.title: fair_runs("mnist-relu", relu_task, "mnist"),
+    quadratic_task.title: fair_runs("quadratic", quadratic_task, fair["quadratic"]),
+    mnist_task.title: fair_runs("mnist-sigmoid", mnist_task, fair["mnist"]),
+    relu_task.title: fair_runs("mnist-relu", relu_task, fair["mnist"]),
 }
 fair_values = {title: l2l.per_problem(frame, steps) for title, frame in fair_frames.items()}
 pd.concat({title: ham.summary(frame, steps) for title, frame in fair_frames.items()}, axis=1)
