@@ -110,6 +110,18 @@ def test_a_seed_sweep_is_published_for_the_ledger_only_when_complete(seeded_book
     assert json.loads((seeded_book / "book" / "results" / "sweeps" / "00.json").read_text()) == record
 
 
+def test_a_seed_sweep_of_a_chapter_the_seed_does_not_reach_is_not_published(seeded_book, capsys):
+    """A chapter whose experiments draw from fixed run seeds gives the same numbers at every book
+    seed: "holds in 5 of 5 seeds" would then be a claim of robustness that nothing tested."""
+    source = seeded_book / "notebooks" / "00_seeded.py"
+    source.write_text(source.read_text().replace('"even", seed,', '"even", 42,'))
+    folder = seeded_book / "sweeps" / "fixed"
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "2", "4", "--scale", "smoke",
+               "--folder", folder, "--publish", "--no-progress") == 2
+    assert "seed does not reach its experiments" in capsys.readouterr().err
+    assert not (seeded_book / "book" / "results" / "sweeps").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["-p", "seed", "-1"], "parameter 'seed' = -1 is not allowed"),
     (["-p", "seed", "1", "-p", "seed", "2"], "parameter 'seed' is given twice"),

@@ -257,6 +257,16 @@ def default_folder(root: Path, chapter: Chapter, grid: Mapping) -> Path:
 SEED_SWEEPS = Path("book/results/sweeps")
 
 
+def _seed_changes_nothing(rows: list[dict]) -> bool:
+    """True when every claim recorded one and the same value in every seed (with two seeds or more)."""
+    values: dict[str, set] = {}
+    for row in rows:
+        if row["claim"]:
+            values.setdefault(row["claim"], set()).add(str(row["ours"]))
+    seeds = {str(row["seed"]) for row in rows}
+    return len(seeds) > 1 and bool(values) and all(len(v) == 1 for v in values.values())
+
+
 def publish_seed_sweep(root: Path, chapter: Chapter, scale: str, grid: Mapping, rows: list[dict],
                        wall_time_s: float) -> Path:
     """Commit-ready record of a sweep over ``seed`` alone, for the ledger's "holds in k of n
@@ -267,6 +277,9 @@ def publish_seed_sweep(root: Path, chapter: Chapter, scale: str, grid: Mapping, 
     failed = sorted({row["combination"] for row in rows if row["status"] == "failed"})
     if failed:
         raise BuildError(f"--publish: not published, {len(failed)} execution(s) failed: {', '.join(failed)}")
+    if _seed_changes_nothing(rows):
+        raise BuildError("--publish: every seed recorded the same values for every claim, so this chapter's "
+                         "seed does not reach its experiments; a seed sweep of it says nothing and is not published")
     from optbook.claims import load
 
     published = load(Path(root) / "book" / "results" / f"{chapter.id.split('_')[0]}.json")
