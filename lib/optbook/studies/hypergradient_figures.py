@@ -5,6 +5,8 @@ Each figure answers one of the chapter's claims and is titled with task, data se
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -57,7 +59,9 @@ def figure3(tables: dict, titles: dict, data: str | dict, scale: str, curves: di
                                     styles=BASELINE_STYLE, legend=False)
             ax.set(ylabel=label if col == 0 else "", xlabel=xlabel if row == 2 else "")
             if row == 0:
-                ax.set_title(titles[name] + (f"\n{data[name]}" if isinstance(data, dict) else ""), fontsize="medium")
+                # A data set's long name wraps under the task, so neighbouring columns' titles never meet.
+                below = "\n" + textwrap.fill(data[name], 34) if isinstance(data, dict) else ""
+                ax.set_title(titles[name] + below, fontsize="medium")
                 if curves is not None:
                     _alpha_inset(ax, curves[name], colors)
     plots.suptitle(fig, what, scale, data=None if isinstance(data, dict) else data)
@@ -158,7 +162,13 @@ def sweep_figure(sweep: pd.DataFrame, epochs: int, beta: float, data: str, scale
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=smallest / 10)
-        ax.set(xlabel="iteration", ylabel="α (symmetric log)" if index == 0 else "", title=f"{method}: α at every iteration")
+        ax.set(xlabel="iteration", ylabel="α (symmetric log)" if index == 0 else "")
+        ax.set_title(f"{method}: α per iteration", fontsize="medium")
+        # Every second power of ten: a label on each decade of both signs crowds the axis.
+        low, high = ax.get_ylim()
+        ax.set_yticks([tick for tick in ax.get_yticks() if low <= tick <= high
+                       and (tick == 0 or round(np.log10(abs(tick))) % 2 == 1)])
+        ax.set_ylim(low, high)
         plots.plain_log_ticks(ax, "x")
         if index == 1:
             ax.legend(title="α₀", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
