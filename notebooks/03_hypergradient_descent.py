@@ -147,14 +147,14 @@ report.glue("mlp_seeds", config["mlp_seeds"])
 # %%
 logreg_methods = hd.PAPER_METHODS + tuple(hd.VARIANT_PAIRS) + ("Adam-HD (code order)",)
 curves = {
-    "LogReg": hd.training_curves(logreg, logreg_methods, config["logreg_epochs"], range(config["logreg_seeds"]),
+    "LogReg": hd.training_curves(logreg, logreg_methods, config["logreg_epochs"], session.run_seeds(config["logreg_seeds"]),
                                  device=session.device, **two_at_once),
-    "MLP": hd.training_curves(mlp, hd.PAPER_METHODS, config["mlp_epochs"], range(config["mlp_seeds"]),
+    "MLP": hd.training_curves(mlp, hd.PAPER_METHODS, config["mlp_epochs"], session.run_seeds(config["mlp_seeds"]),
                               device=session.device),
 }
 if config["mlp_variant_seeds"]:  # the variants on the MLP: 1.8 M parameters per run, beyond the budget at scale="cpu"
     curves["MLP"] = pd.concat([curves["MLP"], hd.training_curves(
-        mlp, tuple(hd.VARIANT_PAIRS), config["mlp_epochs"], range(config["mlp_variant_seeds"]), device=session.device)],
+        mlp, tuple(hd.VARIANT_PAIRS), config["mlp_epochs"], session.run_seeds(config["mlp_variant_seeds"]), device=session.device)],
         ignore_index=True)
 epochs = {name: hd.per_epoch(frame, (logreg if name == "LogReg" else mlp).steps_per_epoch)
           for name, frame in curves.items()}
@@ -279,7 +279,7 @@ if fashion_name:
     parity_tasks[fashion_name] = ImageMLPTask(hidden=(), sampling="epochs", standardize=True, dataset="fashion-mnist",
                                               eval_train=False)
 window = config["parity_window"]
-parity_curves = {name: hd.paired_curves(task, config["parity_steps"], range(config["parity_seeds"]), window,
+parity_curves = {name: hd.paired_curves(task, config["parity_steps"], session.run_seeds(config["parity_seeds"]), window,
                                         device=session.device, **two_at_once) for name, task in parity_tasks.items()}
 parity = {name: hd.per_epoch(frame, window) for name, frame in parity_curves.items()}
 
@@ -360,7 +360,7 @@ report.glue("fashion_note", f"on {fashion_name}" if fashion_name else "on Fashio
 
 # %%
 grid = hd.iterations_to_threshold(logreg, hd.PAPER_METHODS, config["grid_alphas"], config["grid_betas"],
-                                  threshold=config["threshold"], cap=config["grid_cap"], seed=0,
+                                  threshold=config["threshold"], cap=config["grid_cap"], seed=session.run_seeds(1)[0],
                                   device=session.device, **two_at_once)
 
 # %% tags=["hide-input"]
@@ -415,7 +415,7 @@ report.glue("grid_exceptions", hd_figures.grid_exceptions(grid))
 
 # %%
 sweep = hd.alpha0_sweep(logreg, ("SGD", "SGD-HD", "SGD-HDM", "Adam", "Adam-HD", "Adam-HDM"),
-                        config["sweep_alphas"], config["sweep_epochs"], seeds=range(config["sweep_seeds"]),
+                        config["sweep_alphas"], config["sweep_epochs"], seeds=session.run_seeds(config["sweep_seeds"]),
                         hypergrad_lr=config["sweep_beta"], device=session.device, **two_at_once)
 
 # %% tags=["hide-input"]
@@ -497,7 +497,7 @@ hd_figures.variants_figure({name: table for name, table in epochs.items()
 
 # %%
 variant_sweep = hd.alpha0_sweep(logreg, tuple(hd.VARIANT_PAIRS) + tuple(hd.VARIANT_PAIRS.values()),
-                                config["variant_alphas"], config["variant_epochs"], seeds=range(config["variant_seeds"]),
+                                config["variant_alphas"], config["variant_epochs"], seeds=session.run_seeds(config["variant_seeds"]),
                                 device=session.device, **two_at_once)
 variant_tasks = {name: table for name, table in epochs.items() if set(hd.VARIANT_PAIRS) <= set(table["method"])}
 variant_judged = {
@@ -583,7 +583,7 @@ report.glue("adamhd_peak", f"{hd.final_epoch(epochs['LogReg']).loc['Adam-HD', 'p
 
 # %%
 moving_beta = config["adamlop_beta"]
-moving = hd.training_curves(logreg, ("Adam-HD", "Adamop-Adamlop"), config["logreg_epochs"], range(config["logreg_seeds"]),
+moving = hd.training_curves(logreg, ("Adam-HD", "Adamop-Adamlop"), config["logreg_epochs"], session.run_seeds(config["logreg_seeds"]),
                             device=session.device, betas={"Adam-HD": moving_beta, "Adamop-Adamlop": moving_beta},
                             **two_at_once)
 moving_label = f" (β={moving_beta:g})"
@@ -671,7 +671,7 @@ L = hd.logistic_smoothness(logreg)
 alpha_inf = float(f"{0.9 / L:.1g}")
 print(f"L ≤ {L:.1f}, so Theorem 5.1 needs α∞ < {1 / L:.2g}; we take α∞ = {alpha_inf:g}.")
 transition = hd.transition_curves(logreg, "SGD-HD", alpha_inf, config["transition_taus"],
-                                  config["logreg_epochs"] * logreg.steps_per_epoch, range(config["transition_seeds"]),
+                                  config["logreg_epochs"] * logreg.steps_per_epoch, session.run_seeds(config["transition_seeds"]),
                                   logreg.steps_per_epoch, device=session.device, **two_at_once)
 transition_table = hd.per_epoch(transition, logreg.steps_per_epoch)
 

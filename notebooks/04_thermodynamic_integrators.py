@@ -205,7 +205,7 @@ figures.data_figure(data_panels, scale);
 # %%
 two_cfg = config["two_turn"]
 two_task = SpiralTask(hidden=two_cfg["hidden"], turns=2, n_train=500, batch_size=10)
-two_seeds = list(range(two_cfg["runs"]))
+two_seeds = session.run_seeds(two_cfg["runs"])
 two_settings = thermo.FIG8 + (thermo.FIG8_SGLD_PER_STEP,)
 two = thermo.compare(two_task, two_settings, two_seeds, two_cfg["steps"], two_cfg["eval_every"],
                      snapshots=two_cfg["snapshots"], probe_every=two_cfg["eval_every"] // 5, device=session.device)
@@ -334,7 +334,7 @@ report.show(final_spread.reset_index(), caption=f"Spread of the first-layer weig
 # %%
 four_cfg = config["four_turn"]
 four_task = SpiralTask(hidden=four_cfg["hidden"], turns=4)
-four_seeds = list(range(four_cfg["runs"]))
+four_seeds = session.run_seeds(four_cfg["runs"])
 every = four_cfg["eval_every"]  # snapshots on evaluated steps, so each map has its test accuracy
 four_snaps = (round(four_cfg["steps"] / 3 / every) * every, round(2 * four_cfg["steps"] / 3 / every) * every,
               four_cfg["steps"])
@@ -355,7 +355,7 @@ figures.accuracy_curves({"four": four_frame}, {"four": four_task.title},
 
 # %% tags=["hide-input"]
 def run0_title(method, step):
-    accuracy = four_frame[(four_frame["method"] == method) & (four_frame["seed"] == 0)
+    accuracy = four_frame[(four_frame["method"] == method) & (four_frame["seed"] == four_seeds[0])
                           & (four_frame["step"] == step)]["test_accuracy"]
     return f"{method}, step {step:,}" + (f", test {accuracy.item():.0%}" if len(accuracy) else "")
 
@@ -420,7 +420,7 @@ claims.record(
 
 # %%
 trig_cfg = config["trig"]
-trig_seeds = list(range(trig_cfg["runs"]))
+trig_seeds = session.run_seeds(trig_cfg["runs"])
 trig = {}
 for a in trig_cfg["a"]:
     task = TrigTask(a=a, b=2, c=0.02, hidden=trig_cfg["hidden"], n_train=1000, batch_size=50)
@@ -478,7 +478,7 @@ for scheme in ("LOL", "AdLaLa"):
 # %%
 temp_cfg = config["temperatures"]
 temp_task = TrigTask(a=3, b=2, c=0.02, hidden=temp_cfg["hidden"], n_train=1000, batch_size=20)
-temp_seeds = list(range(temp_cfg["runs"]))
+temp_seeds = session.run_seeds(temp_cfg["runs"])
 temp_settings = [thermo.FIG1_BAOAB.replace(label=f"BAOAB (τ={t:g})", tau=t)
                  for t in temp_cfg["taus"] + temp_cfg["hotter_taus"]]
 temps = thermo.compare(temp_task, temp_settings, temp_seeds, temp_cfg["steps"], temp_cfg["steps"],
@@ -489,7 +489,7 @@ temp_final = thermo.final_accuracy(temps["frame"]).loc[[s.label for s in temp_se
 
 # %% tags=["hide-input"]
 def temperature_title(setting):
-    final = temps["frame"][(temps["frame"]["method"] == setting.label) & (temps["frame"]["seed"] == 0)
+    final = temps["frame"][(temps["frame"]["method"] == setting.label) & (temps["frame"]["seed"] == temp_seeds[0])
                            & (temps["frame"]["step"] == temp_cfg["steps"])]["test_accuracy"].item()
     return f"τ = {setting.hyper['tau']:g}: test {final:.1%}"
 
@@ -616,7 +616,7 @@ claims.record(
 # %%
 sens_cfg = config["sensitivity"]
 sens_task = SpiralTask(hidden=sens_cfg["hidden"], turns=4)
-sens_seeds = list(range(sens_cfg["runs"]))
+sens_seeds = session.run_seeds(sens_cfg["runs"])
 sens = thermo.sensitivity(sens_task, thermo.FIG15_ADLALA, {"tau1": sens_cfg["tau1"], "sigma_A": sens_cfg["sigma_A"]},
                           sens_seeds, sens_cfg["steps"], device=session.device)
 sens_adam_frame = thermo.compare(sens_task, (thermo.ADAM,), sens_seeds, sens_cfg["steps"], sens_cfg["steps"],

@@ -172,6 +172,16 @@ def test_setup_seeds_and_validates(capsys):
             session.resolve_device("cuda")
 
 
+def test_run_seeds_keep_seed_0s_runs_and_give_other_book_seeds_disjoint_blocks():
+    at = lambda seed: optbook.setup(scale="smoke", device="cpu", seed=seed, quiet=True)
+    assert at(0).run_seeds(4) == [0, 1, 2, 3]  # the published runs stay what they were
+    assert at(2).run_seeds(3) == [2_000_000, 2_000_001, 2_000_002]
+    assert not set(at(1).run_seeds(session.RUN_SEED_BLOCK)) & set(at(2).run_seeds(session.RUN_SEED_BLOCK))
+    assert at(session.MAX_SEED).run_seeds(1)[0] == session.MAX_SEED * session.RUN_SEED_BLOCK  # no overflow in Python ints
+    with pytest.raises(ValueError, match="n=-1 runs"):
+        at(0).run_seeds(-1)
+
+
 def test_curves_with_bands_draws_mean_and_names_diverged_runs():
     frame = pd.DataFrame({
         "method": ["A"] * 6 + ["B"] * 6,

@@ -34,8 +34,11 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 # numpy's global seed is 32-bit; one range for every seed a chapter accepts, checked before a
-# kernel starts (optbook.build) and again here for direct use.
+# kernel starts (optbook.pipeline) and again here for direct use.
 MAX_SEED = 2**32 - 1
+# Book seed s draws its runs from seeds s·RUN_SEED_BLOCK + 0, 1, ...: disjoint blocks, so another
+# book seed means other initial weights and minibatches (seed 0 keeps the runs 0, 1, ...).
+RUN_SEED_BLOCK = 1_000_000
 
 
 def seed_everything(seed: int) -> None:
@@ -53,6 +56,15 @@ class Session:
     scale: str
     device: torch.device
     seed: int
+
+    def run_seeds(self, n: int) -> list[int]:
+        """The seeds of ``n`` runs for this book seed: 0 … n−1 at seed 0, a disjoint block of
+        :data:`RUN_SEED_BLOCK` per other book seed. A chapter draws its runs from here, so that
+        re-executing it at another seed tests whether its verdicts hold for other runs."""
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= RUN_SEED_BLOCK:
+            raise ValueError(f"n={n!r} runs is not allowed; use an integer from 0 to {RUN_SEED_BLOCK:,}")
+        first = self.seed * RUN_SEED_BLOCK
+        return list(range(first, first + n))
 
     def describe(self) -> str:
         from optbook import __version__
