@@ -230,24 +230,22 @@ evaluate = functools.partial(l2l.evaluate_learned, n_seeds=n_eval, device=sessio
 lstm_mnist = fair["mnist"]["lstm"]
 opt_ml_scale = 1.0  # OPT-ML's evaluation multiplier for its MNIST-trained LSTM
 
-
-def at_their_rates(task_key: str, task) -> pd.DataFrame:
-    return baselines.evaluation_runs(task, baselines.REFERENCE_LRS[task_key], n_eval, steps, device=session.device)
-
+# the baselines at the learning rates the earlier ports used and OPT-ML copied
+at_their_rates = functools.partial(baselines.evaluation_runs, n_seeds=n_eval, steps=steps, device=session.device)
 
 as_published = {
     quadratic_task.title: pd.concat([
-        at_their_rates("quadratic", quadratic_task),
+        at_their_rates(quadratic_task, baselines.REFERENCE_LRS["quadratic"]),
         evaluate(quadratic_task, published["quadratic"], steps=steps, method="HNN"),
         evaluate(quadratic_task, l2l.chapter_net("quadratic", l2l_config, scale, dataset, session.device), steps=steps),
     ], ignore_index=True),
     mnist_task.title: pd.concat([
-        at_their_rates("mnist-sigmoid", mnist_task),
+        at_their_rates(mnist_task, baselines.REFERENCE_LRS["mnist-sigmoid"]),
         evaluate(mnist_task, published["mnist"], steps=steps, method="HNN"),
         evaluate(mnist_task, lstm_mnist, steps=steps, output_scale=opt_ml_scale),
     ], ignore_index=True),
     relu_task.title: pd.concat([
-        at_their_rates("mnist-relu", relu_task),
+        at_their_rates(relu_task, baselines.REFERENCE_LRS["mnist-relu"]),
         evaluate(relu_task, published["mnist"], steps=steps, method="HNN"),
         ham.truncated(evaluate(relu_task, lstm_mnist, steps=lstm_transfer_steps, output_scale=opt_ml_scale), steps),
     ], ignore_index=True),
