@@ -271,8 +271,8 @@ def command_sweep(root: Path, args: argparse.Namespace) -> int:
     for name, value in (("--workers", args.workers), ("--kernel-threads", args.kernel_threads)):
         if value is not None and value < 1:
             raise BuildError(f"{name} must be at least 1; got {value}")
-    if args.publish and list(grid) != ["seed"]:
-        raise BuildError(f"--publish: only a sweep over seed alone is published; this one varies {', '.join(grid)}")
+    if args.publish:
+        sweeps.check_publishable(grid)  # before any worker starts
     folder = (args.folder.resolve() if args.folder else sweeps.default_folder(root, chapter, grid))
     build.check_output_path(folder / f"{chapter.id}.ipynb")  # a folder that cannot be written fails now
     executions = sweeps.plan_sweep(chapter, parameters, grid, scale, folder)

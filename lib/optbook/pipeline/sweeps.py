@@ -20,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from optbook.pipeline.chapters import Chapter, shown_path
+from optbook.pipeline.chapters import Chapter
 from optbook.pipeline.errors import BuildError, ChapterFailed
 from optbook.pipeline.parameters import (Parameter, build_parameters, check_known, check_value,
                                          convert_value)
+from optbook.pipeline.stamps import stale_reasons
 
 SWEEP_FILE = "sweep.json"
 SUMMARY_FILE = "summary.csv"
@@ -104,8 +105,6 @@ def plan_sweep(
 
 def is_done(chapter: Chapter, execution: Execution) -> bool:
     """Executed before with these parameters by the same source, library and torch."""
-    from optbook.pipeline.stamps import stale_reasons
-
     notebook = execution.notebook(chapter)
     return notebook.is_file() and execution.results.is_dir() and not stale_reasons(
         chapter, execution.parameters, executed=notebook
@@ -204,7 +203,7 @@ def _connect(scheduler: str | None, workers: int):
         except OSError as err:
             raise BuildError(f"--scheduler {scheduler}: cannot connect ({err})") from None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=":0", silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -267,13 +266,18 @@ def _seed_changes_nothing(rows: list[dict]) -> bool:
     return len(seeds) > 1 and bool(values) and all(len(v) == 1 for v in values.values())
 
 
+def check_publishable(grid: Mapping) -> None:
+    """Only a sweep over ``seed`` alone says how a chapter's verdicts hold across seeds."""
+    if list(grid) != ["seed"]:
+        raise BuildError(f"--publish: only a sweep over seed alone is published; this one varies {', '.join(grid)}")
+
+
 def publish_seed_sweep(root: Path, chapter: Chapter, scale: str, grid: Mapping, rows: list[dict],
                        wall_time_s: float) -> Path:
     """Commit-ready record of a sweep over ``seed`` alone, for the ledger's "holds in k of n
     seeds": ``book/results/sweeps/NN.json``. Refused unless every execution succeeded at the
     scale the book publishes, so the ledger never counts a partial or off-scale sweep."""
-    if list(grid) != ["seed"]:
-        raise BuildError(f"--publish: only a sweep over seed alone is published; this one varies {', '.join(grid)}")
+    check_publishable(grid)
     failed = sorted({row["combination"] for row in rows if row["status"] == "failed"})
     if failed:
         raise BuildError(f"--publish: not published, {len(failed)} execution(s) failed: {', '.join(failed)}")
