@@ -47,7 +47,6 @@ from optbook import claims, report, scales
 from optbook.data import DatasetUnavailable, load_cifar10, load_fashion_mnist
 from optbook.studies import hypergradient as hd
 from optbook.studies import hypergradient_figures as hd_figures
-from optbook.tasks.image_mlp import ImageMLPTask
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("03", scale)
@@ -123,10 +122,9 @@ for t in range(1, 4):
 # reproduced is "reproduced", at least half "partly reproduced".
 
 # %%
-logreg = ImageMLPTask(hidden=(), sampling="epochs", standardize=True, dataset=dataset)
+logreg = hd.logistic_regression(dataset)
 two_at_once = {"workers": 2}  # logistic-regression ensembles are small: two at a time, one core each
-mlp = ImageMLPTask(hidden=tuple(config["mlp_hidden"]), activation="relu", sampling="epochs",
-                   standardize=True, dataset=dataset, eval_train=False)
+mlp = hd.multilayer_perceptron(config["mlp_hidden"], dataset)
 data_name = logreg.data().name
 try:  # downloaded where a network exists, at the scale that trains VGG-16 on it
     load_cifar10(download=None if config["vgg_epochs"] > 0 else False)
@@ -273,11 +271,9 @@ try:
 except DatasetUnavailable as missing:
     fashion_name = None
     print(f"Fashion-MNIST is not on this machine, so its comparison was not run. {missing}")
-parity_tasks = {data_name: ImageMLPTask(hidden=(), sampling="epochs", standardize=True, dataset=dataset,
-                                        eval_train=False)}
+parity_tasks = {data_name: hd.logistic_regression(dataset, eval_train=False)}
 if fashion_name:
-    parity_tasks[fashion_name] = ImageMLPTask(hidden=(), sampling="epochs", standardize=True, dataset="fashion-mnist",
-                                              eval_train=False)
+    parity_tasks[fashion_name] = hd.logistic_regression("fashion-mnist", eval_train=False)
 window = config["parity_window"]
 parity_curves = {name: hd.paired_curves(task, config["parity_steps"], session.run_seeds(config["parity_seeds"]), window,
                                         device=session.device, **two_at_once) for name, task in parity_tasks.items()}

@@ -52,7 +52,7 @@ import optbook
 from optbook import claims, plots, report, scales
 from optbook.studies import thermodynamic as thermo
 from optbook.studies import thermodynamic_figures as figures
-from optbook.tasks import SpiralTask, TrigTask, trigonometric, two_spirals
+from optbook.tasks import SpiralTask, trigonometric, two_spirals
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("04", scale)
@@ -203,11 +203,11 @@ figures.data_figure(data_panels, scale);
 # see chapter 1).
 
 # %%
+problems = thermo.problems(config)
 two_cfg = config["two_turn"]
-two_task = SpiralTask(hidden=two_cfg["hidden"], turns=2, n_train=500, batch_size=10)
+two_task = problems["two_turn"]
 two_seeds = session.run_seeds(two_cfg["runs"])
-two_settings = thermo.FIG8 + (thermo.FIG8_SGLD_PER_STEP,)
-two = thermo.compare(two_task, two_settings, two_seeds, two_cfg["steps"], two_cfg["eval_every"],
+two = thermo.compare(two_task, thermo.TWO_TURN, two_seeds, two_cfg["steps"], two_cfg["eval_every"],
                      snapshots=two_cfg["snapshots"], probe_every=two_cfg["eval_every"] // 5, device=session.device)
 two_frame = two["frame"]
 
@@ -333,7 +333,7 @@ report.show(final_spread.reset_index(), caption=f"Spread of the first-layer weig
 
 # %%
 four_cfg = config["four_turn"]
-four_task = SpiralTask(hidden=four_cfg["hidden"], turns=4)
+four_task = problems["four_turn"]
 four_seeds = session.run_seeds(four_cfg["runs"])
 every = four_cfg["eval_every"]  # snapshots on evaluated steps, so each map has its test accuracy
 four_snaps = (round(four_cfg["steps"] / 3 / every) * every, round(2 * four_cfg["steps"] / 3 / every) * every,
@@ -373,8 +373,7 @@ figures.classifier_grid([[(four["snapshots"][m][step], 0, run0_title(m, step)) f
 # %%
 sweep_cfg = config["sweep"]
 sweep_seeds = four_seeds[:sweep_cfg["runs"]]
-sweep_settings = [thermo.Setting(f"SGLD (σ={s:g})", "SGLD", {"lr": 0.1, "sigma": s}) for s in sweep_cfg["sgld_sigmas"]]
-sweep_settings += [thermo.Setting(f"Adam (h={h:g})", "Adam", {"lr": h}) for h in sweep_cfg["adam_lrs"]]
+sweep_settings = thermo.sweep_settings(sweep_cfg)
 sweep = thermo.compare(four_task, sweep_settings, sweep_seeds, sweep_cfg["steps"], sweep_cfg["steps"],
                        device=session.device)["frame"]
 reference = four_frame[four_frame["seed"].isin(sweep_seeds)]
@@ -423,7 +422,7 @@ trig_cfg = config["trig"]
 trig_seeds = session.run_seeds(trig_cfg["runs"])
 trig = {}
 for a in trig_cfg["a"]:
-    task = TrigTask(a=a, b=2, c=0.02, hidden=trig_cfg["hidden"], n_train=1000, batch_size=50)
+    task = problems[f"trig a={a}"]
     trig[a] = (task, thermo.compare(task, thermo.TRIG[a], trig_seeds, trig_cfg["steps"], trig_cfg["eval_every"],
                                     device=session.device)["frame"])
 
@@ -477,10 +476,9 @@ for scheme in ("LOL", "AdLaLa"):
 
 # %%
 temp_cfg = config["temperatures"]
-temp_task = TrigTask(a=3, b=2, c=0.02, hidden=temp_cfg["hidden"], n_train=1000, batch_size=20)
+temp_task = problems["temperatures"]
 temp_seeds = session.run_seeds(temp_cfg["runs"])
-temp_settings = [thermo.FIG1_BAOAB.replace(label=f"BAOAB (τ={t:g})", tau=t)
-                 for t in temp_cfg["taus"] + temp_cfg["hotter_taus"]]
+temp_settings = thermo.temperature_settings(temp_cfg)
 temps = thermo.compare(temp_task, temp_settings, temp_seeds, temp_cfg["steps"], temp_cfg["steps"],
                        probe_every=temp_cfg["probe_every"], device=session.device)
 paper_temps = temp_settings[:len(temp_cfg["taus"])]
@@ -615,7 +613,7 @@ claims.record(
 
 # %%
 sens_cfg = config["sensitivity"]
-sens_task = SpiralTask(hidden=sens_cfg["hidden"], turns=4)
+sens_task = problems["sensitivity"]
 sens_seeds = session.run_seeds(sens_cfg["runs"])
 sens = thermo.sensitivity(sens_task, thermo.FIG15_ADLALA, {"tau1": sens_cfg["tau1"], "sigma_A": sens_cfg["sigma_A"]},
                           sens_seeds, sens_cfg["steps"], device=session.device)

@@ -86,6 +86,23 @@ def test_cache_computes_once_and_keys_on_config_and_code():
     assert cache.cached("t", {"a": 1}, compute, refresh=True) == {"value": 3}
 
 
+def test_cache_code_must_be_modules_so_a_whole_file_is_keyed():
+    from optbook.tasks import trigonometric  # the package's function, shadowing its module's name
+
+    with pytest.raises(TypeError, match="code must name modules.*trigonometric"):
+        cache.cache_key("t", {"a": 1}, code=[experiment, trigonometric])
+
+
+@pytest.mark.parametrize("study", ["hypergradient", "thermodynamic", "learning_to_learn"])
+def test_every_study_keys_its_results_on_whole_modules(study):
+    import importlib
+    from types import ModuleType
+
+    module = importlib.import_module(f"optbook.studies.{study}")
+    code = [entry for name in ("STUDY_CODE", "EVALUATION_CODE") for entry in getattr(module, name, ())]
+    assert code and all(isinstance(entry, ModuleType) for entry in code)
+
+
 def test_cache_key_changes_with_library_version(monkeypatch):
     import optbook
 

@@ -61,3 +61,14 @@ def test_it_never_writes_the_committed_book(workflow):
     script = "\n".join(step.get("run", "") for step in _steps(workflow))
     assert "git diff --exit-code -- book/" in script
     assert "optbook build" not in script  # only `optbook build` publishes to book/
+
+
+def test_it_dry_runs_the_paper_tables_before_any_gpu_work(workflow):
+    runs = [step["run"].strip() for step in _steps(workflow) if "run" in step]
+    dry = [i for i, run in enumerate(runs) if "optbook dry-run" in run]
+    gpu = next(i for i, run in enumerate(runs) if "optbook run" in run)
+    assert len(dry) == 1 and dry[0] < gpu
+    argv = shlex.split(_with_inputs(runs[dry[0]], workflow))
+    args = make_parser().parse_args(argv[1:])
+    assert args.command.__name__ == "command_dry_run" and args.scale == "paper"
+    assert args.chapters == ["00", "01", "02", "03", "04"]

@@ -38,6 +38,11 @@ def cache_key(kind: str, config: dict, code: Iterable[ModuleType] = ()) -> str:
     """``kind-<hash>``: the hash covers the config, the optbook version and the named modules' source."""
     from optbook import __version__
 
+    code = list(code)
+    # A function's source is not its module's: keying on one would miss edits to its neighbours.
+    not_modules = [getattr(entry, "__qualname__", repr(entry)) for entry in code if not isinstance(entry, ModuleType)]
+    if not_modules:
+        raise TypeError(f"code must name modules, whose whole source is keyed; got {not_modules}")
     digest = hashlib.sha256()
     digest.update(_canonical(config).encode())
     digest.update(__version__.encode())

@@ -1,4 +1,5 @@
-"""The ``optbook`` command: list, status, run and build the book's chapters; benchmark the optimizers.
+"""The ``optbook`` command: list, status, run, sweep and build the book's chapters; dry-run their
+config tables; benchmark the optimizers.
 
 Argument parsing, printing and exit codes only; the work is in :mod:`optbook.pipeline` (and
 :mod:`optbook.bench` for ``bench``, the one command that needs no book).
@@ -117,6 +118,20 @@ def make_parser() -> argparse.ArgumentParser:
                        help="a sweep over seed alone: record its verdicts for the ledger in book/results/sweeps/")
     _add_no_progress(sweep)
     sweep.set_defaults(command=command_sweep)
+
+    dry = commands.add_parser(
+        "dry-run", parents=[with_root],
+        help="build every optimizee and optimizer of the chapters' config tables and step each once, without training",
+        epilog="Checks a scale's tables (default: paper, the GPU scale) on the CPU in about a minute: the published "
+        "table's keys, the consistency of the steps and runs it names, and one step of every optimizer on "
+        "every optimizee at its configured size. Exit 1 if any check fails.",
+    )
+    dry.add_argument("chapters", nargs="*", metavar="CHAPTER", help="ids, numbers or names (default: all)")
+    dry.add_argument("--scale", default="paper", metavar="{" + ",".join(SCALES) + "}",
+                     help="the tables to check (default: paper)")
+    dry.add_argument("--all", action="store_true", help="print every check, not only those that failed or were skipped")
+    _add_no_progress(dry)
+    dry.set_defaults(command=command_dry_run)
 
     bench = commands.add_parser(
         "bench", help="time optimizer steps against torch's, batched ensembles against loops, and L2L meta-training (no book needed)"
@@ -296,6 +311,29 @@ def command_sweep(root: Path, args: argparse.Namespace) -> int:
         published = sweeps.publish_seed_sweep(root, chapter, scale, grid, rows, wall_time)
         print(f"published for the ledger: {build.shown_path(published, root)}")
     return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def command_dry_run(root: Path, args: argparse.Namespace) -> int:
+    from optbook import dry_run
+
+    scale = build.check_scale(args.scale)
+    chosen = _chosen_chapters(root, args.chapters)
+    failed = False
+    for chapter in chosen:
+        key = f"{chapter.number:02d}"
+        if key not in dry_run.CASES:
+            print(f"{chapter.id}: no dry-run plan (optbook.dry_run.CASES has none for {key})")
+            failed = True
+            continue
+        checks = dry_run.dry_run(key, scale, progress=not args.no_progress)
+        counts = checks["status"].value_counts()
+        print(f"{chapter.id} at scale={scale!r}: " + ", ".join(f"{counts[s]} {s}" for s in ("ok", "skipped", "failed")
+                                                                if s in counts))
+        shown = checks if args.all else checks[checks["status"] != "ok"]
+        if len(shown):
+            print(_format_table(shown.drop(columns=["chapter", "scale"])))
+        failed |= bool((checks["status"] == "failed").any())
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def command_bench(root: None, args: argparse.Namespace) -> int:

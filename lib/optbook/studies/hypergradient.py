@@ -76,6 +76,19 @@ def _map(fn: Callable, items: Sequence, workers: int = 1, desc: str = "", progre
         torch.set_num_threads(before)
 
 
+def logistic_regression(dataset: str = "auto", eval_train: bool = True) -> image_mlp.ImageMLPTask:
+    """Fig. 3's logistic regression: softmax on standardised pixels, minibatches of 128 drawn
+    epoch by epoch; ``eval_train=False`` evaluates the test split only."""
+    return image_mlp.ImageMLPTask(hidden=(), sampling="epochs", standardize=True, dataset=dataset,
+                                  eval_train=eval_train)
+
+
+def multilayer_perceptron(hidden: Sequence[int], dataset: str = "auto") -> image_mlp.ImageMLPTask:
+    """Fig. 3's MLP: ReLU layers of ``hidden`` units (the paper: 1000, 1000), evaluated on the test split."""
+    return image_mlp.ImageMLPTask(hidden=tuple(hidden), activation="relu", sampling="epochs", standardize=True,
+                                  dataset=dataset, eval_train=False)
+
+
 def paper_beta(method: str) -> float:
     """The paper's β for an HD method (Adam-HD 1e-7, the SGD family 1e-3)."""
     model_opt, lr_opt, _ = METHODS[method]

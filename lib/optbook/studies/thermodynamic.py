@@ -10,6 +10,7 @@ seed r, and two methods given the same seeds start from the same weights and dat
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -22,7 +23,11 @@ from optbook import bench, cache, experiment
 from optbook.optim import langevin, partitioned
 from optbook.progress import progress_bar
 from optbook.comparison import PairedComparison, compare_paired
-from optbook.tasks import ensemble, initialisation, spirals, trigonometric
+from optbook.tasks import ensemble, initialisation, spirals
+
+# optbook.tasks exports the data function trigonometric() under this module's name: fetched by its
+# full name, so that the cache key covers the whole module (TrigTask too), not the function alone.
+trigonometric = importlib.import_module("optbook.tasks.trigonometric")
 
 METHODS = ("SGD", "Adam", "SGLD", "BAOAB", "AdLaLa", "LOL")
 # The cache key covers the source of what a result depends on: data, model, runner, the integrators
@@ -124,6 +129,43 @@ FIG1_BAOAB = Setting("BAOAB", "BAOAB", {"lr": 0.4, "gamma": 10.0})
 GAUSSIAN_STDS = (0.01, 0.5)
 # Fig. 15: AdLaLa on 4-turn spirals with γ₂ = 0.03, ε = 0.1, τ₂ = 1e-8, h = 0.1; τ₁ and σ_A vary.
 FIG15_ADLALA = Setting("AdLaLa", "AdLaLa", {"lr": 0.1, "gamma": 0.03, "eps": 0.1, "tau2": 1e-8})
+
+
+TWO_TURN = FIG8 + (FIG8_SGLD_PER_STEP,)  # everything run from the default initialisation on the 2-turn problem
+
+
+def problems(config: Mapping) -> dict[str, object]:
+    """The chapter's problems at one scale (its config table): "two_turn" (Figs. 8, 14: 500 points,
+    2 % subsampling), "four_turn" (Figs. 9, 10), "trig a=<a>" (Figs. 11, 12: 1000 points, 5 %),
+    "temperatures" (Fig. 1: 1000 points, 2 %) and "sensitivity" (Fig. 15)."""
+    trig = config["trig"]
+    return {
+        "two_turn": spirals.SpiralTask(hidden=config["two_turn"]["hidden"], turns=2, n_train=500, batch_size=10),
+        "four_turn": spirals.SpiralTask(hidden=config["four_turn"]["hidden"], turns=4),
+        **{f"trig a={a}": trigonometric.TrigTask(a=a, b=2, c=0.02, hidden=trig["hidden"], n_train=1000, batch_size=50)
+           for a in trig["a"]},
+        "temperatures": trigonometric.TrigTask(a=3, b=2, c=0.02, hidden=config["temperatures"]["hidden"],
+                                               n_train=1000, batch_size=20),
+        "sensitivity": spirals.SpiralTask(hidden=config["sensitivity"]["hidden"], turns=4),
+    }
+
+
+def sweep_settings(sweep: Mapping) -> list[Setting]:
+    """Fig. 10's rivals: SGLD at h = 0.1 over its σ, Adam over its step size h."""
+    return ([Setting(f"SGLD (σ={s:g})", "SGLD", {"lr": 0.1, "sigma": s}) for s in sweep["sgld_sigmas"]]
+            + [Setting(f"Adam (h={h:g})", "Adam", {"lr": h}) for h in sweep["adam_lrs"]])
+
+
+def temperature_settings(temperatures: Mapping) -> list[Setting]:
+    """Fig. 1's BAOAB at each of its temperatures, then at the hotter ones."""
+    return [FIG1_BAOAB.replace(label=f"BAOAB (τ={t:g})", tau=t)
+            for t in (*temperatures["taus"], *temperatures["hotter_taus"])]
+
+
+def sensitivity_settings(sensitivity: Mapping) -> list[Setting]:
+    """Fig. 15's AdLaLa at every (τ₁, σ_A) of the grid."""
+    return [FIG15_ADLALA.replace(tau1=tau1, sigma_A=sigma_A)
+            for tau1, sigma_A in itertools.product(sensitivity["tau1"], sensitivity["sigma_A"])]
 
 
 # --------------------------------------------------------------------------- training
