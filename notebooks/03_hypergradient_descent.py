@@ -36,7 +36,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None
 # %% tags=["parameters", "remove-cell"]
 scale = "cpu"  # "smoke" | "cpu" | "paper"
 device = "auto"  # a torch device, or "auto" (CUDA when present)
-seed = 0  # global seed; every run also draws from its own seed
+seed = 0  # the book seed: run r of every experiment is seed s·10⁶ + r (0, 1, ... at seed 0)
 dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%

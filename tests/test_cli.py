@@ -23,6 +23,7 @@ import pytest
 from optbook import pipeline as build
 from optbook.pipeline import BuildError, Parameter, execution, site, stamps
 from optbook.pipeline.cli import main
+from optbook.pipeline.parameters import check_value
 from optbook.session import SCALES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_book"
@@ -137,6 +138,25 @@ def test_parameters_are_parsed_with_types_help_and_allowed_values():
         int, float, bool, list, type(None)
     ]
     assert parameters["widths"].allowed is None  # a `|` in prose is not a list of values
+
+
+def test_only_one_value_is_allowed_with_the_reason_said():
+    (seed,) = build.parse_parameters_cell("seed = 0  # only 0: the problems are fixed seeds").values()
+    assert seed.allowed == (0,) and not seed.help_is_allowed_list
+    check_value(seed, 0)
+    with pytest.raises(BuildError, match=r"^parameter 'seed' = 3 is not allowed; only 0: the problems are fixed seeds$"):
+        check_value(seed, 3)
+    assert build.parse_parameters_cell("n = 1  # only pass 1: why").popitem()[1].allowed is None  # prose, not a value
+
+
+def test_chapters_whose_problems_are_fixed_refuse_another_book_seed_before_a_kernel_starts(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    for chapter in ("00", "01", "02"):
+        result = invoke("--root", root, "run", chapter, "-p", "seed", "2", "--output", tmp_path / "x.ipynb")
+        assert result.code == 2 and "parameter 'seed' = 2 is not allowed; only 0:" in result.err
+        result = invoke("--root", root, "sweep", chapter, "-p", "seed", "0", "1", "--folder", tmp_path / "sweep")
+        assert result.code == 2 and "parameter 'seed' = 1 is not allowed; only 0:" in result.err
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

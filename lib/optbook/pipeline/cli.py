@@ -442,7 +442,7 @@ def _format_parameters(parameters) -> str:
 
 def _describe_parameter(parameter: Parameter) -> str:
     parts = []
-    if parameter.allowed is not None:
+    if parameter.allowed is not None and len(parameter.allowed) > 1:
         parts.append("one of " + " | ".join(map(repr, parameter.allowed)))
     if parameter.help and not parameter.help_is_allowed_list:
         parts.append(parameter.help)

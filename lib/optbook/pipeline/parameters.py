@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ class Parameter:
 
     @property
     def help_is_allowed_list(self) -> bool:
-        return _allowed_from_comment(self.help) is not None
+        """The help is the allowed values alone (``"a" | "b"``); ``only V: why`` is prose to show."""
+        allowed = _allowed_from_comment(self.help)
+        return allowed is not None and len(allowed) > 1
 
 
 def read_parameters(chapter: Chapter) -> dict[str, Parameter]:
@@ -111,7 +114,14 @@ def _make_parameter(name: str, default: object, help_text: str) -> Parameter:
 
 
 def _allowed_from_comment(comment: str) -> tuple | None:
-    """``"a" | "b" | "c"`` -> ("a", "b", "c"); anything else (prose help) -> None."""
+    """``"a" | "b" | "c"`` -> ("a", "b", "c"); ``only V: why`` -> (V,), a value a chapter cannot
+    change (the book seed where its problems are fixed); anything else (prose help) -> None."""
+    only = re.match(r"only (.+?):", comment)
+    if only:
+        try:
+            return (ast.literal_eval(only.group(1).strip()),)
+        except (ValueError, SyntaxError):
+            return None
     parts = [part.strip() for part in comment.split("|")]
     if len(parts) < 2:
         return None
@@ -199,6 +209,8 @@ def check_value(parameter: Parameter, value: object) -> None:
         raise BuildError(f"parameter {parameter.name!r} expects {_describe_type(parameter)}; got {value!r}")
     if parameter.name == "seed" and not 0 <= value <= MAX_SEED:
         raise BuildError(f"parameter 'seed' = {value!r} is not allowed; use an integer from 0 to {MAX_SEED}")
+    if parameter.allowed is not None and len(parameter.allowed) == 1 and value not in parameter.allowed:
+        raise BuildError(f"parameter {parameter.name!r} = {value!r} is not allowed; {parameter.help}")
     if parameter.allowed is not None and value not in parameter.allowed:
         raise BuildError(
             f"parameter {parameter.name!r} = {value!r} is not allowed; "
