@@ -76,6 +76,12 @@ def test_inconsistent_steps_and_runs_are_reported(paper_tables):
     assert failed == ["mnist_claim_steps: 400 is beyond mnist_steps=200"]
 
 
+def test_a_setting_its_constructor_refuses_is_reported(paper_tables):
+    paper_tables["01"]["paper"]["mnist_meta"] = {**paper_tables["01"]["paper"]["mnist_meta"], "unroll": 0}
+    failed = dry_run.dry_run("01", "paper", progress=False).query("status == 'failed'")
+    assert failed[["problem", "detail"]].values.tolist() == [["plan", "ValueError: unroll=0 must be at least 1"]]
+
+
 def test_held_out_problems_used_for_validation_are_reported(paper_tables):
     paper_tables["01"]["paper"]["quadratic_meta"] = {**paper_tables["01"]["paper"]["quadratic_meta"],
                                                      "validation_seeds": (3, 10**6)}

@@ -306,7 +306,11 @@ def dry_run(chapter: str, scale: str = "paper", dataset: str = "auto", device="c
     if not problems:
         rows.append({"problem": "config", "optimizer": "", "status": "ok", "detail": "keys and consistency"})
     with torch.random.fork_rng():  # a dry run leaves the caller's random state as it was
-        cases = list(CASES[chapter](config, scale, dataset))
+        try:
+            cases = list(CASES[chapter](config, scale, dataset))
+        except Exception as error:  # a setting the constructors refuse (e.g. a meta-training config)
+            rows.append({"problem": "plan", "optimizer": "", "status": "failed", "detail": f"{type(error).__name__}: {error}"})
+            cases = []
         for case in progress_bar(cases, desc=f"dry run {chapter} at {scale}", disable=not progress):
             try:
                 rows.append(step_once(case, device))
