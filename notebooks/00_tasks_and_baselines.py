@@ -58,7 +58,7 @@ import optbook
 from optbook import baselines, claims, plots, report, scales, tasks
 from optbook.studies import tasks_and_baselines as study
 
-session = optbook.setup(scale=scale, device=device, seed=seed)
+session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
 config = scales.chapter_config("00", scale)
 report.config_table(config, caption=f"Chapter 0 at scale={scale}")
 

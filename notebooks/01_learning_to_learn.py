@@ -55,7 +55,7 @@ from optbook.learned import LearnedOptimizer, log_sign_preprocess
 from optbook.studies import learning_to_learn as l2l
 from optbook.tasks import book_task
 
-session = optbook.setup(scale=scale, device=device, seed=seed)
+session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
 config = scales.chapter_config("01", scale)
 report.config_table(config, caption=f"Chapter 1 at scale={scale}")
 

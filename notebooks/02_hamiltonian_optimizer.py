@@ -54,7 +54,7 @@ from optbook.studies import hamiltonian as ham
 from optbook.studies import learning_to_learn as l2l
 from optbook.tasks import book_task
 
-session = optbook.setup(scale=scale, device=device, seed=seed)
+session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
 config = scales.chapter_config("02", scale)
 l2l_config = scales.chapter_config("01", scale)  # the LSTM's protocol, which the fair comparison shares
 report.config_table(config, caption=f"Chapter 2 at scale={scale}")

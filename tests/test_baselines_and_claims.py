@@ -155,6 +155,12 @@ def test_record_keeps_whose_claim_and_where_the_reference_comes_from(tmp_path):
     assert (stored["logs-1"]["kind"], stored["logs-1"]["reference"]) == ("paper", "official code")
 
 
+def test_a_chapter_of_fixed_problems_takes_only_seed_0():
+    assert optbook.setup(scale="smoke", device="cpu", seed=0, quiet=True, seed_moves_runs=False).seed == 0
+    with pytest.raises(ValueError, match=r"seed=3 is not allowed here; only 0: this chapter's problems are fixed"):
+        optbook.setup(scale="smoke", device="cpu", seed=3, quiet=True, seed_moves_runs=False)
+
+
 def test_setup_seeds_and_validates(capsys):
     s = optbook.setup(scale="smoke", device="cpu", seed=3)
     assert s.device == torch.device("cpu") and "scale=smoke" in capsys.readouterr().out

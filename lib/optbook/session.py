@@ -76,11 +76,19 @@ class Session:
         )
 
 
-def setup(scale: str = "cpu", device: str = "auto", seed: int = 0, quiet: bool = False) -> Session:
-    """Resolve the device, seed torch/numpy/random, set the house plotting theme, print one line."""
+def setup(scale: str = "cpu", device: str = "auto", seed: int = 0, quiet: bool = False,
+          seed_moves_runs: bool = True) -> Session:
+    """Resolve the device, seed torch/numpy/random, set the house plotting theme, print one line.
+
+    ``seed_moves_runs=False`` is a chapter whose problems are fixed seeds: it accepts only seed 0,
+    so that a run by papermill or Colab with another seed stops at once instead of repeating seed
+    0's results under another seed's stamp (``optbook run`` refuses it before a kernel starts)."""
     check_choice("scale", scale, SCALES)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed={seed!r} is not allowed; use an integer from 0 to {MAX_SEED} (2**32 - 1)")
+    if not seed_moves_runs and seed != 0:
+        raise ValueError(f"seed={seed!r} is not allowed here; only 0: this chapter's problems are fixed seeds "
+                         "(held-out problems 0, 1, ...), which the book seed does not move")
     session = Session(scale=scale, device=resolve_device(device), seed=seed)
     seed_everything(seed)
     from optbook.plots import set_theme
