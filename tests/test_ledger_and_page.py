@@ -77,6 +77,7 @@ STAMP = {"parameters": {"scale": "cpu", "seed": 0}, "device": "cpu", "torch": "2
 
 def test_a_seed_sweep_says_in_how_many_seeds_each_verdict_holds_and_demotes_unstable_ones(tmp_path):
     root = _book(tmp_path)
+    claims.record("03", "vgg", "VGG too", "numbers", "not run", "not run", root=root, reference="paper", scale="cpu")
     sweeps = root / "book" / "results" / "sweeps"
     sweeps.mkdir()
     (sweeps / "03.json").write_text(json.dumps({
@@ -86,18 +87,21 @@ def test_a_seed_sweep_says_in_how_many_seeds_each_verdict_holds_and_demotes_unst
             "c-1": {"1": "reproduced", "2": "inconclusive", "3": "reproduced", "4": "mixed", "5": "inconclusive"},
             # c-2 holds in 4 of 5 (seed 5 did not record it): stable enough to state
             "c-2": {"1": "not reproduced", "2": "not reproduced", "3": "not reproduced", "4": "not reproduced"},
+            "vgg": {str(seed): "not run" for seed in range(1, 6)},
         }}))
     chapters = ledger.load_results(root)
     by_id = {c["id"]: c for chapter in chapters for c in chapter.claims}
     assert by_id["c-1"]["seeds_holding"] == (2, 5) and by_id["c-2"]["seeds_holding"] == (4, 5)
     assert by_id["old"]["seeds_holding"] is None  # chapter 4 has no sweep
+    assert by_id["vgg"]["seeds_holding"] is None  # not run in any seed: nothing held
     assert [ledger.stated_verdict(by_id[i]) for i in ("c-1", "c-2", "old")] == [
         "inconclusive", "not reproduced", "inconclusive"]
-    assert chapters[0].counts() == {"inconclusive": 1, "not reproduced": 1}  # c-1 no longer counts as reproduced
+    assert chapters[0].counts() == {"inconclusive": 1, "not reproduced": 1, "not run": 1}  # c-1 no longer reproduced
 
     text = ledger.render_ledger(root).read_text()
     assert "reproduced at the book's seed, but in only 2 of 5 seeds" in text
     assert "holds in 4 of 5 seeds" in text and "fewer than 80% of them is counted as inconclusive" in text
+    assert "holds in 5 of 5 seeds" not in text
 
 
 def test_finish_page_adds_box_table_and_run_it_yourself_and_hides_parameters():

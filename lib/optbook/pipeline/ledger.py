@@ -59,9 +59,10 @@ def normalise(claim: dict) -> dict:
 
 
 def seeds_holding(claim: dict, sweep: dict | None) -> tuple[int, int] | None:
-    """(k, n): the claim's verdict holds in k of the sweep's n seeds; None without a sweep of it.
-    A seed whose run did not record the claim counts against it."""
-    if not sweep:
+    """(k, n): the claim's verdict holds in k of the sweep's n seeds; None without a sweep of it,
+    or for a claim that was not run (nothing was judged that could hold). A seed whose run did not
+    record the claim counts against it."""
+    if not sweep or claim["verdict"] == "not run":
         return None
     by_seed = sweep.get("verdicts", {}).get(claim["id"], {})
     seeds = [str(value) for value in sweep.get("values", [])]
