@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from optbook import claims, report
+from optbook import pipeline as build
 from optbook.pipeline import ledger, page
 
 
@@ -91,17 +92,58 @@ def test_a_seed_sweep_says_in_how_many_seeds_each_verdict_holds_and_demotes_unst
         }}))
     chapters = ledger.load_results(root)
     by_id = {c["id"]: c for chapter in chapters for c in chapter.claims}
-    assert by_id["c-1"]["seeds_holding"] == (2, 5) and by_id["c-2"]["seeds_holding"] == (4, 5)
-    assert by_id["old"]["seeds_holding"] is None  # chapter 4 has no sweep
-    assert by_id["vgg"]["seeds_holding"] is None  # not run in any seed: nothing held
+    holding = ledger.seeds_holding
+    assert holding(by_id["c-1"]) == (2, 5) and holding(by_id["c-2"]) == (4, 5)
+    assert holding(by_id["old"]) is None  # chapter 4 has no sweep
+    assert holding(by_id["vgg"]) is None  # not run in any seed: nothing held
     assert [ledger.stated_verdict(by_id[i]) for i in ("c-1", "c-2", "old")] == [
         "inconclusive", "not reproduced", "inconclusive"]
     assert chapters[0].counts() == {"inconclusive": 1, "not reproduced": 1, "not run": 1}  # c-1 no longer reproduced
 
     text = ledger.render_ledger(root).read_text()
     assert "reproduced at the book's seed, but in only 2 of 5 seeds" in text
-    assert "holds in 4 of 5 seeds" in text and "fewer than 80% of them is counted as inconclusive" in text
+    assert "holds in 4 of 5 seeds" in text and "a verdict must hold in 80% of them to be stated" in text
     assert "holds in 5 of 5 seeds" not in text
+
+
+@pytest.mark.parametrize("recorded, seeds, stated, text", [
+    # fully at 2 seeds, partly at 3: partly reproduced holds in 5 of 5, and is what the ledger states
+    ("partly reproduced", ["partly reproduced", "reproduced", "reproduced", "partly reproduced", "partly reproduced"],
+     "partly reproduced", "holds in 5 of 5 seeds"),
+    ("reproduced", ["reproduced", "partly reproduced", "partly reproduced", "reproduced", "partly reproduced"],
+     "partly reproduced", "reproduced at the book's seed, but in only 2 of 5 seeds; partly reproduced in 5 of 5"),
+    ("reproduced", ["reproduced", "reproduced", "partly reproduced", "reproduced", "reproduced"],
+     "reproduced", "holds in 4 of 5 seeds"),
+    ("reproduced", ["reproduced", "inconclusive", "partly reproduced", "reproduced", "mixed"],
+     "inconclusive", "reproduced at the book's seed, but in only 2 of 5 seeds"),
+    ("not reproduced", ["not reproduced", "inconclusive", "not reproduced", "not reproduced", "not reproduced"],
+     "not reproduced", "holds in 4 of 5 seeds"),
+    ("inconclusive", ["inconclusive", "partly reproduced", "partly reproduced", "partly reproduced", "inconclusive"],
+     "inconclusive", "holds in 2 of 5 seeds"),  # stated as recorded: nothing weaker to fall back to
+])
+def test_a_stronger_verdict_at_a_seed_holds_the_weaker_one(recorded, seeds, stated, text):
+    claim = {"id": "c", "verdict": recorded, "seed_verdicts": seeds}
+    assert ledger.stated_verdict(claim) == stated
+    assert text in ledger.verdict_cell(claim)
+
+
+def test_the_build_restates_a_pages_verdicts_from_a_sweep_published_after_it_ran(tmp_path):
+    root = _book(tmp_path)
+    chapter = build.Chapter(root, root / "notebooks" / "03_hypergradient_descent.py", "03_hypergradient_descent", 3,
+                            "hypergradient_descent")
+    notebook = _chapter_notebook()
+    notebook.metadata[build.STAMP_KEY] = STAMP
+    nbformat.write(notebook, chapter.executed_path)
+    assert build.refresh_page(chapter)  # the box and the table were not there yet
+    assert not build.refresh_page(chapter)  # nothing new: the page is left as it is
+    sweeps = root / "book" / "results" / "sweeps"
+    sweeps.mkdir()
+    (sweeps / "03.json").write_text(json.dumps({"values": [0, 1, 2], "verdicts": {
+        "c-1": {"0": "reproduced", "1": "reproduced", "2": "reproduced"}}}))
+    assert build.refresh_page(chapter)
+    sources = [cell.source for cell in nbformat.read(chapter.executed_path, as_version=4).cells]
+    box = next(text for text in sources if "admonition" in text)
+    assert "holds in 3 of 3 seeds" in box and box.count("admonition-title") == 1
 
 
 def test_finish_page_adds_box_table_and_run_it_yourself_and_hides_parameters():

@@ -3,6 +3,7 @@ and publishing the notebook and its claims together or not at all."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import sys
@@ -177,6 +178,32 @@ def _finish_page(chapter: Chapter, notebook, scratch_results: Path, stamp: dict)
 
     claims = [normalise(c) for c in load(scratch_results / f"{chapter.id.split('_')[0]}.json")]
     finish_page(notebook, chapter.number, chapter.id, claims, stamp, colab_url(chapter.root, chapter.id))
+
+
+def refresh_page(chapter: Chapter) -> bool:
+    """Finish a published chapter's page again from the published claims and seed sweep, which
+    may be newer than its execution; True if the page changed."""
+    import nbformat
+
+    from optbook.pipeline.ledger import chapter_claims
+    from optbook.pipeline.page import colab_url, finish_page
+
+    if not chapter.executed_path.is_file():
+        return False
+    notebook = nbformat.read(chapter.executed_path, as_version=4)
+    stamp = notebook.metadata.get(STAMP_KEY)
+    if not isinstance(stamp, dict):
+        return False
+    def content(page) -> list:  # the generated cells get new ids each time; what they say is what counts
+        return [(cell.cell_type, cell.source, cell.metadata) for cell in page.cells]
+
+    before = copy.deepcopy(content(notebook))
+    claims = chapter_claims(chapter.root, f"{chapter.number:02d}")
+    finish_page(notebook, chapter.number, chapter.id, claims, stamp, colab_url(chapter.root, chapter.id))
+    if content(notebook) == before:
+        return False
+    _write_atomically(notebook, chapter.executed_path)
+    return True
 
 
 def _repository(root: Path) -> tuple[str, str]:

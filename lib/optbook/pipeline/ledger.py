@@ -6,9 +6,11 @@ hand. The ledger opens with the verdict counts per chapter, then one sortable, f
 (itables) of every claim with its verdict as a coloured badge.
 
 Where a chapter has a published seed sweep (``book/results/sweeps/NN.json``, written by
-``optbook sweep --publish``), each claim says in how many of those seeds its verdict holds, and
-a verdict that holds in fewer than :data:`STABLE_SHARE` of them counts as inconclusive: one
-seed's "reproduced" that the next seed overturns is not a finding.
+``optbook sweep --publish``), each claim says in how many of those seeds its verdict holds (a seed
+that fully reproduces a claim also partly reproduces it). A verdict that holds in fewer than
+:data:`STABLE_SHARE` of them is not stated: a "reproduced" that some seeds only partly reproduce
+is stated as "partly reproduced" when that holds, and anything else as "inconclusive". One seed's
+"reproduced" that the next seed overturns is not a finding.
 """
 
 from __future__ import annotations
@@ -58,23 +60,72 @@ def normalise(claim: dict) -> dict:
     return {"kind": "paper", "reference": "paper", **claim}
 
 
-def seeds_holding(claim: dict, sweep: dict | None) -> tuple[int, int] | None:
-    """(k, n): the claim's verdict holds in k of the sweep's n seeds; None without a sweep of it,
-    or for a claim that was not run (nothing was judged that could hold). A seed whose run did not
-    record the claim counts against it."""
+# A verdict and the stronger ones that imply it: a seed that fully reproduces a claim partly does too.
+AT_LEAST = {"partly reproduced": ("partly reproduced", "reproduced")}
+# The weaker verdicts a recorded one falls back to, in order, before "inconclusive".
+WEAKER = {"reproduced": ("partly reproduced",)}
+
+
+def seed_verdicts(claim: dict, sweep: dict | None) -> list[str | None] | None:
+    """The claim's verdict at each seed of the sweep (None where a seed's run did not record it);
+    None without a sweep, or for a claim that was not run (nothing was judged that could hold)."""
     if not sweep or claim["verdict"] == "not run":
         return None
     by_seed = sweep.get("verdicts", {}).get(claim["id"], {})
-    seeds = [str(value) for value in sweep.get("values", [])]
-    return sum(by_seed.get(seed) == claim["verdict"] for seed in seeds), len(seeds)
+    return [by_seed.get(str(value)) for value in sweep.get("values", [])]
+
+
+def seeds_holding(claim: dict, verdict: str | None = None) -> tuple[int, int] | None:
+    """(k, n): ``verdict`` (default: the recorded one) holds in k of the sweep's n seeds, where a
+    seed holds a verdict when its own is that one or a stronger one that implies it."""
+    verdicts = claim.get("seed_verdicts")
+    if not verdicts:
+        return None
+    verdict = verdict or claim["verdict"]
+    accepted = AT_LEAST.get(verdict, (verdict,))
+    return sum(v in accepted for v in verdicts), len(verdicts)
 
 
 def stated_verdict(claim: dict) -> str:
-    """The verdict the ledger states: the recorded one, unless a seed sweep shows it unstable."""
-    held = claim.get("seeds_holding")
-    if held and held[0] < STABLE_SHARE * held[1]:
-        return "inconclusive"
-    return claim["verdict"]
+    """The verdict the ledger states: the recorded one if a seed sweep shows it holding in at least
+    :data:`STABLE_SHARE` of the seeds, else the strongest weaker one that does ("partly
+    reproduced" for a "reproduced" that some seeds only partly reproduce), else "inconclusive"."""
+    for verdict in (claim["verdict"], *WEAKER.get(claim["verdict"], ())):
+        held = seeds_holding(claim, verdict)
+        if held is None or held[0] >= STABLE_SHARE * held[1]:
+            return verdict
+    return "inconclusive"
+
+
+def chapter_claims(root: Path, number: str) -> list[dict]:
+    """Chapter ``number``'s published claims, each with its verdicts across the published seed
+    sweep (``seed_verdicts``) where there is one."""
+    root = Path(root)
+    path = root / RESULTS / f"{number}.json"
+    if not path.is_file():
+        return []
+    sweep_path = root / SEED_SWEEPS / path.name
+    sweep = json.loads(sweep_path.read_text()) if sweep_path.is_file() else None
+    claims = [normalise(c) for c in json.loads(path.read_text())]
+    return [{**c, "seed_verdicts": seed_verdicts(c, sweep)} for c in claims]
+
+
+def verdict_cell(claim: dict) -> str:
+    """The stated verdict's badge; with a seed sweep, how many seeds it holds in (and what the
+    book's own seed recorded when the sweep weakened it)."""
+    stated = stated_verdict(claim)
+    held = seeds_holding(claim, stated)
+    if not held:
+        return badge(stated)
+    k, n = held
+    if stated == claim["verdict"]:
+        return f"{badge(stated)}<br><small>holds in {k} of {n} seeds</small>"
+    recorded_held, _ = seeds_holding(claim)
+    if stated == "inconclusive":
+        return (f"{badge(stated)}<br><small>{html.escape(claim['verdict'])} at the book's seed, "
+                f"but in only {recorded_held} of {n} seeds</small>")
+    return (f"{badge(stated)}<br><small>{html.escape(claim['verdict'])} at the book's seed, but in only "
+            f"{recorded_held} of {n} seeds; {stated} in {k} of {n}</small>")
 
 
 def load_results(root: Path) -> list[ChapterResults]:
@@ -82,10 +133,7 @@ def load_results(root: Path) -> list[ChapterResults]:
     root = Path(root)
     chapters = []
     for path in sorted((root / RESULTS).glob("*.json")):
-        sweep_path = root / SEED_SWEEPS / path.name
-        sweep = json.loads(sweep_path.read_text()) if sweep_path.is_file() else None
-        claims = [normalise(c) for c in json.loads(path.read_text())]
-        claims = [{**c, "seeds_holding": seeds_holding(c, sweep)} for c in claims]
+        claims = chapter_claims(root, path.stem)
         executed = sorted((root / CHAPTERS).glob(f"{path.stem}_*.ipynb"))
         executed = [p for p in executed if not p.name.endswith(".failed.ipynb")]
         title = chapter_title(executed[0]) if executed else None
@@ -173,7 +221,7 @@ def render_findings(root: Path) -> Path:
 
 
 def _has_sweeps(chapters: list[ChapterResults]) -> bool:
-    return any(claim.get("seeds_holding") for chapter in chapters for claim in chapter.claims)
+    return any(claim.get("seed_verdicts") for chapter in chapters for claim in chapter.claims)
 
 
 def _kinds(chapters: list[ChapterResults]) -> set:
@@ -200,7 +248,7 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
                 "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
                 + html.escape(_text(claim.get("paper"))),
                 "ours": html.escape(_text(claim.get("ours"))),
-                "verdict": _verdict_cell(claim),
+                "verdict": verdict_cell(claim),
                 "notes": html.escape(" ".join(filter(None, [claim.get("notes"),
                                                             f"Source: {source}." if source else ""]))),
             }
@@ -210,20 +258,6 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
                 del row["whose"]
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _verdict_cell(claim: dict) -> str:
-    """The stated verdict's badge; with a seed sweep, how many seeds it holds in (and what the
-    book's own seed recorded when the sweep overturned it)."""
-    stated = stated_verdict(claim)
-    held = claim.get("seeds_holding")
-    if not held:
-        return badge(stated)
-    k, n = held
-    if stated == claim["verdict"]:
-        return f"{badge(stated)}<br><small>holds in {k} of {n} seeds</small>"
-    return (f"{badge(stated)}<br><small>{html.escape(claim['verdict'])} at the book's seed, "
-            f"but in only {k} of {n} seeds</small>")
 
 
 def _text(value) -> str:
@@ -281,8 +315,11 @@ def render_ledger(root: Path) -> Path:
                   "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`). "
                   "*ch.* links to the chapter (its title on hover); *whose* says whether a paper makes the claim "
                   "or it is a question of ours that no paper asked."
-                  + (f" Where a chapter was re-run over several seeds, a verdict that holds in fewer than "
-                     f"{STABLE_SHARE:.0%} of them is counted as inconclusive." if _has_sweeps(chapters) else ""),
+                  + (f" Where a chapter was re-run over several seeds, a verdict must hold in {STABLE_SHARE:.0%} "
+                     "of them to be stated (a seed that fully reproduces a claim also partly reproduces it); "
+                     "otherwise the ledger states the strongest weaker verdict that does: \"partly reproduced\" "
+                     "for a \"reproduced\" that some seeds only partly reproduce, else \"inconclusive\"."
+                     if _has_sweeps(chapters) else ""),
                   "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
                                                       with_kind=len(_kinds(chapters)) > 1),
                                         _install_datatables(root)), ""]

@@ -1,11 +1,13 @@
 """The build step that turns an executed chapter into a page for readers.
 
-``optbook build`` calls :func:`finish_page` on every executed notebook before writing it, so the
-committed notebook (which Colab opens) and the built page read the same:
+``optbook build`` calls :func:`finish_page` on every executed notebook before writing it, and again
+on every published chapter before rendering (a seed sweep published since it ran changes its
+verdicts), so the committed notebook (which Colab opens) and the built page read the same:
 
 - the title carries the chapter's number, as the book numbers chapters;
 - the parameters cells (ours and the one papermill injects) are removed from the page;
-- under the title, a box with the paper's claims and our verdicts, from what the chapter recorded;
+- under the title, a box with the paper's claims and our verdicts, from what the chapter recorded
+  (and, where the chapter's seed sweep is published, in how many seeds each holds, as the ledger states it);
 - after "What we found", the same claims with what we measured;
 - at the end, "Run it yourself": the command, the Colab link and the time this run took.
 
@@ -19,7 +21,7 @@ import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from optbook.pipeline.badges import badge
+from optbook.pipeline.ledger import verdict_cell
 
 GENERATED_TAG = "optbook-generated"
 HIDDEN_TAGS = ("parameters", "injected-parameters")
@@ -89,7 +91,7 @@ def _claim_label(claim: Mapping) -> str:
 
 def verdict_box(claims: Sequence[Mapping]) -> str:
     """The box under the title: each claim and its verdict, linked to the ledger."""
-    rows = "\n".join(f"<tr><td>{_claim_label(c)}</td><td>{badge(c['verdict'])}</td></tr>" for c in claims)
+    rows = "\n".join(f"<tr><td>{_claim_label(c)}</td><td>{verdict_cell(c)}</td></tr>" for c in claims)
     # No blank line inside: Markdown would end the HTML block there.
     return "\n".join([
         '<div class="admonition tip">',
@@ -107,7 +109,7 @@ def verdict_box(claims: Sequence[Mapping]) -> str:
 def measured_table(claims: Sequence[Mapping]) -> str:
     """The verdict table that closes "What we found": claim, what we measured, verdict."""
     rows = "\n".join(
-        f"<tr><td>{_claim_label(c)}</td><td>{html.escape(str(c.get('ours', '')))}</td><td>{badge(c['verdict'])}</td></tr>"
+        f"<tr><td>{_claim_label(c)}</td><td>{html.escape(str(c.get('ours', '')))}</td><td>{verdict_cell(c)}</td></tr>"
         for c in claims
     )
     return "\n".join([
