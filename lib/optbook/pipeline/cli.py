@@ -122,7 +122,7 @@ def make_parser() -> argparse.ArgumentParser:
     dry = commands.add_parser(
         "dry-run", parents=[with_root],
         help="build every optimizee and optimizer of the chapters' config tables and step each once, without training",
-        epilog="Checks a scale's tables (default: paper, the GPU scale) on the CPU in about a minute: the published "
+        epilog="Checks a scale's tables (default: paper, the GPU scale) on the CPU in seconds: the published "
         "table's keys, the consistency of the steps and runs it names, and one step of every optimizer on "
         "every optimizee at its configured size. Exit 1 if any check fails.",
     )
