@@ -194,6 +194,7 @@ def refresh_page(chapter: Chapter) -> bool:
     stamp = notebook.metadata.get(STAMP_KEY)
     if not isinstance(stamp, dict):
         return False
+
     def content(page) -> list:  # the generated cells get new ids each time; what they say is what counts
         return [(cell.cell_type, cell.source, cell.metadata) for cell in page.cells]
 
