@@ -317,4 +317,6 @@ def dry_run(chapter: str, scale: str = "paper", dataset: str = "auto", device="c
             except Exception as error:  # every construction is reported, not only the first to fail
                 rows.append({"problem": case.problem, "optimizer": case.optimizer, "runs": case.runs,
                              "status": "failed", "detail": f"{type(error).__name__}: {error}"})
-    return pd.DataFrame(rows).assign(chapter=chapter, scale=scale)
+    checks = pd.DataFrame(rows).assign(chapter=chapter, scale=scale)
+    counts = [column for column in ("runs", "parameters per run") if column in checks]
+    return checks.astype({column: "Int64" for column in counts})  # config rows have none: not floats

@@ -334,7 +334,7 @@ def command_dry_run(root: Path, args: argparse.Namespace) -> int:
                                                                 if s in counts))
         shown = checks if args.all else checks[checks["status"] != "ok"]
         if len(shown):
-            print(_format_table(shown.drop(columns=["chapter", "scale"])))
+            print(_format_checks(shown))
         failed |= bool((checks["status"] == "failed").any())
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -476,6 +476,14 @@ def _format_stamp(stamp: dict) -> str:
 
 def _format_table(frame) -> str:
     return frame.to_string(index=False, float_format=lambda value: f"{value:.4g}", na_rep="")
+
+
+def _format_checks(checks) -> str:
+    """A dry run's rows, blank where a check has no count or loss (the config checks)."""
+    table = checks.drop(columns=["chapter", "scale"]).astype(object)
+    if "loss" in table:
+        table["loss"] = [f"{value:.4g}" if value == value else value for value in table["loss"]]
+    return table.where(checks.notna(), "").to_string(index=False)
 
 
 def _format_values(values: dict) -> str:
