@@ -664,7 +664,7 @@ report.glue("order_verdict", order_judged.verdict)
 
 # %%
 L = hd.logistic_smoothness(logreg)
-alpha_inf = float(f"{0.9 / L:.1g}")
+alpha_inf = hd.rate_below_bound(L)
 print(f"L ≤ {L:.1f}, so Theorem 5.1 needs α∞ < {1 / L:.2g}; we take α∞ = {alpha_inf:g}.")
 transition = hd.transition_curves(logreg, "SGD-HD", alpha_inf, config["transition_taus"],
                                   config["logreg_epochs"] * logreg.steps_per_epoch, session.run_seeds(config["transition_seeds"]),

@@ -189,6 +189,13 @@ def test_transition_hands_over_to_alpha_inf():
     assert (frame[frame.method == "SGD (α=0.004)"]["gamma"] == 0.004).all()
 
 
+def test_the_fixed_rate_is_cut_to_one_figure_under_the_bound():
+    assert hd.rate_below_bound(125.2) == 0.007  # 0.9/L = 0.00719, the chapter's α∞
+    assert hd.rate_below_bound(600.0) == 0.001  # 0.9/L = 0.0015: rounding to nearest (0.002) would pass 1/L
+    assert hd.rate_below_bound(9.0) == 0.1
+    assert all(hd.rate_below_bound(L) < 1 / L for L in (1.3, 7.7, 42.0, 125.2, 600.0, 5e4))
+
+
 def test_logistic_smoothness_bounds_the_curvature():
     task = MNISTMLPTask(hidden=(), sampling="epochs", standardize=True, dataset="mnist-5k")
     bound = hd.logistic_smoothness(task)

@@ -145,9 +145,9 @@ def test_build_refreshes_a_fresh_chapters_cell_when_the_repository_changes(tmp_p
     notebook.metadata[build.STAMP_KEY] = {"git_commit": COMMIT, "git_dirty": False, "datasets": []}
     chapter.executed_path.parent.mkdir(parents=True)
     nbformat.write(notebook, chapter.executed_path)
-    assert build.refresh_install_cell(chapter)
+    assert build.refresh_page(chapter)
     assert "git+https://github.com/someone/their-book@" in nbformat.read(chapter.executed_path, 4).cells[
         install_cell.find_install_cell(notebook)].source
-    assert not build.refresh_install_cell(chapter)
+    assert not build.refresh_page(chapter)
     _book(root, "https://example.org/moved/book")
-    assert build.refresh_install_cell(chapter)
+    assert build.refresh_page(chapter)

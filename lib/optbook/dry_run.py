@@ -144,6 +144,11 @@ def _learned(net) -> Callable:
     return lambda params: LearnedOptimizer(params, net, ensemble_dim=0)
 
 
+def _untrained(spec, **changes) -> Callable:
+    """The optimizer of a spec's net as it is built before meta-training (``changes`` to its config)."""
+    return _learned(spec.net_class(**{**spec.net_config, **changes}))
+
+
 def _cases_00(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
     from optbook.tasks import book_task
 
@@ -156,7 +161,6 @@ def _cases_00(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
 
 
 def _cases_01(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
-    from optbook.learned.nets import CoordinatewiseLSTM
     from optbook.studies import learning_to_learn as l2l
     from optbook.tasks import MNISTMLPTask, book_task
 
@@ -165,17 +169,16 @@ def _cases_01(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
                                    problems=config["sensitivity_problems"])
               for meta_lr in config["sensitivity_meta_lrs"] for seed in config["sensitivity_seeds"]]
     for spec in specs:
-        yield Case(spec.task.name, spec.name, spec.task, _learned(spec.net_class(**spec.net_config)))
-    mnist_net = CoordinatewiseLSTM(**config["mnist_net"])
+        yield Case(spec.task.name, spec.name, spec.task, _untrained(spec))
+    mnist = specs[1]  # chapter 1's MNIST LSTM, which it transfers
     for key in config["transfer_tasks"]:
-        yield Case(key, "LSTM (MNIST-trained)", book_task(key, dataset=dataset), _learned(mnist_net))
+        yield Case(key, f"{mnist.name} (transfer)", book_task(key, dataset=dataset), _untrained(mnist))
     for output_scale in config["relu_output_scales"]:
-        scaled = CoordinatewiseLSTM(**{**config["mnist_net"], "output_scale": output_scale})
         yield Case("mnist-relu", f"LSTM (scale {output_scale:g})", book_task("mnist-relu", dataset=dataset),
-                   _learned(scaled))
+                   _untrained(mnist, output_scale=output_scale))
     for layers, hidden in itertools.product(config["architecture_layers"], config["architecture_hidden"]):
         task = MNISTMLPTask(hidden=(hidden,) * layers, dataset=dataset)
-        yield Case(task.name, "LSTM (MNIST-trained)", task, _learned(mnist_net))
+        yield Case(task.name, f"{mnist.name} (transfer)", task, _untrained(mnist))
 
 
 def _cases_02(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
@@ -186,11 +189,11 @@ def _cases_02(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
     specs += [spec for net in ham.NETS for spec in ham.search_specs(net, scale, dataset).values()]
     specs += [ham.net_spec(net, "mnist", scale, "fair", dataset) for net in ham.NETS]
     for spec in specs:
-        yield Case(spec.task.name, spec.name, spec.task, _learned(spec.net_class(**spec.net_config)))
+        yield Case(spec.task.name, spec.name, spec.task, _untrained(spec))
     relu = book_task("mnist-relu", dataset=dataset)
     for net in ham.NETS:
         spec = ham.net_spec(net, "mnist", scale, "fair", dataset)
-        yield Case(relu.name, f"{spec.name} (transfer)", relu, _learned(spec.net_class(**spec.net_config)))
+        yield Case(relu.name, f"{spec.name} (transfer)", relu, _untrained(spec))
 
 
 class _RandomCIFAR:
@@ -223,7 +226,7 @@ def _cases_03(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
         factory = hd.make_optimizer(method, lr=[a for a, _ in points],
                                     hypergrad_lr=[b for _, b in points] if hd_method else None)
         yield Case(logreg.name, f"{method}, α₀ × β grid", logreg, factory, runs=len(points))
-    alpha_inf = 0.9 / hd.logistic_smoothness(logreg)  # below Theorem 5.1's 1/L, as the chapter takes it
+    alpha_inf = hd.rate_below_bound(hd.logistic_smoothness(logreg))
     for tau in config["transition_taus"]:
         transition = LRTransition(alpha_inf, hd.SlowedInverseSquare(tau))
         yield Case(logreg.name, f"SGD-HD, §5 transition (τ={tau:g})", logreg,

@@ -10,7 +10,7 @@ library imports it.
 from optbook.pipeline.chapters import Chapter, discover_chapters, executed_dir, find_chapter, shown_path
 from optbook.pipeline.errors import BuildError, ChapterFailed
 from optbook.pipeline.execution import (KERNEL_NAME, check_output_path, execute_chapter, failed_path,
-                                        refresh_install_cell, refresh_page)
+                                        refresh_page)
 from optbook.pipeline.parameters import (DEFAULT_SCALE, Parameter, build_parameters, check_scale,
                                          convert_value, parse_given_parameters, parse_parameters_cell,
                                          read_parameters, resolve_parameters)
@@ -23,6 +23,6 @@ __all__ = [
     "build_parameters", "check_output_path", "check_scale", "convert_value", "discover_chapters",
     "execute_chapter", "executed_dir", "failed_path", "find_chapter", "jupyter_book_command",
     "library_sha256", "make_stamp", "parse_given_parameters", "parse_parameters_cell", "read_parameters",
-    "read_stamp", "refresh_install_cell", "refresh_page", "render_claims_ledger", "render_html", "resolve_parameters",
+    "read_stamp", "refresh_page", "render_claims_ledger", "render_html", "resolve_parameters",
     "shown_path", "source_sha256", "stale_reasons", "torch_version",
 ]

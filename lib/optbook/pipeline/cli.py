@@ -260,12 +260,10 @@ def command_build(root: Path, args: argparse.Namespace) -> int:
         executed.append(f"{chapter.id} ({stamp['wall_time_s']:.1f} s{_cache_note(stamp)})")
 
     fresh_ids = [chapter.id for chapter, _, _ in fresh]
-    for chapter, _, _ in fresh:
-        if build.refresh_install_cell(chapter):
-            print(f"install cell of {chapter.id} rewritten from its stamp and _config.yml")
     for chapter, _, _ in to_run + fresh:
         if chapter.id not in failed and build.refresh_page(chapter):
-            print(f"verdicts of {chapter.id} restated from its results and its published seed sweep")
+            print(f"page of {chapter.id} refreshed: its install cell from _config.yml, its verdicts from its "
+                  "results and published seed sweep")
     if failed:
         # A book with a failed chapter is not published: no ledger, no HTML.
         print(_build_summary(scale, executed, fresh_ids, failed, started))

@@ -181,8 +181,10 @@ def _finish_page(chapter: Chapter, notebook, scratch_results: Path, stamp: dict)
 
 
 def refresh_page(chapter: Chapter) -> bool:
-    """Finish a published chapter's page again from the published claims and seed sweep, which
-    may be newer than its execution; True if the page changed."""
+    """Rewrite a published chapter's generated parts from what is current: its install cell from
+    its stamp and today's ``_config.yml`` (a publisher who changes ``repository.url`` needs no
+    re-execution), its verdicts from the published claims and seed sweep (a sweep is published
+    after the chapter ran). True if the page changed."""
     import nbformat
 
     from optbook.pipeline.ledger import chapter_claims
@@ -199,6 +201,7 @@ def refresh_page(chapter: Chapter) -> bool:
         return [(cell.cell_type, cell.source, cell.metadata) for cell in page.cells]
 
     before = copy.deepcopy(content(notebook))
+    _write_install_cell(notebook, chapter.root, stamp)
     claims = chapter_claims(chapter.root, f"{chapter.number:02d}")
     finish_page(notebook, chapter.number, chapter.id, claims, stamp, colab_url(chapter.root, chapter.id))
     if content(notebook) == before:
@@ -219,19 +222,6 @@ def _write_install_cell(notebook, root: Path, stamp: dict) -> bool:
         return install_cell.write_install_cell(notebook, root, stamp)
     except (install_cell.ConfigError, OSError) as err:
         raise BuildError(str(err)) from None
-
-
-def refresh_install_cell(chapter: Chapter) -> bool:
-    """Rewrite a fresh executed chapter's install cell from its stamp and today's ``_config.yml``
-    (a publisher who changes ``repository.url`` needs no re-execution); True if it changed."""
-    import nbformat
-
-    notebook = nbformat.read(chapter.executed_path, as_version=4)
-    stamp = notebook.metadata.get(STAMP_KEY)
-    if not isinstance(stamp, dict) or not _write_install_cell(notebook, chapter.root, stamp):
-        return False
-    _write_atomically(notebook, chapter.executed_path)
-    return True
 
 
 def _stage_results(chapter: Chapter, scratch_results: Path) -> list[tuple[Path, Path]]:

@@ -431,6 +431,13 @@ def logistic_smoothness(task) -> float:
     return float(0.5 * torch.linalg.eigvalsh(second_moment)[-1] + WEIGHT_DECAY)
 
 
+def rate_below_bound(smoothness: float) -> float:
+    """§5's α∞: 0.9/L cut down (not rounded) to one significant figure, so it stays under Theorem
+    5.1's 1/L; rounding to nearest would take 0.9/L = 0.0015 to 0.002, past 1/L = 0.00167."""
+    mantissa, exponent = f"{0.9 / smoothness:e}".split("e")
+    return float(f"{mantissa[0]}e{exponent}")
+
+
 def transition_curves(task, method: str, alpha_inf: float, taus: Sequence[float], steps: int, seeds: Sequence[int],
                       eval_every: int, device="cpu", progress: bool = True, workers: int = 1) -> pd.DataFrame:
     """§5: ``method`` stepping with γ_t = δ(t)α_t + (1 − δ(t))α_∞, δ = :class:`SlowedInverseSquare`
