@@ -352,9 +352,10 @@ def test_transition_to_a_fixed_rate_by_hand():
     assert_step(got[1], th2, alpha2)
     assert_step(got[2], th3, alpha3)
 
-    # a custom schedule, given as the dataclass; step_size() reports γ_t
+    # a slower hand-over, given as the dataclass: δ(t) = 1/(1 + (t−1)/τ)², so δ(3) = 1/4 at τ = 2;
+    # step_size() reports γ_t
     theta = torch.tensor(THETA0, dtype=F64, requires_grad=True)
-    opt = SGDHD([theta], lr=alpha0, hypergrad_lr=0.0, transition=LRTransition(0.5, lambda t: 0.5**(t - 1)))
+    opt = SGDHD([theta], lr=alpha0, hypergrad_lr=0.0, transition=LRTransition(0.5, tau=2.0))
     for _ in range(3):
         theta.grad = torch.ones(2, dtype=F64)
         opt.step()
@@ -625,6 +626,7 @@ BAD_ARGS = [
     (SGDHD, dict(transition={"alpha_inf": float("nan")}), "transition"),
     (SGDHD, dict(transition={"alpha": 0.1}), "transition"),
     (SGDHD, dict(transition={"alpha_inf": 0.1, "delta": 2.0}), "transition"),
+    (SGDHD, dict(transition={"alpha_inf": 0.1, "tau": 0.0}), "transition"),
     (AdamHD, dict(betas=(1.0, 0.999)), "betas"),
     (AdamHD, dict(betas=(0.9, -0.1)), "betas"),
     (AdamHD, dict(eps=0.0), "eps"),

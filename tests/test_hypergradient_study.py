@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from optbook import experiment
-from optbook.optim import AdamHD, SGDHD
+from optbook.optim import SGDHD, AdamHD, LRTransition
 from optbook.studies import hypergradient as hd
 from optbook.tasks import MNISTMLPTask, QuadraticTask
 
@@ -158,10 +158,10 @@ def test_adam_lr_bound_holds_for_the_optimizer_and_is_reached_by_one_signed_hype
     assert bound["worst case"] > bound["one sign"]
 
 
-def test_slowed_inverse_square_schedule():
-    paper = hd.SlowedInverseSquare(1)
+def test_transition_schedule():
+    paper = LRTransition(0.1).delta
     assert paper(1) == 1.0 and math.isclose(paper(4), 1 / 16)
-    slow = hd.SlowedInverseSquare(30)
+    slow = LRTransition(0.1, tau=30).delta
     assert slow(1) == 1.0 and math.isclose(slow(31), 0.25)
     assert slow(10**6) * 10**6 < slow(10**4) * 10**4 < 0.1  # t δ(t) → 0, as Theorem 5.1 asks
 

@@ -3,7 +3,7 @@
 The checks PyTorch's ``test/test_optim.py`` makes of ``torch.optim``, for each of our classes:
 a deepcopy and a pickled copy keep the public attributes and continue exactly as the original;
 ``state_dict()`` after ``load_state_dict()`` is the state_dict that was loaded and survives
-``torch.load(weights_only=True)``; the optimizer prints; complex parameters are either optimized
+``torch.save``/``torch.load`` with torch's defaults (``weights_only=True``); the optimizer prints; complex parameters are either optimized
 as their real and imaginary parts (``torch.view_as_real``, torch's convention) or refused with a
 ``ValueError`` that says so.
 """
@@ -23,6 +23,7 @@ from optbook.optim import (
     BAOAB,
     LOL,
     SGDHD,
+    LRTransition,
     SGLD,
     AdamHD,
     AdaptiveLangevin,
@@ -51,7 +52,9 @@ OPTIMIZERS = {
     "SGDN-HD, lr-optimizer adam": lambda m: SGDHD(
         m.parameters(), lr=0.05, momentum=0.9, nesterov=True, lr_optimizer="adam"
     ),
+    "SGDHD, §5 transition": lambda m: SGDHD(m.parameters(), lr=0.05, transition=LRTransition(0.02, tau=3.0)),
     "AdamHD": lambda m: AdamHD(m.parameters(), lr=0.01, hypergrad_lr=1e-4),
+    "AdamHD, §5 transition": lambda m: AdamHD(m.parameters(), lr=0.01, transition={"alpha_inf": 0.005}),
     "AdamHD per tensor, lr-optimizer sgdn": lambda m: AdamHD(
         m.parameters(), lr=0.01, per_tensor_lr_update=True, lr_optimizer="sgdn"
     ),
@@ -154,7 +157,7 @@ def test_state_dict_after_load_is_the_loaded_one(name):
     buffer = io.BytesIO()
     torch.save(saved, buffer)
     buffer.seek(0)
-    reloaded = torch.load(buffer, weights_only=True)
+    reloaded = torch.load(buffer)  # the defaults a user gets: weights_only=True since torch 2.6
     fresh = OPTIMIZERS[name](model)
     fresh.load_state_dict(reloaded)
     _assert_same_state_dict(fresh.state_dict(), saved)

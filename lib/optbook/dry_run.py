@@ -228,7 +228,7 @@ def _cases_03(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
         yield Case(logreg.name, f"{method}, α₀ × β grid", logreg, factory, runs=len(points))
     alpha_inf = hd.rate_below_bound(hd.logistic_smoothness(logreg))
     for tau in config["transition_taus"]:
-        transition = LRTransition(alpha_inf, hd.SlowedInverseSquare(tau))
+        transition = LRTransition(alpha_inf, tau)
         yield Case(logreg.name, f"SGD-HD, §5 transition (τ={tau:g})", logreg,
                    hd.make_optimizer("SGD-HD", transition=transition))
     if config["vgg_epochs"]:

@@ -61,11 +61,14 @@ i.e. :math:`\alpha` is scaled by :math:`1 + \beta'\cos(g_t, d_{t-1})`. A zero no
 **Transition to a fixed rate** (``transition``, paper §5, Theorem 5.1): :math:`\alpha_t` keeps being
 adapted exactly as above, but the parameters move with
 :math:`\gamma_t = \delta(t)\alpha_t + (1-\delta(t))\alpha_\infty`, where :math:`t` counts this
-group's steps from 1 and :math:`\delta(1)=1`, :math:`\delta(t)\to 0` (default :math:`\delta(t) = 1/t^2`).
+group's steps from 1 and :math:`\delta(t) = 1/(1 + (t-1)/\tau)^2`: :math:`\delta(1)=1`,
+:math:`t\,\delta(t)\to 0` as Theorem 5.1 asks, and :math:`\tau = 1` (the default) is the paper's example
+:math:`1/t^2`; a larger :math:`\tau` hands over later (after about :math:`\tau` steps).
 The hypergradient still uses the direction :math:`d_{t-1}` (the paper's §5 keeps the (HD) update of
 :math:`\alpha_t`). ``group["lr"]`` holds :math:`\alpha_t`; :meth:`step_size` returns the last
-:math:`\gamma_t`. Pass ``LRTransition(alpha_inf, delta)`` or ``{"alpha_inf": ..., "delta": ...}``;
-``delta`` must be a picklable function if you ``torch.save`` the optimizer.
+:math:`\gamma_t`. Pass ``LRTransition(alpha_inf, tau)`` or ``{"alpha_inf": ..., "tau": ...}``; the group
+keeps it as that plain dict, so a ``state_dict`` loads with ``torch.load``'s safe defaults (a schedule
+given as an arbitrary function could not).
 
 **Parameter groups.** Each group has its **own** learning rate :math:`\alpha` in ``group["lr"]``,
 its own hypergradient (the dot product summed over that group's tensors only) and its own
@@ -118,7 +121,7 @@ import torch
 from torch import Tensor
 from torch.optim.optimizer import Optimizer, ParamsT
 
-__all__ = ["SGDHD", "AdamHD", "LRTransition", "inverse_square"]
+__all__ = ["SGDHD", "AdamHD", "LRTransition"]
 
 LR_OPTIMIZERS = ("sgd", "sgdn", "adam")
 RULES = ("additive", "multiplicative")
@@ -129,25 +132,24 @@ Scalar = Any  # a Python float, or a float64 tensor of shape [R] when the optimi
 # ----------------------------------------------------------------------------- transition (§5)
 
 
-def inverse_square(t: int) -> float:
-    """:math:`\\delta(t) = 1/t^2`, the paper's example transition schedule (§5)."""
-    return 1.0 / (t * t)
-
-
 @dataclass(frozen=True)
 class LRTransition:
     """Paper §5: step with :math:`\\gamma_t = \\delta(t)\\alpha_t + (1-\\delta(t))\\alpha_\\infty`.
 
     ``alpha_inf`` is the fixed rate the step size tends to (Theorem 5.1 asks
-    :math:`\\alpha_\\infty < 1/L` and :math:`t\\,\\delta(t) \\to 0`); ``delta(t)`` takes the step
-    count :math:`t = 1, 2, \\dots` and should satisfy :math:`\\delta(1) = 1`, :math:`\\delta(t)\\to 0`.
+    :math:`\\alpha_\\infty < 1/L` and :math:`t\\,\\delta(t) \\to 0`); :math:`\\delta(t) = 1/(1 + (t-1)/\\tau)^2`
+    for the step count :math:`t = 1, 2, \\dots`, so :math:`\\delta(1) = 1`, and ``tau = 1`` is the
+    paper's example :math:`1/t^2`. Numbers only, so the optimizer's state stays plain data.
     """
 
     alpha_inf: float
-    delta: Callable[[int], float] = inverse_square
+    tau: float = 1.0
+
+    def delta(self, t: int) -> float:
+        return 1.0 / (1.0 + (t - 1) / self.tau) ** 2
 
     def mix(self, alpha: Scalar, t: int) -> Scalar:
-        d = float(self.delta(t))
+        d = self.delta(t)
         return d * alpha + (1.0 - d) * self.alpha_inf
 
 
@@ -195,22 +197,22 @@ def _check_per_run(owner: str, name: str, value: Any, allowed: str, ok: Callable
     return _check_number(owner, name, value, allowed, ok)
 
 
-def _check_transition(owner: str, value: Any) -> LRTransition | None:
-    allowed = "None, an LRTransition, or a dict with 'alpha_inf' (finite) and optionally 'delta' (callable)"
+def _check_transition(owner: str, value: Any) -> dict[str, float] | None:
+    """The transition as the plain dict the group keeps: ``{"alpha_inf": α∞, "tau": τ}``."""
+    allowed = "None, an LRTransition, or a dict with 'alpha_inf' (finite) and optionally 'tau' (> 0)"
     if value is None:
         return None
     if isinstance(value, LRTransition):
-        alpha_inf, delta = value.alpha_inf, value.delta
+        alpha_inf, tau = value.alpha_inf, value.tau
     elif isinstance(value, Mapping):
-        if "alpha_inf" not in value or set(value) - {"alpha_inf", "delta"}:
+        if "alpha_inf" not in value or set(value) - {"alpha_inf", "tau"}:
             raise _bad(owner, "transition", value, allowed)
-        alpha_inf, delta = value["alpha_inf"], value.get("delta", inverse_square)
+        alpha_inf, tau = value["alpha_inf"], value.get("tau", 1.0)
     else:
         raise _bad(owner, "transition", value, allowed)
     alpha_inf = _check_number(owner, "transition['alpha_inf']", alpha_inf, "a finite number", math.isfinite)
-    if not callable(delta):
-        raise _bad(owner, "transition['delta']", delta, "a callable t -> delta(t)")
-    return LRTransition(alpha_inf, delta)
+    tau = _check_number(owner, "transition['tau']", tau, "a finite number > 0", lambda x: 0.0 < x < math.inf)
+    return {"alpha_inf": alpha_inf, "tau": tau}
 
 
 def _refuse_complex(owner: str, group_index: int, params: Sequence[Tensor]) -> None:
@@ -417,7 +419,7 @@ class _HypergradientOptimizer(Optimizer):
     def _gamma(group: dict[str, Any], alpha: Scalar, t: int) -> Scalar:
         """The step size: α_t, or δ(t) α_t + (1 − δ(t)) α_∞ with a transition (§5)."""
         transition = group["transition"]
-        return alpha if transition is None else transition.mix(alpha, t)
+        return alpha if transition is None else LRTransition(**transition).mix(alpha, t)
 
     @staticmethod
     def _load(store: dict[str, Any], key: str) -> Scalar:
@@ -548,7 +550,7 @@ class SGDHD(_HypergradientOptimizer):
         lr_betas, lr_eps: Adam constants of ``"adam"``.
         rule: ``"additive"`` (all experiments) or ``"multiplicative"`` (Eq. 8, HDM).
         ensemble_dim: None, or the position of the run dimension (see the module docstring).
-        transition: None, ``LRTransition`` or ``{"alpha_inf": ..., "delta": ...}`` (§5).
+        transition: None, ``LRTransition`` or ``{"alpha_inf": ..., "tau": ...}`` (§5).
     """
 
     def __init__(

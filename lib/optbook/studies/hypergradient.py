@@ -10,7 +10,6 @@ Hyperparameters are the paper's (specs/hypergradient-and-thermodynamic.md 1.6): 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -410,16 +409,6 @@ def lr_movement(frame: pd.DataFrame, method: str) -> pd.Series:
 # ----------------------------------------------------------------------------- §5 transition
 
 
-@dataclass(frozen=True)
-class SlowedInverseSquare:
-    """δ(t) = 1/(1 + (t−1)/τ)²: δ(1) = 1, t δ(t) → 0 as Theorem 5.1 asks, and τ = 1 is the paper's
-    example 1/t²; a larger τ hands over from α_t to α_∞ later (after about τ iterations)."""
-
-    tau: float
-
-    def __call__(self, t: int) -> float:
-        return 1.0 / (1.0 + (t - 1) / self.tau) ** 2
-
 
 def logistic_smoothness(task) -> float:
     """An upper bound on the smoothness constant L of the task's L2-penalised softmax regression
@@ -440,15 +429,16 @@ def rate_below_bound(smoothness: float) -> float:
 
 def transition_curves(task, method: str, alpha_inf: float, taus: Sequence[float], steps: int, seeds: Sequence[int],
                       eval_every: int, device="cpu", progress: bool = True, workers: int = 1) -> pd.DataFrame:
-    """§5: ``method`` stepping with γ_t = δ(t)α_t + (1 − δ(t))α_∞, δ = :class:`SlowedInverseSquare`
-    (τ), one ensemble per τ, next to ``method`` itself and its baseline at the fixed rate α_∞."""
+    """§5: ``method`` stepping with γ_t = δ(t)α_t + (1 − δ(t))α_∞, δ(t) = 1/(1 + (t−1)/τ)²
+    (:class:`~optbook.optim.hypergradient.LRTransition`), one ensemble per τ, next to ``method``
+    itself and its baseline at the fixed rate α_∞."""
     config = {"task": task.config(), "method": method, "alpha_inf": alpha_inf, "taus": list(taus), "steps": steps,
               "seeds": list(seeds), "eval_every": eval_every}
     baseline = BASELINE_OF[method.replace("HDM", "HD")]
 
     def compute() -> pd.DataFrame:
         runs = {f"{method} (τ={tau:g})": make_optimizer(
-            method, transition=hypergradient.LRTransition(alpha_inf, SlowedInverseSquare(tau))) for tau in taus}
+            method, transition=hypergradient.LRTransition(alpha_inf, tau)) for tau in taus}
         runs[method] = make_optimizer(method)
         runs[f"{baseline} (α={alpha_inf:g})"] = make_optimizer(baseline, lr=alpha_inf)
 
