@@ -161,6 +161,22 @@ def test_names_close_to_allowed_ones_are_refused(tmp_path, net_class):
         load_net(_write(tmp_path, _payload(net_class=net_class)))
 
 
+def test_a_config_past_what_torch_can_address_is_a_value_error(tmp_path):
+    lstm = CoordinatewiseLSTM(hidden=3, layers=1)
+    payload = _payload(net_class="optbook.learned.nets:CoordinatewiseLSTM", config={**lstm.config(), "hidden": 10**9},
+                       state_dict=lstm.state_dict())
+    with pytest.raises(ValueError, match="does not build a CoordinatewiseLSTM"):
+        load_net(_write(tmp_path, payload))
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "a/b", "..", "", ".hidden"])
+def test_checkpoint_names_are_plain_file_names(name):
+    from optbook.learned.checkpoints import checkpoint_path
+
+    with pytest.raises(ValueError, match="checkpoint name=.* is not allowed"):
+        checkpoint_path(name)
+
+
 def test_a_config_that_does_not_fit_the_weights_is_refused_before_allocating(tmp_path):
     lstm = CoordinatewiseLSTM(hidden=3, layers=1)
     huge = {**lstm.config(), "hidden": 10**7}  # would allocate ~1.6 TB if built for real
@@ -190,8 +206,9 @@ class _Shady:
 
 def test_pickled_objects_and_damaged_files_are_refused_naming_the_file(tmp_path, capsys):
     pickled = _write(tmp_path, {**_payload(), "metadata": _Shady()}, name="pickled.pt")
-    with pytest.raises(ValueError, match=r"pickled\.pt is not a readable trained-optimizer file"):
+    with pytest.raises(ValueError, match=r"pickled\.pt was refused: .*pickled Python objects \(it names print\)") as info:
         load_net(pickled)
+    assert "weights_only" not in str(info.value)  # no advice to load it the unsafe way
     assert "pickled code ran" not in capsys.readouterr().out
     good = save_net(tmp_path / "good.pt", LinearUpdate())
     truncated = tmp_path / "truncated.pt"

@@ -22,6 +22,8 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -38,6 +40,8 @@ __all__ = [
 
 NET_FILE_FORMAT = 1
 SUFFIX = ".pt"
+# A checkpoint's name is a plain file name: it must not lead out of the checkpoint folders.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 #: The update-net classes a trained-optimizer file may name; :func:`load_net` builds no other.
 #: A new update net becomes loadable (and savable) by adding its class here.
@@ -78,11 +82,19 @@ def save_dir() -> Path:
     return data_dir() / "checkpoints"
 
 
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"checkpoint name={name!r} is not allowed; give a plain file name without its {SUFFIX} "
+                         "(letters, digits, '.', '_', '+', '-'; no folders), e.g. 'l2l-quadratic-cpu'")
+    return name
+
+
 def find_checkpoints(name: str) -> list[Path]:
     """The existing files named ``<name>.pt``, in lookup order: the data directory's
     ``checkpoints/`` (nets trained here), then the package's (nets that ship)."""
     from optbook.paths import data_dir
 
+    _check_name(name)
     found: list[Path] = []
     for folder in (data_dir() / "checkpoints", shipped_dir()):
         path = folder / f"{name}{SUFFIX}"
@@ -143,7 +155,11 @@ def load_net(path: str | os.PathLike, device: torch.device | str = "cpu", with_m
     """
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a damaged or crafted file raises anything from OSError to UnpicklingError
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{path} was refused: it is not a trained-optimizer file of this library but holds pickled "
+                         f"Python objects ({_refused_object(err)}), which could run code when loaded; this "
+                         "library reads only weights, numbers and strings from such files") from None
+    except Exception as err:  # a damaged file raises anything from OSError to RuntimeError
         raise ValueError(f"{path} is not a readable trained-optimizer file: {type(err).__name__}: {err}") from None
     cls, config, state_dict, metadata = _checked_payload(path, payload)
     _check_config_fits(path, cls, config, state_dict)
@@ -151,6 +167,12 @@ def load_net(path: str | os.PathLike, device: torch.device | str = "cpu", with_m
     net.load_state_dict(state_dict)
     net.to(device).eval()
     return (net, metadata) if with_metadata else net
+
+
+def _refused_object(err: Exception) -> str:
+    """What torch's safe unpickler refused, without its advice to load the file unsafely."""
+    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    return f"it names {found.group(1)}" if found else "objects other than tensors and plain data"
 
 
 def _allowed() -> str:
@@ -187,7 +209,7 @@ def _check_config_fits(path, cls: type[nn.Module], config: dict, state_dict: dic
     try:
         with torch.device("meta"):
             probe = cls(**config)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:  # RuntimeError: sizes past what torch can address
         raise ValueError(f"{path}: config={config!r} does not build a {cls.__name__}: {err}") from None
     wanted = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
     given = {k: tuple(v.shape) for k, v in state_dict.items()}
