@@ -481,10 +481,20 @@ def test_run_refuses_an_output_it_could_not_write_before_a_kernel_starts(book, t
 
     if os.geteuid() != 0:  # root writes anywhere; the permission case only means something for users
         cases[locked / "out.ipynb"] = "not writable"
+    if Path("/proc").is_dir():  # a folder even root cannot create files in
+        cases[Path("/proc/x.ipynb")] = "--output /proc/x.ipynb: not writable"
     for output, message in cases.items():
         result = invoke("--root", book, "run", "00", "--output", output, "--no-progress")
         assert result.code == 2 and message in result.err, (output, result.err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "book", "locked"]  # nothing written
+
+
+def test_run_refuses_a_parameter_given_twice_before_a_kernel_starts(book, tmp_path):
+    output = tmp_path / "out.ipynb"
+    result = invoke("--root", book, "run", "00", "-p", "greeting", "hello", "-p", "greeting", "bonjour",
+                    "--output", output, "--no-progress")
+    assert result.code == 2 and "parameter 'greeting' is given twice" in result.err
+    assert not output.exists()
 
 
 def test_ctrl_c_is_one_line_and_exit_130(book, monkeypatch):

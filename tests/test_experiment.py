@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,24 +121,100 @@ def test_interrupted_computation_leaves_no_entry():
     assert not list(cache.cache_dir().glob("t-*"))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
-def test_an_unreadable_cache_entry_is_a_miss_recomputed_overwritten_and_named(damage):
+def _entry(kind: str, config: dict):
+    key = cache.cache_key(kind, config)
+    return cache.cache_dir() / f"{key}.zip", cache.cache_dir() / f"{key}.json"
+
+
+def _flip_one_byte(content: bytes) -> bytes:
+    middle = len(content) // 2
+    return content[:middle] + bytes([content[middle] ^ 0x01]) + content[middle + 1:]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "one flipped byte", "hash missing"])
+def test_a_damaged_cache_entry_is_a_miss_recomputed_overwritten_and_named(damage):
     frame = pd.DataFrame({"loss": np.linspace(1.0, 0.1, 500)})
     assert cache.cached("t", {"c": 1}, lambda: frame).equals(frame)
-    path = cache.cache_dir() / f"{cache.cache_key('t', {'c': 1})}.pkl"
-    content = path.read_bytes()
-    damaged = {"truncate": content[: len(content) // 2], "garbage": b"not a pickle", "empty": b""}[damage]
-    path.write_bytes(damaged)
+    entry, description = _entry("t", {"c": 1})
+    content = entry.read_bytes()
+    if damage == "hash missing":
+        description.unlink()
+    else:
+        damaged = {"truncate": content[: len(content) // 2], "garbage": b"not a zip", "empty": b"",
+                   "one flipped byte": _flip_one_byte(content)}[damage]
+        entry.write_bytes(damaged)
     calls = []
 
     def compute():
         calls.append(1)
         return frame
 
-    with pytest.warns(UserWarning, match=f"unreadable cache entry {path}"):
+    with pytest.warns(UserWarning, match=f"damaged cache entry {entry}"):
         assert cache.cached("t", {"c": 1}, compute).equals(frame)
-    assert calls == [1] and path.read_bytes() == content  # overwritten with a good entry
+    assert calls == [1] and entry.read_bytes() == content  # overwritten with a good entry
     assert cache.cached("t", {"c": 1}, compute).equals(frame) and calls == [1]  # and served again
+
+
+class _RunsCode:
+    """A pickle that, when loaded, creates the file it names: the attack the cache must not allow."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_a_cache_entry_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
+    import hashlib
+    import io
+    import json
+    import pickle
+    import zipfile
+
+    marker = tmp_path / "ran"
+    entry, description = _entry("t", {"planted": 1})
+    # 1. a pickle planted where an entry lives, with a matching hash beside it
+    payload = pickle.dumps(_RunsCode(marker))
+    entry.write_bytes(payload)
+    description.write_text(json.dumps({"sha256": hashlib.sha256(payload).hexdigest()}))
+    with pytest.warns(UserWarning, match="damaged cache entry"):
+        assert cache.cached("t", {"planted": 1}, lambda: {"value": 1}) == {"value": 1}
+    # 2. a well-formed entry whose array member is a pickled object array
+    array = io.BytesIO()
+    np.save(array, np.array([_RunsCode(marker)], dtype=object), allow_pickle=True)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("tree.json", json.dumps({"format": 1, "tree": {"t": "array", "a": "0.npy"}}))
+        z.writestr("0.npy", array.getvalue())
+    entry.write_bytes(archive.getvalue())
+    description.write_text(json.dumps({"sha256": hashlib.sha256(archive.getvalue()).hexdigest()}))
+    with pytest.warns(UserWarning, match="damaged cache entry"):
+        assert cache.cached("t", {"planted": 1}, lambda: {"value": 2}) == {"value": 2}
+    # 3. an old-style pickle entry is never opened
+    (cache.cache_dir() / f"{cache.cache_key('t', {'planted': 3})}.pkl").write_bytes(payload)
+    assert cache.cached("t", {"planted": 3}, lambda: {"value": 3}) == {"value": 3}
+    assert not marker.exists()
+
+
+def test_a_cached_result_reads_back_equal_in_values_and_types():
+    frame = pd.DataFrame({"method": ["SGD", "Adam", None], "seed": [0, 1, 2], "loss": [0.5, np.nan, np.inf],
+                          "diverged": [False, True, False]})
+    frame.attrs["wall_time_s"] = 1.25
+    result = {"frame": frame[frame["seed"] > 0], "snapshots": {3: {"W1": np.arange(6, dtype=np.float32)}},
+              "pair": (1, 0.1 + 0.2), "scalar": np.float64(0.3), "tensor": torch.arange(3)}
+    for attempt in range(2):  # computed, then replayed: the same either way
+        got = cache.cached("t", {"types": 1}, lambda: result)
+        pd.testing.assert_frame_equal(got["frame"], result["frame"], check_exact=True)
+        assert got["frame"].attrs == {"wall_time_s": 1.25}
+        assert got["snapshots"][3]["W1"].dtype == np.float32 and np.array_equal(got["snapshots"][3]["W1"], np.arange(6))
+        assert got["pair"] == (1, 0.1 + 0.2) and type(got["scalar"]) is np.float64 and got["scalar"] == 0.3
+        assert torch.equal(got["tensor"], torch.arange(3))
+
+
+def test_a_result_the_cache_cannot_store_safely_is_refused_by_name():
+    with pytest.raises(TypeError, match=r"result\['model'\]: a Linear cannot be stored safely"):
+        cache.cached("t", {"unsafe": 1}, lambda: {"model": torch.nn.Linear(1, 1)})
 
 
 def test_cache_config_must_be_json():

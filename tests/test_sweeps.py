@@ -147,3 +147,63 @@ def test_combinations_are_every_product_named_by_their_values(seeded_book):
     assert [e.name for e in plan] == ["seed=1,scale=smoke", "seed=1,scale=cpu", "seed=2,scale=smoke", "seed=2,scale=cpu"]
     assert plan[1].parameters == {"scale": "cpu", "seed": 1}
     assert sweeps.default_workers(1, cores=2) == 2 and sweeps.default_workers(2, cores=2) == 1
+
+
+def test_two_sweeps_in_one_folder_keep_both(seeded_book, capsys):
+    folder = seeded_book / "sweeps" / "added"
+    common = ("--scale", "smoke", "--folder", folder, "--no-progress", "--workers", "1")
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", "2", *common) == 0
+    first = (folder / "seed=1" / "00_seeded.ipynb").read_bytes()
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "4", "2", *common) == 0
+    out, _ = capsys.readouterr()
+    assert "1 executed, 1 done before, 1 earlier sweep" in out
+    assert (folder / "seed=1" / "00_seeded.ipynb").read_bytes() == first
+    record = json.loads((folder / "sweep.json").read_text())
+    assert record["grid"] == {"seed": [1, 4, 2]} and record["scale"] == "smoke"
+    assert record["combinations"] == [{"seed": 1}, {"seed": 4}, {"seed": 2}]
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary["combination"]) == ["seed=1", "seed=4", "seed=2"]
+    assert list(summary["status"]) == ["earlier sweep", "executed", "done before"]
+    assert list(summary["verdict"]) == ["not reproduced", "reproduced", "reproduced"]
+
+
+def test_a_sweep_of_something_else_is_refused_before_a_kernel_starts_unless_fresh(seeded_book, capsys):
+    folder = seeded_book / "sweeps" / "other"
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", "--scale", "smoke",
+               "--folder", folder, "--no-progress", "--workers", "1") == 0
+    record = (folder / "sweep.json").read_text()
+    capsys.readouterr()
+    # the grid's own scale is what ran, and what the folder's sweep is compared on
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "2", "-p", "scale", "cpu",
+               "--folder", folder, "--no-progress") == 2
+    assert "holds another sweep: parameters ['seed'] (now ['scale', 'seed']), scale 'smoke' (now 'cpu')" in (
+        capsys.readouterr().err)
+    assert (folder / "sweep.json").read_text() == record and not (folder / "seed=2,scale=cpu").exists()
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "2", "-p", "scale", "smoke",
+               "--folder", folder, "--no-progress", "--workers", "1", "--fresh") == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["seed=2,scale=smoke", "summary.csv", "sweep.json"]
+    assert json.loads((folder / "sweep.json").read_text())["scale"] == "smoke"
+
+
+def test_fresh_leaves_a_folder_that_is_not_a_sweep_alone(seeded_book, capsys):
+    folder = seeded_book / "notes"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("keep me")
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", "--scale", "smoke",
+               "--folder", folder, "--no-progress", "--fresh") == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    assert (folder / "mine.txt").read_text() == "keep me"
+
+
+def test_an_interrupted_sweep_leaves_nothing_half_made(seeded_book, monkeypatch, capsys):
+    folder = seeded_book / "sweeps" / "interrupted"
+
+    def interrupted(chapter, executions, **kwargs):
+        for execution in executions:  # as execute_chapter does before its kernel starts
+            execution.notebook(chapter).parent.mkdir(parents=True, exist_ok=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweeps, "run_sweep", interrupted)
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", "2", "--scale", "smoke",
+               "--folder", folder, "--no-progress") == 130
+    assert not folder.exists() or not any(folder.iterdir())

@@ -108,7 +108,9 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_scale(sweep)
     sweep.add_argument("--folder", type=Path, metavar="DIR",
-                       help="where the executions go (default: sweeps/<chapter>-<names>, git-ignored)")
+                       help="where the executions go (default: sweeps/<chapter>-<names>, git-ignored); an "
+                            "earlier sweep there of the same chapter, parameters and scale is added to")
+    sweep.add_argument("--fresh", action="store_true", help="remove the earlier sweep in the folder first")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
     sweep.add_argument("--workers", type=int, metavar="N",
                        help="LocalCluster worker processes (default: cores / --kernel-threads)")
@@ -292,24 +294,36 @@ def command_sweep(root: Path, args: argparse.Namespace) -> int:
     folder = (args.folder.resolve() if args.folder else sweeps.default_folder(root, chapter, grid))
     build.check_output_path(folder / f"{chapter.id}.ipynb")  # a folder that cannot be written fails now
     executions = sweeps.plan_sweep(chapter, parameters, grid, scale, folder)
+    ran_at = sweeps.scales_run(executions)
+    if args.fresh:
+        sweeps.clear_folder(folder)
+    earlier = sweeps.earlier_sweep(folder, chapter, ran_at, grid)  # refused before any worker starts
+    kept = sweeps.with_earlier(chapter, executions, earlier, parameters, scale, folder)
     started = time.perf_counter()
-    outcomes = sweeps.run_sweep(
-        chapter, executions, scheduler=args.scheduler, workers=args.workers,
-        kernel_threads=args.kernel_threads, progress=not args.no_progress,
-        write=lambda line: print(line, file=sys.stderr),
-    )
+    try:
+        outcomes = sweeps.run_sweep(
+            chapter, executions, scheduler=args.scheduler, workers=args.workers,
+            kernel_threads=args.kernel_threads, progress=not args.no_progress,
+            write=lambda line: print(line, file=sys.stderr),
+        )
+    finally:  # an interrupt leaves no combination folder without its notebook
+        sweeps.remove_unfinished(chapter, executions)
     wall_time = time.perf_counter() - started
-    rows = sweeps.claim_rows(chapter, executions, outcomes)
-    summary = sweeps.write_sweep_files(folder, chapter, scale, grid, rows, wall_time)
+    everything = [*kept, *executions]
+    outcomes = [*(sweeps.kept_outcome(chapter, e) for e in kept), *outcomes]
+    rows = sweeps.claim_rows(chapter, everything, outcomes)
+    total_time = wall_time + (earlier["wall_time_s"] if earlier else 0.0)
+    summary = sweeps.write_sweep_files(folder, chapter, ran_at, everything, rows, total_time)
     table = sweeps.verdict_table(rows)
     if not table.empty:
         print(_format_table(table))
-    counts = {status: sum(o["status"] == status for o in outcomes) for status in ("executed", "done before", "failed")}
+    counts = {status: sum(o["status"] == status for o in outcomes)
+              for status in ("executed", "done before", "earlier sweep", "failed")}
     print(f"sweep of {chapter.id}: {len(outcomes)} combination(s), "
           + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
           + f", {wall_time:.1f} s; summary: {build.shown_path(summary, root)}")
     if args.publish:
-        published = sweeps.publish_seed_sweep(root, chapter, scale, grid, rows, wall_time)
+        published = sweeps.publish_seed_sweep(root, chapter, scale, sweeps.merged_grid(everything), rows, total_time)
         print(f"published for the ledger: {build.shown_path(published, root)}")
     return EXIT_FAILED if counts["failed"] else EXIT_OK
 

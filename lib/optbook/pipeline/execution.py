@@ -9,11 +9,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from optbook.cache import CACHE_LOG_ENV, read_lookups
+from optbook.cache import CACHE_LOG_ENV, read_damaged, read_lookups
 from optbook.claims import RESULTS
 from optbook.pipeline import install_cell
 from optbook.pipeline.chapters import Chapter, shown_path
@@ -43,8 +43,15 @@ def check_output_path(output: Path) -> Path:
     if blocking is not None and not blocking.is_dir():
         raise BuildError(f"--output {output}: {blocking} is a file, not a folder")
     # A missing folder is created by the run, so its nearest existing ancestor must be writable.
-    if not os.access(blocking, os.W_OK | os.X_OK) or (output.exists() and not os.access(output, os.W_OK)):
+    # Permission bits do not tell (root passes os.access for /proc): create a file there and remove it.
+    if output.exists() and not os.access(output, os.W_OK):
         raise BuildError(f"--output {output}: not writable")
+    probe = blocking / f".{output.name}.{os.getpid()}.probe"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        probe.unlink()
+    except OSError as err:
+        raise BuildError(f"--output {output}: not writable ({err.strerror or err} in {blocking})") from None
     return output
 
 
@@ -59,6 +66,7 @@ def execute_chapter(
     progress: bool = True,
     results_to: Path | None = None,
     kernel_env: Mapping[str, str] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> dict:
     """Run the chapter with the full ``parameters`` dict and stamp the result into ``output``.
 
@@ -66,7 +74,9 @@ def execute_chapter(
     success: a failure leaves the previous results in place, saves ``<id>.failed.ipynb`` beside
     it and raises ``ChapterFailed``. Only the chapter's own notebook publishes its claims to
     ``book/results``; a run elsewhere keeps them in ``results_to`` (or nowhere). ``kernel_env``
-    adds variables to the kernel's environment (a sweep's thread limits). Returns the stamp.
+    adds variables to the kernel's environment (a sweep's thread limits). Warnings the kernel's
+    notebook alone would hold (damaged cache entries it recomputed) go to ``notify`` (default:
+    this process's stderr), whether the chapter succeeded or not. Returns the stamp.
     """
     import jupytext
     import nbformat
@@ -92,10 +102,11 @@ def execute_chapter(
         nbformat.write(jupytext.reads(source.decode("utf-8"), fmt="py:percent"), scratch_input)
         scratch_results = Path(scratch) / "results"
         data_log = Path(scratch) / "datasets.log"
+        cache_log = Path(scratch) / "cache.log"
         started = time.perf_counter()
         try:
             with _kernel_environment(chapter.root, scratch_results, data_log,
-                                     {CACHE_LOG_ENV: str(Path(scratch) / "cache.log"), **(kernel_env or {})}), \
+                                     {CACHE_LOG_ENV: str(cache_log), **(kernel_env or {})}), \
                     _kernel_stderr_to(Path(scratch) / "kernel.log"):
                 papermill.execute_notebook(
                     scratch_input,
@@ -107,11 +118,14 @@ def execute_chapter(
                 )
         except PapermillExecutionError as error:
             raise _chapter_failed(chapter, error, scratch_output, target) from None
+        finally:
+            for message in read_damaged(cache_log):
+                (notify or _to_stderr)(f"warning: {chapter.id}: {message}")
         wall_time = time.perf_counter() - started
         notebook = nbformat.read(scratch_output, as_version=4)
         datasets = data_log.read_text().split() if data_log.is_file() else []
         stamp = make_stamp(sha256_of_bytes(source), library_hash, parameters, device, wall_time, revision, datasets)
-        stamp["cache"] = read_lookups(Path(scratch) / "cache.log")  # how much of the wall time was a replay
+        stamp["cache"] = read_lookups(cache_log)  # how much of the wall time was a replay
         # Lets status tell a later direct papermill/Jupyter run of this notebook from ours.
         stamp["papermill_start_time"] = papermill_run(notebook).get("start_time")
         notebook.metadata[STAMP_KEY] = stamp
@@ -132,6 +146,10 @@ def execute_chapter(
             _keep_results(chapter, scratch_results, Path(results_to))
     failed_path(chapter, target).unlink(missing_ok=True)  # a success supersedes an older failure
     return stamp
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def remove_orphaned_scratch(folder: Path | None = None) -> list[Path]:

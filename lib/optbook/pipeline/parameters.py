@@ -190,10 +190,14 @@ def resolve_parameters(
 def parse_given_parameters(
     chapter: Chapter, parameters: Mapping[str, Parameter], pairs: Iterable[tuple[str, str]]
 ) -> dict[str, object]:
-    """``-p NAME VALUE`` pairs as typed values (not yet checked against allowed values)."""
+    """``-p NAME VALUE`` pairs as typed values (not yet checked against allowed values). A name
+    given twice is refused: running the last value silently could start the wrong, long run."""
     given = {}
     for name, text in pairs:
         check_known(chapter, parameters, name)
+        if name in given:
+            raise BuildError(f"parameter {name!r} is given twice (-p {name} {given[name]!r} and -p {name} {text}); "
+                             "give it once")
         given[name] = convert_value(parameters[name], text)
     return given
 

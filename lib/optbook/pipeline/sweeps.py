@@ -7,6 +7,11 @@ stamped notebook and its recorded claims (``results/NN.json``), or, when the cha
 every claim of every combination with its value and verdict. A combination whose notebook is
 fresh for its parameters (same source, library, torch) is not executed again, so an interrupted
 or partly failed sweep resumes where it stopped.
+
+Sweeps into one folder add up: a second sweep of the same chapter over the same parameters at
+the same scale keeps the first one's combinations, and ``sweep.json`` and ``summary.csv`` then
+describe them all; a sweep of anything else is refused before any kernel starts (``--fresh``
+replaces the folder). An interrupted sweep leaves no combination folder without its notebook.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -117,14 +124,15 @@ def run_execution(chapter: Chapter, execution: Execution, kernel_threads: int | 
     from optbook.pipeline.execution import execute_chapter
 
     kernel_env = {name: str(kernel_threads) for name in THREAD_VARIABLES} if kernel_threads else None
-    outcome = {"combination": execution.name, "values": dict(execution.values)}
+    # A worker's stderr is not the user's terminal: its warnings travel back with the outcome.
+    outcome = {"combination": execution.name, "values": dict(execution.values), "warnings": []}
     error_file = execution.folder / ERROR_FILE
     with _EXECUTION_LOCK:
         started = time.perf_counter()
         try:
             stamp = execute_chapter(
                 chapter, execution.parameters, output=execution.notebook(chapter), progress=False,
-                results_to=execution.results, kernel_env=kernel_env,
+                results_to=execution.results, kernel_env=kernel_env, notify=outcome["warnings"].append,
             )
         except ChapterFailed as failure:
             execution.folder.mkdir(parents=True, exist_ok=True)
@@ -178,6 +186,8 @@ def run_sweep(
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes[outcome["combination"]] = outcome
+                for warning in outcome.get("warnings", ()):
+                    write(f"{outcome['combination']}: {warning}")
                 if outcome["status"] == "failed":
                     write(f"{outcome['combination']}: failed ({outcome['error']})")
                 bar.update()
@@ -224,17 +234,123 @@ def claim_rows(chapter: Chapter, executions: Sequence[Execution], outcomes: Sequ
     return rows
 
 
-def write_sweep_files(folder: Path, chapter: Chapter, scale: str, grid: Mapping, rows: list[dict],
-                      wall_time_s: float) -> Path:
-    """``sweep.json`` (what was asked, how long it took) and ``summary.csv``; the summary's path."""
+def scales_run(executions: Sequence[Execution]) -> str | list[str]:
+    """The scale every execution ran at (``-p scale`` in the grid overrides ``--scale``): one name,
+    or the sorted names when the grid varies it."""
+    found = sorted({str(e.parameters.get("scale")) for e in executions})
+    return found[0] if len(found) == 1 else found
+
+
+def earlier_sweep(folder: Path, chapter: Chapter, scale: str | list[str], grid: Mapping) -> dict | None:
+    """What an earlier sweep recorded in ``folder`` (None if none), refused with a ``BuildError``
+    unless it swept the same chapter over the same parameters at the same scale."""
+    record_file = Path(folder) / SWEEP_FILE
+    if not record_file.is_file():
+        return None
+    try:
+        record = json.loads(record_file.read_text())
+        names = list(record["grid"])
+        combinations = record.get("combinations") or [
+            dict(zip(names, values)) for values in itertools.product(*record["grid"].values())]
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise BuildError(f"{record_file} is not a sweep record ({type(err).__name__}); "
+                         "use another --folder, or --fresh to replace it") from None
+    ours = {"chapter": chapter.id, "parameters": sorted(grid), "scale": scale}
+    theirs = {"chapter": record.get("chapter"), "parameters": sorted(names), "scale": record.get("scale")}
+    differing = [f"{key} {theirs[key]!r} (now {ours[key]!r})" for key in ours if ours[key] != theirs[key]]
+    if differing:
+        raise BuildError(f"{folder} holds another sweep: {', '.join(differing)}; a sweep adds to a folder only "
+                         "with the same chapter, parameters and scale. Use another --folder, or --fresh to "
+                         "replace that sweep")
+    return {"combinations": combinations, "wall_time_s": float(record.get("wall_time_s") or 0.0)}
+
+
+def clear_folder(folder: Path) -> None:
+    """``--fresh``: remove an earlier sweep from ``folder``; a folder that holds no sweep record
+    but other files is refused rather than emptied."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not (folder / SWEEP_FILE).is_file() and any(folder.iterdir()):
+        raise BuildError(f"--fresh: {folder} holds files but no {SWEEP_FILE}; it is not a sweep folder, "
+                         "so it is left alone: choose another --folder")
+    shutil.rmtree(folder)
+
+
+def with_earlier(chapter: Chapter, executions: Sequence[Execution], earlier: dict | None,
+                 parameters: Mapping[str, Parameter], scale: str, folder: Path) -> list[Execution]:
+    """The earlier sweep's combinations that this one does not repeat, planned like this one's."""
+    if not earlier:
+        return []
+    names = {e.name for e in executions}
+    kept = []
+    base = build_parameters(chapter, parameters, scale)
+    for values in earlier["combinations"]:
+        pairs = tuple(values.items())
+        if combination_name(pairs) not in names:
+            kept.append(Execution(pairs, {**base, **values}, Path(folder) / combination_name(pairs)))
+    return kept
+
+
+def kept_outcome(chapter: Chapter, execution: Execution) -> dict:
+    """An earlier sweep's combination as it was left: executed, failed (its error.txt) or missing."""
+    outcome = {"combination": execution.name, "values": dict(execution.values), "wall_time_s": None}
+    error_file = execution.folder / ERROR_FILE
+    if error_file.is_file():
+        return {**outcome, "status": "failed", "error": error_file.read_text().strip().splitlines()[0]}
+    if execution.notebook(chapter).is_file():
+        return {**outcome, "status": "earlier sweep", "error": ""}
+    return {**outcome, "status": "failed", "error": "its notebook is missing"}
+
+
+def remove_unfinished(chapter: Chapter, executions: Sequence[Execution]) -> list[Path]:
+    """After an interrupt: combination folders holding neither a notebook nor an error go, so a
+    folder in a sweep always holds what ran there."""
+    removed = []
+    for execution in executions:
+        folder = execution.folder
+        if not folder.is_dir() or execution.notebook(chapter).is_file() or (folder / ERROR_FILE).is_file():
+            continue
+        if not any(path.is_file() for path in folder.rglob("*")):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def merged_grid(executions: Sequence[Execution]) -> dict[str, list]:
+    """Each parameter's values over all combinations, in order of first appearance."""
+    grid: dict[str, list] = {}
+    for execution in executions:
+        for name, value in execution.values:
+            if value not in grid.setdefault(name, []):
+                grid[name].append(value)
+    return grid
+
+
+def write_sweep_files(folder: Path, chapter: Chapter, scale: str | list[str], executions: Sequence[Execution],
+                      rows: list[dict], wall_time_s: float) -> Path:
+    """``sweep.json`` (what ran, how long it took) and ``summary.csv``, each replaced atomically;
+    the summary's path."""
     import pandas as pd
 
     folder.mkdir(parents=True, exist_ok=True)
-    description = {"chapter": chapter.id, "scale": scale, "grid": grid, "wall_time_s": round(wall_time_s, 1)}
-    (folder / SWEEP_FILE).write_text(json.dumps(description, indent=1, default=str) + "\n")
+    description = {"chapter": chapter.id, "scale": scale, "grid": merged_grid(executions),
+                   "combinations": [dict(e.values) for e in executions], "wall_time_s": round(wall_time_s, 1)}
+    _replace(folder / SWEEP_FILE, json.dumps(description, indent=1, default=str) + "\n")
     summary = folder / SUMMARY_FILE
-    pd.DataFrame(rows).to_csv(summary, index=False)
+    _replace(summary, pd.DataFrame(rows).to_csv(index=False))
     return summary
+
+
+def _replace(path: Path, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def verdict_table(rows: list[dict]):
