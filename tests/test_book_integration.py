@@ -66,16 +66,25 @@ def test_every_executed_chapter_carries_the_install_cell_the_config_and_stamp_gi
 
     root, _ = smoke_book
     url, branch = install_cell.read_repository(root)
+    assert url is None  # the book ships no repository: its publisher sets one
     for executed in sorted((root / "book" / "chapters").glob("[0-9][0-9]_*.ipynb")):
         notebook = json.loads(executed.read_text())
         stamp = notebook["metadata"]["optbook"]
-        assert stamp["git_commit"] is None  # this copy of the book is no git checkout: unpinned, and said so
+        assert stamp["git_commit"] is None  # this copy of the book is no git checkout
         first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
         source = "".join(first_code["source"])
         assert source == install_cell.render(url, branch, None, False, stamp["datasets"]), executed.name
-        assert f"git+{url}@{branch}" in source and "remove-cell" in first_code["metadata"]["tags"]
+        assert "git+" not in source and "remove-cell" in first_code["metadata"]["tags"]
     chapter0 = json.loads((root / "book" / "chapters" / "00_tasks_and_baselines.ipynb").read_text())
     assert set(chapter0["metadata"]["optbook"]["datasets"]) & {"mnist", "mnist-5k"}  # the MNIST it loaded
+
+
+def test_a_book_without_a_repository_has_no_launch_or_repository_buttons(smoke_book):
+    root, _ = smoke_book
+    for page in (root / "_build" / "html").rglob("*.html"):
+        text = page.read_text()
+        assert "colab.research.google.com" not in text and "github.com/optbook" not in text, page.name
+        assert "launch-buttons" not in text and 'title="Source repository"' not in text, page.name
 
 
 def test_html_has_each_chapter_page_with_its_figures(smoke_book):

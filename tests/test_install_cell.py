@@ -26,17 +26,33 @@ def _book(tmp_path: Path, url: str = "https://github.com/someone/their-book", br
     return tmp_path
 
 
-def test_the_repository_is_read_from_config():
+def test_the_book_ships_no_repository_nobody_verified():
+    """Only the publisher knows which repository holds the book: a default naming someone else's
+    would have Colab readers install a stranger's code."""
     url, branch = install_cell.read_repository(ROOT)
-    assert url.startswith("https://") and branch
+    assert url is None and branch == "main"
 
 
 @pytest.mark.parametrize("url", ["git@github.com:a/b.git", "http://github.com/a/b", "https://user:pw@github.com/a/b",
-                                 "https://github.com/a/b; rm -rf ~", None])
+                                 "https://github.com/a/b; rm -rf ~", "https://gitlab.com/a/b",
+                                 "https://github.com/a/b/tree/main", "https://github.com/a/..", 42])
 def test_an_unusable_repository_url_is_refused_by_name(tmp_path, url):
-    (tmp_path / "_config.yml").write_text(f"repository:\n  url: {url!s}\n" if url else "title: t\n")
+    (tmp_path / "_config.yml").write_text(f"repository:\n  url: {url!s}\n")
     with pytest.raises(install_cell.ConfigError, match="repository.url="):
         install_cell.read_repository(tmp_path)
+
+
+def test_without_a_repository_the_cell_installs_nothing_from_a_remote(monkeypatch, tmp_path):
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    assert install_cell.read_repository(tmp_path) == (None, "main")
+    source = install_cell.render(None, "main", COMMIT, False, [])
+    assert "git+" not in source and "make setup" in source
+    with pytest.raises(RuntimeError, match="names no repository: set OPTBOOK_INSTALL_SOURCE"):
+        _run_cell(source, monkeypatch, colab=True)
+    assert _run_cell(source, monkeypatch, colab=False) == []
+    wheel = "/tmp/w/optbook.whl[data]"
+    assert _run_cell(source, monkeypatch, colab=True, env={install_cell.INSTALL_ENV: wheel}) == [
+        [sys.executable, "-m", "pip", "install", "-q", wheel]]
 
 
 def test_url_is_normalised(tmp_path):
@@ -78,11 +94,11 @@ def test_the_install_source_can_be_overridden(monkeypatch):
 
 
 def test_provenance_is_stated():
-    assert "uncommitted changes" in install_cell.render("https://h/a/b", "main", COMMIT, True, [])
-    unpinned = install_cell.render("https://h/a/b", "dev", None, False, [])
-    assert "git+https://h/a/b@dev" in unpinned and "outside a git checkout" in unpinned
+    assert "uncommitted changes" in install_cell.render("https://github.com/a/b", "main", COMMIT, True, [])
+    unpinned = install_cell.render("https://github.com/a/b", "dev", None, False, [])
+    assert "git+https://github.com/a/b@dev" in unpinned and "outside a git checkout" in unpinned
     with pytest.raises(ValueError, match="commit="):
-        install_cell.render("https://h/a/b", "main", "HEAD; rm", False, [])
+        install_cell.render("https://github.com/a/b", "main", "HEAD; rm", False, [])
 
 
 def _git(root: Path, *args: str) -> str:
@@ -149,5 +165,5 @@ def test_build_refreshes_a_fresh_chapters_cell_when_the_repository_changes(tmp_p
     assert "git+https://github.com/someone/their-book@" in nbformat.read(chapter.executed_path, 4).cells[
         install_cell.find_install_cell(notebook)].source
     assert not build.refresh_page(chapter)
-    _book(root, "https://example.org/moved/book")
+    _book(root, "https://github.com/moved/book")
     assert build.refresh_page(chapter)

@@ -6,9 +6,13 @@
 - **One copy of each script per page.** Jupyter Book 1 loads sphinx-thebe, whose configuration
   snippet (``const thebe_selector = ...``) can end up twice in a page's scripts; the second
   ``const`` is a SyntaxError in every page's JavaScript console.
+- **Buttons follow the repository setting.** Launch (Colab) and repository buttons appear only
+  when ``repository.url`` is set, and a bad one stops the build with the install cells' message.
 """
 
 from __future__ import annotations
+
+from sphinx.errors import ExtensionError
 
 BIBLIOGRAPHY_STYLE = "optbook"
 
@@ -67,9 +71,29 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> Non
     context["script_files"] = kept
 
 
+def buttons_follow_the_repository(app, config) -> None:
+    """Launch and repository buttons exactly when the publisher set ``repository.url`` (checked as
+    the install cells check it): one setting, and no buttons pointing at a repository nobody named."""
+    from optbook.pipeline.install_cell import ConfigError, read_repository
+
+    options = config.html_theme_options
+    try:
+        url, _ = read_repository(app.confdir)
+    except ConfigError as err:
+        raise ExtensionError(str(err)) from None
+    if url is None:
+        options.pop("launch_buttons", None)
+        options.pop("repository_url", None)
+        options["use_repository_button"] = False
+    else:
+        options["repository_url"] = url
+        options["use_repository_button"] = True
+
+
 def setup(app):
     from pybtex.plugin import register_plugin
 
     register_plugin("pybtex.style.formatting", BIBLIOGRAPHY_STYLE, _author_year_style(), force=True)
+    app.connect("config-inited", buttons_follow_the_repository)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,8 +1,12 @@
 """The first code cell of an executed chapter: what installs the library in Colab.
 
 One setting decides where the library comes from: ``repository.url`` in ``_config.yml``, which
-Jupyter Book also reads for the pages' launch buttons. ``optbook build`` writes the install cell
-into every executed notebook from that setting and the chapter's stamp: pip installs
+Jupyter Book also reads for the pages' launch buttons. It has no default: only whoever publishes
+the book knows which repository holds its code, and a default naming someone else's repository
+would have Colab readers install that stranger's code. Without it the pages have no launch
+buttons and the install cell installs nothing: it says how to install the library by hand. With
+it (an https GitHub address, the form Colab's launch buttons open), ``optbook build`` writes the
+install cell into every executed notebook from that setting and the chapter's stamp: pip installs
 ``optbook[data] @ git+<repository.url>@<commit>``, the commit that produced the page (recorded in
 the stamp), so a reader in Colab runs the code that made the numbers they are looking at. A
 chapter executed outside a git checkout has no commit; its cell installs ``repository.branch``
@@ -31,8 +35,9 @@ INSTALL_ENV = "OPTBOOK_INSTALL_SOURCE"
 # cell does, the ones executed chapters carried before the build wrote them included).
 MARKER = "google.colab"
 PACKAGE = "optbook[data]"
-# What a publisher may give as repository.url: an https URL of a git host, no credentials.
-_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)+/?$")
+# What a publisher may give as repository.url: a GitHub repository's https address (Colab's launch
+# buttons open notebooks from GitHub only), no credentials, no further path.
+_URL = re.compile(r"^https://github\.com/[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}?(?:\.git)?/?$")
 # What a chapter's stamp may hold as the commit: a full hexadecimal git object name.
 _COMMIT = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 # Paths whose uncommitted changes mean the page was not made by the recorded commit alone.
@@ -43,8 +48,10 @@ class ConfigError(ValueError):
     """``_config.yml`` lacks a usable ``repository`` setting."""
 
 
-def read_repository(root: Path) -> tuple[str, str]:
-    """``(repository.url, repository.branch)`` from the book's ``_config.yml``."""
+def read_repository(root: Path) -> tuple[str | None, str]:
+    """``(repository.url, repository.branch)`` from the book's ``_config.yml``; the url is None
+    when the publisher has set none (then nothing is installed from a remote), and a url that is
+    set but unusable is a ``ConfigError``."""
     import yaml
 
     path = Path(root) / CONFIG_FILE
@@ -52,13 +59,16 @@ def read_repository(root: Path) -> tuple[str, str]:
     repository = config.get("repository") or {}
     url = repository.get("url")
     branch = repository.get("branch", "main")
-    if not isinstance(url, str) or not _URL.match(url):
-        raise ConfigError(
-            f"{path}: repository.url={url!r} is not usable; set it to the https URL of the book's git "
-            "repository, e.g. https://github.com/OWNER/REPO (launch buttons and install cells follow it)"
-        )
     if not isinstance(branch, str) or not re.fullmatch(r"[A-Za-z0-9._/-]+", branch):
         raise ConfigError(f"{path}: repository.branch={branch!r} is not a git branch name")
+    if url is None or url == "":
+        return None, branch
+    if not isinstance(url, str) or not _URL.match(url):
+        raise ConfigError(
+            f"{path}: repository.url={url!r} is not usable; set it to the https address of the GitHub "
+            "repository that holds the book, https://github.com/OWNER/REPO (Colab's launch buttons and the "
+            "install cells follow it), or remove it to publish without launch buttons"
+        )
     return url.rstrip("/").removesuffix(".git"), branch
 
 
@@ -89,24 +99,39 @@ def install_requirement(url: str, commit: str | None, branch: str) -> str:
     return f"{PACKAGE} @ git+{url}@{commit or branch}"
 
 
-def render(url: str, branch: str, commit: str | None, dirty: bool, page_data: list[str]) -> str:
-    """The install cell's source for a page built at ``commit`` from data sets ``page_data``."""
-    requirement = install_requirement(url, commit, branch)
-    if commit is None:
-        provenance = f"# This page was built outside a git checkout: the install follows branch {branch!r}."
-    elif dirty:
-        provenance = (f"# Pinned to the commit that built this page ({commit[:12]}); the build had "
-                      "uncommitted changes on top of it.")
-    else:
-        provenance = f"# Pinned to the commit that built this page ({commit[:12]})."
+def render(url: str | None, branch: str, commit: str | None, dirty: bool, page_data: list[str]) -> str:
+    """The install cell's source for a page built at ``commit`` from data sets ``page_data``;
+    without a ``url`` it installs only what ``OPTBOOK_INSTALL_SOURCE`` names."""
     bad = [key for key in page_data if not re.fullmatch(r"[a-z0-9-]+", str(key))]
     if bad:
         raise ValueError(f"page_data={list(page_data)!r}: data-set keys are lowercase words like 'mnist-5k'; got {bad}")
     data = ",".join(sorted(set(page_data)))
+    if url is None:
+        opening = ["# In Colab, the library must be installed first; anywhere else this cell does nothing.",
+                   "# This book was published without a repository to install from: in Colab, set",
+                    f"# {INSTALL_ENV} to a pip requirement of the library (a wheel you uploaded, your fork),",
+                    "# or run the page locally from a checkout of the book (`make setup`)."]
+        source = f"os.environ.get({_literal(INSTALL_ENV)})"
+        install = [
+            f"    requirement = {source}",
+            "    if requirement is None:",
+            f"        raise RuntimeError(\"optbook is not installed and this book names no repository: set {INSTALL_ENV} \"",
+            "                           \"to a pip requirement of it, or run the page from a checkout of the book\")",
+        ]
+    else:
+        opening = ["# In Colab, install the library that built this page; anywhere else nothing is installed."]
+        requirement = install_requirement(url, commit, branch)
+        if commit is None:
+            opening.append(f"# This page was built outside a git checkout: the install follows branch {branch!r}.")
+        elif dirty:
+            opening.append(f"# Pinned to the commit that built this page ({commit[:12]}); the build had "
+                           "uncommitted changes on top of it.")
+        else:
+            opening.append(f"# Pinned to the commit that built this page ({commit[:12]}).")
+        opening.append(f"# {INSTALL_ENV} overrides what is installed (any pip requirement, e.g. a wheel file).")
+        install = [f"    requirement = os.environ.get({_literal(INSTALL_ENV)}, {_literal(requirement)})"]
     return "\n".join([
-        "# In Colab, install the library that built this page; anywhere else nothing is installed.",
-        provenance,
-        f"# {INSTALL_ENV} overrides what is installed (any pip requirement, e.g. a wheel file).",
+        *opening,
         "import importlib.util",
         "import os",
         "import subprocess",
@@ -114,7 +139,7 @@ def render(url: str, branch: str, commit: str | None, dirty: bool, page_data: li
         "",
         f"os.environ.setdefault({_literal(PAGE_DATA_ENV)}, {_literal(data)})  # the data sets this page was built with",
         'if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:',
-        f"    requirement = os.environ.get({_literal(INSTALL_ENV)}, {_literal(requirement)})",
+        *install,
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], check=True)',
     ])
 

@@ -164,14 +164,14 @@ def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str
 
 def colab_url(root: Path, chapter_id: str) -> str | None:
     """The Colab address of the committed notebook, from ``_config.yml``'s repository setting
-    (the one :mod:`optbook.pipeline.install_cell` reads); None when that is not a GitHub repository."""
+    (the one :mod:`optbook.pipeline.install_cell` reads); None when none is set."""
     from optbook.pipeline.install_cell import ConfigError, read_repository
 
     try:
         url, branch = read_repository(root)
     except (ConfigError, OSError):
         return None
-    if not url.startswith("https://github.com/"):
+    if url is None:  # published without a repository: no launch button, no link
         return None
     return (f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}"
             f"/blob/{branch}/book/chapters/{chapter_id}.ipynb")
