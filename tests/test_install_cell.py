@@ -167,3 +167,10 @@ def test_build_refreshes_a_fresh_chapters_cell_when_the_repository_changes(tmp_p
     assert not build.refresh_page(chapter)
     _book(root, "https://github.com/moved/book")
     assert build.refresh_page(chapter)
+
+
+def test_the_reproduce_page_shows_the_cell_the_build_writes():
+    page = (ROOT / "book" / "reproduce.md").read_text()
+    cell = install_cell.render("https://github.com/OWNER/REPO", "main", "053c112521f17f9f5864f39d886ae50d755cbdea",
+                               False, ["mnist-5k"])
+    assert cell in page
