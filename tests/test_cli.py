@@ -624,3 +624,21 @@ def test_the_stamp_and_status_say_how_much_came_from_the_cache(book, tmp_path, m
     assert ", 1 of 2 results from the cache ->" in result.out
     assert invoke("--root", book, "run", "02", "--output", output, "--no-progress").code == 0
     assert stamp_of(output)["cache"] == {"hits": 2, "misses": 0}
+
+
+def test_a_damaged_cache_entry_is_reported_on_the_terminal_of_run(book, tmp_path, monkeypatch):
+    """The kernel's warning lands in the notebook; whoever ran the chapter must see it too."""
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    header = (book / "notebooks" / "00_hello.py").read_text().partition("# %%")[0]
+    (book / "notebooks" / "02_cached.py").write_text(header + CACHED_CHAPTER)
+    output = tmp_path / "cached.ipynb"
+    assert invoke("--root", book, "run", "02", "--output", output, "--no-progress").code == 0
+    (entry,) = (tmp_path / "data" / "cache").glob("demo-*.zip")
+    content = bytearray(entry.read_bytes())
+    content[len(content) // 2] ^= 0x01  # one flipped bit
+    entry.write_bytes(bytes(content))
+    result = invoke("--root", book, "run", "02", "--output", output, "--no-progress")
+    assert result.code == 0, result.err
+    assert f"warning: 02_cached: damaged cache entry {entry}" in result.err
+    assert "does not match the SHA-256" in result.err and "recomputing it" in result.err
+    assert stamp_of(output)["cache"] == {"hits": 1, "misses": 1}  # recomputed once, then served

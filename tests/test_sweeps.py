@@ -207,3 +207,17 @@ def test_an_interrupted_sweep_leaves_nothing_half_made(seeded_book, monkeypatch,
     assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", "2", "--scale", "smoke",
                "--folder", folder, "--no-progress") == 130
     assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_a_damaged_cache_entry_met_on_a_worker_is_reported_on_the_terminal(seeded_book, tmp_path, capsys):
+    source = seeded_book / "notebooks" / "00_seeded.py"
+    source.write_text(source.read_text().replace(
+        "if seed == 3:", "from optbook import cache\ncache.cached('demo', {'k': 1}, lambda: [1.5])\nif seed == 3:"))
+    folder = seeded_book / "sweeps" / "cached"
+    common = ("--scale", "smoke", "--folder", folder, "--no-progress", "--workers", "1")
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "1", *common) == 0
+    (entry,) = (tmp_path / "data" / "cache").glob("demo-*.zip")
+    entry.write_bytes(entry.read_bytes()[:-7])
+    capsys.readouterr()
+    assert run("--root", seeded_book, "sweep", "00", "-p", "seed", "2", *common) == 0
+    assert f"seed=2: warning: 00_seeded: damaged cache entry {entry}" in capsys.readouterr().err
