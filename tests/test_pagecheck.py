@@ -85,3 +85,39 @@ def test_committed_chapter_shows_no_plumbing(executed):
         pytest.skip(f"{executed.name} predates its source: re-execute it (optbook build) before judging its page")
     problems = page_problems(executed)
     assert not problems, "\n".join(map(str, problems))
+
+
+# Chapters whose sources still assemble their claims and glued numbers on the page (issue 19);
+# strict, so a chapter that is converted must leave this list.
+NOT_YET_CONVERTED = {"01_learning_to_learn", "02_hamiltonian_optimizer", "03_hypergradient_descent",
+                     "04_thermodynamic_integrators"}
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="findings not yet declared in its study"))
+    if path.stem in NOT_YET_CONVERTED else path
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+], ids=lambda p: p.stem)
+def test_chapter_source_holds_prose_parameters_and_calls(source):
+    from optbook.pipeline.pagecheck import source_problems
+
+    problems = source_problems(source)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_the_source_check_finds_definitions_lambdas_and_hand_recorded_claims(tmp_path):
+    from optbook.pipeline.pagecheck import source_problems
+
+    source = tmp_path / "00_x.py"
+    source.write_text(
+        "# %% [markdown]\n# # Title\n\n"
+        "# %% tags=[\"remove-cell\"]\n"
+        "def helper(x):\n    return x\n\n"
+        "# %%\n"
+        "scores = sorted(runs, key=lambda r: r.loss)\n"
+        "claims.record('00', 'c', 'a claim', 1, 1, 'reproduced')\n"
+        "report.glue('n', 3)\n"
+        "findings.publish('00', study.judge(runs), scale=scale)\n"
+    )
+    found = [p.what.split(" (")[0] for p in source_problems(source)]
+    assert found == ["defines a function", "defines a lambda", "records a claim", "glues a value by hand"]

@@ -4,6 +4,11 @@
 claim, glues a number, holds parameters or defines a long helper, and every output that shows a
 Python dict repr, a terminal log line, a progress bar, a warning or an unrounded float. The tests
 run it over the committed chapters and over a smoke build of the sources.
+
+:func:`source_problems` reads a chapter's source (``notebooks/NN_name.py``), the file a contributor
+opens: it holds prose, equations, parameters and calls, so any cell, hidden or not, that defines a
+function or a lambda, records a claim or glues a value by hand is a problem (a chapter's findings
+are declared in its study and published with :func:`optbook.findings.publish`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ HIDDEN_OUTPUT_TAGS = ("remove-cell", "remove-output")
 # A function longer than this (body lines) is a helper that belongs in the library.
 MAX_FUNCTION_LINES = 6
 PLUMBING_CALLS = {"record": "records a claim", "glue": "glues a number"}
+# In a chapter's source nothing may be computed for the record by hand: these belong in its study.
+SOURCE_FORBIDDEN_CALLS = {"record": "records a claim (declare it in the study)",
+                          "glue": "glues a value by hand (publish the study's findings)"}
 PARAMETER_TAGS = ("parameters", "injected-parameters")
 
 DICT_REPR = re.compile(r"\{\s*'[^'\n]{1,80}'\s*:")
@@ -79,6 +87,49 @@ def code_problems(source: str, tags=()) -> list[tuple[str, str]]:
             if length > MAX_FUNCTION_LINES:
                 found.append((f"defines a {length}-line function (move it to the library)", f"def {node.name}"))
     return found
+
+
+def source_problems(source_path: Path) -> list[Problem]:
+    """Why a chapter source is not prose, equations, parameters and calls (empty when it is)."""
+    import jupytext
+
+    notebook = jupytext.read(Path(source_path))
+    problems: list[Problem] = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in sorted(ast.walk(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                problems.append(Problem(index, "defines a function (move it to the library)", f"def {node.name}"))
+            elif isinstance(node, ast.Lambda):
+                problems.append(Problem(index, "defines a lambda (move it to the library)", ast.unparse(node)[:80]))
+            elif isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name in SOURCE_FORBIDDEN_CALLS:
+                    problems.append(Problem(index, SOURCE_FORBIDDEN_CALLS[name], ast.unparse(node)[:80]))
+    return problems
+
+
+def source_measures(source_path: Path) -> dict[str, int]:
+    """Lines of a chapter source by kind: prose, shown code, hidden code, and the whole file."""
+    import jupytext
+
+    notebook = jupytext.read(Path(source_path))
+    counts = {"prose": 0, "shown code": 0, "hidden code": 0}
+    for cell in notebook.cells:
+        lines = len(cell.source.splitlines())
+        if cell.cell_type != "code":
+            counts["prose"] += lines
+        elif any(tag in cell.get("metadata", {}).get("tags", []) for tag in HIDDEN_INPUT_TAGS):
+            counts["hidden code"] += lines
+        else:
+            counts["shown code"] += lines
+    counts["source lines"] = len(Path(source_path).read_text().splitlines())
+    return counts
 
 
 def output_problems(output) -> list[tuple[str, str]]:
