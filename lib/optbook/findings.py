@@ -39,7 +39,7 @@ class Claim:
         if self.reference not in claims.REFERENCES:
             raise ValueError(f"Claim {self.id!r}: reference={self.reference!r} is not one of {claims.REFERENCES}")
 
-    def judged(self, verdict: str, ours, notes: str = "", paper=None, **fields) -> Finding:
+    def judged(self, verdict: str, ours, /, notes: str = "", paper=None, **fields) -> Finding:
         """This claim with its verdict, our value and notes; ``fields`` are the numbers the prose
         cites. ``paper`` replaces the declared reference value where the judgement computes it."""
         return Finding(self.id, dict(fields), claim=self, verdict=verdict, ours=ours, notes=notes, paper=paper)
