@@ -24,7 +24,7 @@
 # faster, more accurate and more robust than SGD and Adam on problems with complicated loss
 # landscapes, such as the classic interleaved spirals. This chapter writes the schemes out,
 # implements them as one `torch.optim` optimizer, and tests the claims on many runs of each
-# method ({glue:text}`run_counts`), judging every "A beats B" on paired runs.
+# method ({glue:text}`protocol.run_counts`), judging every "A beats B" on paired runs.
 
 # %% tags=["remove-cell"]
 # In Colab, install the library first; anywhere else this cell does nothing. `optbook build`
@@ -44,14 +44,14 @@ device = "auto"  # a torch device, or "auto" (CUDA when present)
 seed = 0  # the book seed: run r of every experiment is seed s·10⁶ + r (0, 1, ... at seed 0)
 
 # %%
-import numpy as np
 import pandas as pd
 import torch
 
 import optbook
-from optbook import claims, plots, report, scales
+from optbook import claims, findings, report, scales
 from optbook.studies import thermodynamic as thermo
 from optbook.studies import thermodynamic_figures as figures
+from optbook.studies import thermodynamic_findings as thermo_findings
 from optbook.tasks import SpiralTask, trigonometric, two_spirals
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
@@ -121,33 +121,11 @@ report.config_table(config, caption=f"Chapter 4 at scale={scale}")
 # the stationary law is $\mathcal N(0, \tau/k)$, and BAOAB recovers its variance for every $\tau$.
 
 # %%
-from optbook.optim import BAOAB, SGLD, AdLaLa
+from optbook.optim import AdLaLa
 
 k, runs_demo, steps_demo = 2.0, 500, 3000
-rows = []
-for tau in (1e-4, 1e-2, 1.0):
-    for name, make in {"BAOAB (h=0.5, γ=1)": lambda p, t: BAOAB([p], lr=0.5, gamma=1.0, tau=t, ensemble_dim=0,
-                                                             generator=torch.Generator().manual_seed(1)),
-                       "SGLD (h=0.05)": lambda p, t: SGLD([p], lr=0.05, tau=t, ensemble_dim=0,
-                                                        generator=torch.Generator().manual_seed(1))}.items():
-        theta = torch.zeros(runs_demo, 1, dtype=torch.float64, requires_grad=True)
-        opt = make(theta, tau)
-
-        def closure():
-            opt.zero_grad()
-            loss = 0.5 * k * theta.pow(2).sum()
-            loss.backward()
-            return loss
-
-        samples = []
-        for step in range(steps_demo):
-            opt.step(closure)
-            if step >= steps_demo // 3:
-                samples.append(theta.detach().clone())
-        rows.append({"integrator": name, "τ": tau, "target variance τ/k": tau / k,
-                     "sample variance": torch.cat(samples).var().item()})
-report.show(pd.DataFrame(rows), precision=4,
-            caption=f"Sampling N(0, τ/k): variance over {runs_demo} runs × {len(samples)} steps after a burn-in")
+report.show(thermo.gaussian_variance_check(k, (1e-4, 1e-2, 1.0), runs_demo, steps_demo), precision=4,
+            caption=f"Sampling N(0, τ/k): variance over {runs_demo} runs × {steps_demo - steps_demo // 3} steps after a burn-in")
 
 # %% [markdown]
 # BAOAB's variance is exact up to sampling error; SGLD's is biased by a factor $1/(1 - hk/2)$, the
@@ -219,89 +197,15 @@ two_final = thermo.final_accuracy(two_frame)
 versus_paper = thermo.against_paper(two_final, thermo.FIG8_PAPER_ACCURACY)
 sgld_readings = thermo.against_paper(two_final, {"SGLD": thermo.FIG8_PAPER_ACCURACY["SGLD"],
                                                  thermo.FIG8_SGLD_PER_STEP.label: thermo.FIG8_PAPER_ACCURACY["SGLD"]})
-fig8_table = pd.concat([versus_paper, sgld_readings.drop(index="SGLD")])
-fig8_table = fig8_table.assign(std=two_final["std"], runs=two_final["n"]).loc[plots.ordered(fig8_table.index)]
-report.show(fig8_table.reset_index().rename(columns={
-    "paper": "paper (mean of 100)", "ours": "ours (mean)", "difference": "ours − paper",
-    "half-width": "± (95 %)", "beyond": "beyond ±", "std": "std over runs"}),
+report.show(figures.fig8_table(two_final, versus_paper, sgld_readings),
     caption=f"Final test accuracy after {two_cfg['steps']:,} steps over {len(two_seeds)} runs against Fig. 8's means "
             "(± allows for the sampling error of both means; the per-step SGLD row is compared with the paper's SGLD)")
 
 # %% tags=["hide-input"]
 figures.final_accuracy_boxes(two_frame, two_cfg["steps"], thermo.FIG8_PAPER_ACCURACY, two_task.title, scale);
 
-# %% tags=["remove-cell"]
-def pct(value):
-    return f"{value:.1%}"
-
-
-def points(value):
-    return f"{100 * value:+.1f}"
-
-
-fig8_order, fig8_swapped = thermo.order_agreement(two_final["mean"], thermo.FIG8_PAPER_ACCURACY)
-fig8_within = float((~versus_paper["beyond"]).mean())
-fig8_higher = int((versus_paper["difference"] > 0).sum())
-fig8_beyond = versus_paper[versus_paper["beyond"]]
-fig8_verdict = ("reproduced" if fig8_within == 1 and fig8_order == 1
-                else "not reproduced" if fig8_within < 0.5 and fig8_order < 0.5 else "partly reproduced")
-fig8_swap_text = ("; ".join(f"{hi} above {lo} in the paper, below it here" for hi, lo in fig8_swapped)
-                  if fig8_swapped else "the paper's order of the five methods holds")
-fig8_summary = (f"{fig8_higher} of {len(versus_paper)} of our means are higher than the paper's; "
-                + (f"{len(fig8_beyond)} by more than the interval ("
-                   + ", ".join(f"{m} {points(d)} points" for m, d in fig8_beyond["difference"].items()) + ")"
-                   if len(fig8_beyond) else "none by more than the interval")
-                + f"; {fig8_swap_text}")
-claims.record(
-    "04", "fig8-mean-accuracy",
-    "Mean test accuracy over 100 runs, 2-turn spirals, 20 nodes, 2 % subsampling, 10K steps (Fig. 8; "
-    "the problem's protocol from Fig. 14's caption)",
-    ", ".join(f"{m} {p:.1%}" for m, p in thermo.FIG8_PAPER_ACCURACY.items()),
-    ", ".join(f"{m} {pct(two_final.loc[m, 'mean'])} ({points(versus_paper.loc[m, 'difference'])} ± "
-              f"{100 * versus_paper.loc[m, 'half-width']:.1f})" for m in thermo.FIG8_PAPER_ACCURACY) + ". " + fig8_summary,
-    fig8_verdict,
-    source="Leimkuhler et al. 2019 Fig. 8 caption (protocol: Fig. 14 caption)",
-    notes=f"Judged part by part: the values (the paper's mean inside ours ± the 95 % interval of the difference of "
-          f"two {len(two_seeds)}- and {thermo.FIG8_PAPER_RUNS}-run means: {fig8_within:.0%} of the methods) and the "
-          f"order (pairs of methods in the paper's order: {fig8_order:.0%}); both whole: reproduced, both under "
-          "half: not reproduced, otherwise partly reproduced.",
-    scale=scale, kind="paper", reference="paper",
-)
-two_values = thermo.final_values(two_frame)
-best = "AdLaLa (γ=0.5)"
-fig8_rivals = [m for m in thermo.FIG8_PAPER_ACCURACY if m != best]
-fig8_best = thermo.beats(two_values, best, fig8_rivals)
-fig8_decider = thermo.least_favourable(fig8_best)
-claims.record(
-    "04", "fig8-adlala-best",
-    "On the 2-turn spirals AdLaLa (γ=0.5) reaches a higher test accuracy than SGD, Adam, SGLD and AdLaLa (γ=10) (Fig. 8)",
-    "AdLaLa (γ=0.5) 93.4 % vs at most 85.5 % for the others",
-    f"AdLaLa (γ=0.5) {pct(two_final.loc[best, 'mean'])} vs "
-    + ", ".join(f"{m} {pct(two_final.loc[m, 'mean'])}" for m in fig8_rivals)
-    + f"; against each: {thermo.verdict_counts(fig8_best)}",
-    fig8_decider.verdict,
-    source="Leimkuhler et al. 2019 Fig. 8", scale=scale, kind="paper", reference="paper",
-    notes=f"The book's paired rule against each rival on the same {len(two_seeds)} seeds; the least favourable "
-          f"comparison decides: {fig8_decider.detail}",
-)
-sgld_per_step = thermo.FIG8_SGLD_PER_STEP.label
-sgld_closer = sgld_readings["difference"].abs().idxmin()
-sgld_text = {"SGLD": "σ√h R (our reading)", sgld_per_step: "σR, σ the noise of one step"}
-claims.record(
-    "04", "sgld-sigma-reading",
-    "Which reading of SGLD's σ matches Fig. 8's SGLD mean (78 %): θ ← θ − h∇L + σR (σ per step) rather than σ√h R?",
-    f"SGLD {thermo.FIG8_PAPER_ACCURACY['SGLD']:.0%} (h = 0.1, σ = 0.1)",
-    "; ".join(f"{sgld_text[m]}: {pct(sgld_readings.loc[m, 'ours'])} ({points(sgld_readings.loc[m, 'difference'])} ± "
-              f"{100 * sgld_readings.loc[m, 'half-width']:.1f} points)" for m in sgld_readings.index),
-    "reproduced" if sgld_closer == sgld_per_step and not sgld_readings.loc[sgld_per_step, "beyond"]
-    else "not reproduced" if sgld_closer == "SGLD" else "inconclusive",
-    source="Leimkuhler et al. 2019 Fig. 8 caption", scale=scale, kind="ours", reference="paper",
-    notes=f"One ensemble per reading on the same {len(two_seeds)} seeds. Reproduced: the per-step reading is the "
-          "closer one and within the interval of the paper's mean; not reproduced: our reading σ√h R is closer.",
-);
-
 # %% [markdown]
-# {glue:text}`fig8_sentence`
+# {glue:text}`fig8.sentence`
 
 # %% [markdown]
 # ## How the parameters are distributed (Figs. 6–8)
@@ -354,13 +258,8 @@ figures.accuracy_curves({"four": four_frame}, {"four": four_task.title},
 # Fig. 9: the colour is the predicted probability of class 1, the points the run's training data.
 
 # %% tags=["hide-input"]
-def run0_title(method, step):
-    accuracy = four_frame[(four_frame["method"] == method) & (four_frame["seed"] == four_seeds[0])
-                          & (four_frame["step"] == step)]["test_accuracy"]
-    return f"{method}, step {step:,}" + (f", test {accuracy.item():.0%}" if len(accuracy) else "")
-
-
-figures.classifier_grid([[(four["snapshots"][m][step], 0, run0_title(m, step)) for step in four_snaps]
+figures.classifier_grid([[(four["snapshots"][m][step], 0, figures.run_title(four_frame, m, four_seeds[0], step))
+                          for step in four_snaps]
                          for m in ("Adam", "AdLaLa")], four_task, f"Classifiers of run 0, {four_task.title}", scale);
 
 # %% [markdown]
@@ -383,28 +282,11 @@ sweep_final = thermo.final_accuracy(sweep_both, step=sweep_cfg["steps"])
 adlala_sweep = sweep_final.loc["AdLaLa", "mean"]
 rivals = sweep_final.drop(index="AdLaLa")
 
-rival_order = [s.label for s in sweep_settings if s.method == "SGLD"] + sorted(
-    [m for m in rivals.index if m.startswith("Adam")], key=lambda m: float(m.split("=")[1].rstrip(")")))
+rival_order = thermo.fig10_rival_order(sweep_settings, rivals.index)
 sweep_judged = thermo.beats(thermo.final_values(sweep_both, step=sweep_cfg["steps"]), "AdLaLa", rival_order)
 
 # %% tags=["hide-input"]
 figures.sweep_bars(rivals, rival_order, adlala_sweep, sweep_cfg["steps"], len(sweep_seeds), four_task.title, scale);
-
-# %% tags=["remove-cell"]
-sweep_wins = sum(r.verdict == "reproduced" for r in sweep_judged)
-sweep_decider = thermo.least_favourable(sweep_judged)
-claims.record(
-    "04", "fig10-adlala-beats-tuned",
-    "4-turn spirals: AdLaLa at fixed parameters beats SGD, SGLD (σ = 0.005 … 0.1) and Adam over several step sizes (Fig. 10)",
-    "AdLaLa above every bar (figure)",
-    f"AdLaLa {pct(adlala_sweep)}; best rival {rivals['mean'].idxmax()} {pct(rivals['mean'].max())}; "
-    f"against each setting: {thermo.verdict_counts(sweep_judged)}",
-    claims.verdict_from_fraction(sweep_wins / len(sweep_judged)),
-    source="Leimkuhler et al. 2019 Fig. 10", scale=scale, kind="paper", reference="paper",
-    notes=f"The book's paired rule against each setting on the same {len(sweep_seeds)} runs × {sweep_cfg['steps']} "
-          "steps; verdict from the fraction of settings beaten (all: reproduced, at least half: partly). SGLD at "
-          f"h = 0.1 (the caption gives no step size). Least favourable: {sweep_decider.detail}",
-);
 
 # %% [markdown]
 # ## Trigonometric data (Figs. 11 and 12)
@@ -434,36 +316,9 @@ figures.accuracy_curves({a: frame for a, (_, frame) in trig.items()}, {a: task.t
 trig_final = pd.concat({a: thermo.final_accuracy(frame) for a, (_, frame) in trig.items()}, names=["a"])
 trig_judged = {(scheme, a): thermo.beats(thermo.final_values(frame), scheme, ["SGD", "Adam", "SGLD"])
                for scheme in ("LOL", "AdLaLa") for a, (_, frame) in trig.items()}
-report.show(pd.DataFrame([{"scheme": scheme, "a": a, "against": r.b,
-                           "accuracy (%)": f"{100 * r.mean_a:.1f} vs {100 * r.mean_b:.1f}",
-                           "paired difference [95 %]": f"{100 * r.mean_difference:+.1f} [{100 * r.mean_lo:+.1f}, {100 * r.mean_hi:+.1f}]",
-                           "median difference [95 %]": f"{100 * r.median_difference:+.1f} [{100 * r.median_lo:+.1f}, {100 * r.median_hi:+.1f}]",
-                           "verdict": r.verdict}
-                          for (scheme, a), results in trig_judged.items() for r in results]),
+report.show(figures.trig_table(trig_judged),
             caption=f"Final test accuracy on the reconstructed trigonometric data: each partitioned scheme against "
                     f"each rival on the same {len(trig_seeds)} runs (points)")
-
-# %% tags=["remove-cell"]
-trig_verdicts = {}
-for scheme in ("LOL", "AdLaLa"):
-    per_a = {a: thermo.least_favourable(trig_judged[(scheme, a)]) for a in trig}
-    trig_verdicts[scheme] = thermo.combine_parts([r.verdict for r in per_a.values()])
-    claims.record(
-        "04", f"trig-{scheme.lower()}-best",
-        f"On planar trigonometric data (our reconstruction of Eq. 17) {scheme} reaches a higher test accuracy than "
-        "SGD, Adam and SGLD (Figs. 11, 12)",
-        f"{scheme} above the others (figures; values not in the captions)",
-        "Reconstructed data: " + "; ".join(
-            f"a={a}: {scheme} {pct(trig_final.loc[(a, scheme), 'mean'])} vs "
-            + ", ".join(f"{m} {pct(trig_final.loc[(a, m), 'mean'])}" for m in ("SGD", "Adam", "SGLD"))
-            + f" ({r.verdict}; decided by {r.b})" for a, r in per_a.items()),
-        trig_verdicts[scheme],
-        source="Leimkuhler et al. 2019 Figs. 11, 12", scale=scale, kind="paper", reference="paper",
-        notes=f"RECONSTRUCTED DATA: Eq. 17 was not recovered (see the chapter). {len(trig_seeds)} runs, "
-              f"{trig_cfg['steps']} steps. The book's paired rule against each of SGD, Adam, SGLD; the least favourable "
-              "decides at each a; the a values are combined part by part. "
-              + " ".join(f"a={a}: {r.detail}" for a, r in per_a.items()),
-    )
 
 # %% [markdown]
 # ## Temperature shapes the classifier (Fig. 1)
@@ -484,15 +339,9 @@ temps = thermo.compare(temp_task, temp_settings, temp_seeds, temp_cfg["steps"], 
 paper_temps = temp_settings[:len(temp_cfg["taus"])]
 temp_final = thermo.final_accuracy(temps["frame"]).loc[[s.label for s in temp_settings]]
 
-
 # %% tags=["hide-input"]
-def temperature_title(setting):
-    final = temps["frame"][(temps["frame"]["method"] == setting.label) & (temps["frame"]["seed"] == temp_seeds[0])
-                           & (temps["frame"]["step"] == temp_cfg["steps"])]["test_accuracy"].item()
-    return f"τ = {setting.hyper['tau']:g}: test {final:.1%}"
-
-
-figures.classifier_grid([[(temps["snapshots"][s.label][temp_cfg["steps"]], 0, temperature_title(s))
+figures.classifier_grid([[(temps["snapshots"][s.label][temp_cfg["steps"]], 0,
+                           figures.temperature_title(temps["frame"], s, temp_seeds[0], temp_cfg["steps"]))
                           for s in paper_temps[i:i + 2]] for i in range(0, len(paper_temps), 2)],
                         temp_task, f"BAOAB classifiers of run 0 after {temp_cfg['steps']:,} steps, {temp_task.title}",
                         scale);
@@ -500,25 +349,6 @@ figures.classifier_grid([[(temps["snapshots"][s.label][temp_cfg["steps"]], 0, te
 # %%
 report.show(temp_final[["mean", "std", "min", "max", "n"]].reset_index(),
             caption="Final test accuracy at each temperature (the last rows: hotter than Fig. 1)", precision=4)
-
-# %% tags=["remove-cell"]
-temp_values = thermo.final_values(temps["frame"])
-hot, cold = paper_temps[-1].label, paper_temps[0].label
-fig1_judged = claims.compare_paired(temp_values[hot], temp_values[cold], hot, cold, higher_is_better=True)
-fig1_excluded = fig1_judged.verdict == "inconclusive" and fig1_judged.mean_hi < 0.01
-fig1_entry = claims.record(
-    "04", "fig1-temperature",
-    "BAOAB's classifier improves as the temperature rises from 1e-8 to 1e-5 (Fig. 1)",
-    "improves substantially with τ (test accuracies shown in the figure, not readable)",
-    ", ".join(f"τ={s.hyper['tau']:g}: {temp_final.loc[s.label, 'mean']:.2%}" for s in paper_temps)
-    + f"; τ=1e-5 vs 1e-8: {points(fig1_judged.mean_difference)} [{points(fig1_judged.mean_lo)}, "
-      f"{points(fig1_judged.mean_hi)}] points",
-    "not reproduced" if fig1_excluded else fig1_judged.verdict,
-    source="Leimkuhler et al. 2019 Fig. 1", scale=scale, kind="paper", reference="paper",
-    notes=f"Reconstructed trigonometric data; {len(temp_seeds)} runs × {temp_cfg['steps']} steps (paper: 50K). The "
-          "book's paired rule for the hottest against the coldest temperature; an inconclusive result whose mean "
-          f"interval excludes a gain of 1 point or more counts as not reproduced. {fig1_judged.detail}",
-)
 
 # %% [markdown]
 # ## Why the temperature does not matter here: the heat of minibatch noise
@@ -561,46 +391,12 @@ figures.temperature_figure(temperatures, xi_probes, xi_lines,
                            scale);
 
 # %%
-report.show(temperatures[["tau", "layer", "measured", "sigma_g2", "noise heat", "predicted"]].rename(columns={
-    "tau": "τ", "measured": "kinetic temperature (measured)", "sigma_g2": "σ_g²",
-    "noise heat": "h²σ_g²/(1 − e^(−2γh))", "predicted": "τ + noise heat"}),
+report.show(figures.temperature_columns(temperatures),
     caption=f"BAOAB (h = {thermo.FIG1_BAOAB.hyper['lr']:g}, γ = {thermo.FIG1_BAOAB.hyper['gamma']:g}), 2 % "
             f"subsampling: kinetic temperature per layer, mean over {len(temp_seeds)} runs", precision=3)
 
-# %% tags=["remove-cell"]
-at_paper = temperatures[temperatures["tau"] <= max(temp_cfg["taus"])]
-hottest_paper = at_paper[at_paper["tau"] == max(temp_cfg["taus"])].set_index("layer")
-noise_share = (1 - at_paper["tau"] / at_paper["measured"]).min()  # the heat not from τ, least over layers and τ
-hottest_share = (1 - hottest_paper["tau"] / hottest_paper["measured"]).min()
-ratios = at_paper["measured"] / at_paper["predicted"]
-coldest = temperatures[temperatures["tau"] == min(temp_cfg["taus"])].set_index("layer")
-heat_over_tau = float((coldest["measured"] / max(temp_cfg["taus"])).min())  # noise heat alone vs the hottest τ
-hotter = temperatures[temperatures["tau"] > max(temp_cfg["taus"])]
-first_hotter = hotter[hotter["tau"] == hotter["tau"].min()].set_index("layer") if len(hotter) else None
-xi_late = xi_probes[xi_probes["step"] > two_cfg["steps"] // 2][["ξ W1", "ξ b1"]].mean()
-heat_holds = noise_share > 0.5 and ratios.between(0.5, 2).all()
-claims.record(
-    "04", "fig1-minibatch-heat",
-    "At 2 % subsampling, the heat of minibatch gradient noise swamps the temperatures of Fig. 1 (τ ≤ 1e-5), so τ "
-    "cannot shape BAOAB's classifier there",
-    None,
-    f"kinetic temperature with τ = {min(temp_cfg['taus']):g} (all minibatch heat): "
-    + ", ".join(f"{coldest.loc[layer, 'measured']:.2g} in {layer}" for layer in coldest.index)
-    + f", {heat_over_tau:.3g}× the hottest τ of Fig. 1 or more; at τ = {max(temp_cfg['taus']):g}, "
-      f"{hottest_share:.0%} or more of it is not τ's; measured/predicted (τ + h²σ_g²/(1 − e^(−2γh))) "
-      f"{ratios.min():.2f} to {ratios.max():.2f} for τ ≤ {max(temp_cfg['taus']):g}",
-    "reproduced" if heat_holds else "not reproduced",
-    source="our measurement (issue: why Fig. 1 is flat)", scale=scale, kind="ours", reference=None,
-    notes=f"{len(temp_seeds)} runs × {temp_cfg['steps']} steps per τ; kinetic temperature pᵀp/N per layer averaged "
-          "over the second half; σ_g² measured at the final parameters over one epoch of minibatches. Reproduced: "
-          "at every τ of Fig. 1 more than half of each layer's kinetic temperature is not τ's, and τ plus the "
-          "predicted noise heat is within a factor 2 of the measurement. AdLaLa (γ=0.5) on the 2-turn "
-          f"spirals: mean ξ over the second half {xi_late['ξ W1']:.3g} (W1), {xi_late['ξ b1']:.3g} (b1), against "
-          f"σ_A²/(2τ₁) = {list(xi_lines.values())[0]:g} without gradient noise.",
-);
-
 # %% [markdown]
-# {glue:text}`heat_sentence`
+# {glue:text}`fig1-minibatch-heat.sentence`
 
 # %% [markdown]
 # ## Sensitivity of AdLaLa to its parameters (Fig. 15)
@@ -624,27 +420,6 @@ sens_adam = thermo.final_accuracy(sens_adam_frame).loc["Adam", "mean"]
 # %% tags=["hide-input"]
 figures.sensitivity_heatmap(sens, sens_cfg["steps"], len(sens_seeds), sens_adam, sens_task.title, scale);
 
-# %% tags=["remove-cell"]
-adam_values = thermo.final_values(sens_adam_frame)["Adam"]
-sens_judged = []
-for _, cell in sens.iterrows():
-    setting = thermo.FIG15_ADLALA.replace(tau1=cell["tau1"], sigma_A=cell["sigma_A"])
-    cell_values = thermo.final_values(thermo.train(sens_task, setting, sens_seeds, sens_cfg["steps"], sens_cfg["steps"],
-                                                   device=session.device)["frame"])["AdLaLa"]
-    sens_judged.append(claims.compare_paired(cell_values, adam_values, "AdLaLa", "Adam", higher_is_better=True))
-sens_above = sum(r.verdict == "reproduced" for r in sens_judged) / len(sens_judged)
-claims.record(
-    "04", "fig15-sensitivity",
-    "AdLaLa gives good test accuracy on the 4-turn spirals over a range of τ₁ and σ_A (Fig. 15)",
-    "heatmap of mean accuracies over 10 runs (values not in the caption)",
-    f"{pct(sens['mean'].min())} … {pct(sens['mean'].max())} over {len(sens)} cells; against Adam's {pct(sens_adam)} "
-    f"on the same runs: {thermo.verdict_counts(sens_judged)}",
-    claims.verdict_from_fraction(sens_above),
-    source="Leimkuhler et al. 2019 Fig. 15", scale=scale, kind="paper", reference="paper",
-    notes=f"{len(sens_seeds)} runs × {sens_cfg['steps']} steps per cell, h = 0.1, γ₂ = 0.03, τ₂ = 1e-8, ε = 0.1. "
-          "Verdict: the fraction of cells that beat Adam (h = 0.005) by the book's paired rule on the same runs.",
-);
-
 # %% [markdown]
 # ## Initialisation (Figs. 9 and 14)
 #
@@ -657,22 +432,12 @@ claims.record(
 # is our reading). Each run keeps its data and minibatches, so the initialisations are paired too.
 
 # %%
-from optbook.tasks.initialisation import GaussianInit
-
 init_cfg = config["initialisation"]
-two_init_settings = [s for s in thermo.FIG8 if s.label in init_cfg["two_turn_methods"]]
 four_init_seeds = four_seeds[:init_cfg["four_turn_runs"]]
-DEFAULT_INIT = "PyTorch default"
-init_frames = {("2-turn", DEFAULT_INIT): two_frame[two_frame["method"].isin(init_cfg["two_turn_methods"])],
-               ("4-turn", DEFAULT_INIT): four_frame[four_frame["seed"].isin(four_init_seeds)
-                                                     & (four_frame["step"] <= init_cfg["four_turn_steps"])]}
-for std in thermo.GAUSSIAN_STDS:
-    init_frames[("2-turn", f"N(0, {std:g}²)")] = thermo.compare(
-        GaussianInit(two_task, std), two_init_settings, two_seeds, two_cfg["steps"], two_cfg["eval_every"],
-        device=session.device)["frame"]
-    init_frames[("4-turn", f"N(0, {std:g}²)")] = thermo.compare(
-        GaussianInit(four_task, std), (thermo.ADAM, thermo.FIG10_ADLALA), four_init_seeds, init_cfg["four_turn_steps"],
-        four_cfg["eval_every"], device=session.device)["frame"]
+init_frames = {("2-turn", thermo.DEFAULT_INIT): two_frame[two_frame["method"].isin(init_cfg["two_turn_methods"])],
+               ("4-turn", thermo.DEFAULT_INIT): four_frame[four_frame["seed"].isin(four_init_seeds)
+                                                            & (four_frame["step"] <= init_cfg["four_turn_steps"])]}
+init_frames |= thermo.gaussian_initialisations(two_task, four_task, two_seeds, four_init_seeds, config, session.device)
 init_table = pd.concat({key: thermo.final_accuracy(frame) for key, frame in init_frames.items()},
                        names=["problem", "initial weights"])
 report.show(init_table[["mean", "lo", "hi", "std", "n"]].reset_index().rename(columns={"lo": "95% CI: lo",
@@ -686,82 +451,8 @@ figures.accuracy_curves({key: frame for key, frame in init_frames.items() if key
                         f"{two_task.title}: test accuracy by initialisation, {len(two_seeds)} runs (mean, 95 % CI)",
                         scale);
 
-# %% tags=["remove-cell"]
-spread_checks = []
-for (problem, init), frame in init_frames.items():
-    if problem != "2-turn":
-        continue
-    values = thermo.final_values(frame)
-    for rival in ("SGD", "Adam"):
-        if rival in values:
-            spread_checks.append((init, rival, thermo.spread_difference(values, best, rival)))
-spread_verdicts = [{"lower": "reproduced", "higher": "not reproduced", "unclear": "inconclusive"}[c["says"]]
-                   for _, _, c in spread_checks]
-claims.record(
-    "04", "fig14-variance",
-    "Over 100 runs AdLaLa's test accuracy varies less between runs than SGD's and Adam's (Fig. 14)",
-    "lower variance for AdLaLa (figure; values not in the caption)",
-    "; ".join(f"{init}, vs {rival}: std {100 * c['std']:.1f} vs {100 * c['rival_std']:.1f} points "
-              f"(difference [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}])" for init, rival, c in spread_checks),
-    thermo.combine_parts(spread_verdicts),
-    source="Leimkuhler et al. 2019 Fig. 14", scale=scale, kind="paper", reference="paper",
-    notes=f"AdLaLa (γ=0.5) against SGD and Adam at each initialisation, on the same {len(two_seeds)} seeds: the "
-          "difference of the standard deviations of the final test accuracy with a paired bootstrap 95 % interval "
-          "(runs resampled jointly); below 0: holds. Parts combined: all hold → reproduced, some → partly. Fig. 14's "
-          f"SGD used h = 0.25; ours h = {thermo.SGD.hyper['lr']:g} (Fig. 8's).",
-)
-init_shift = {}
-for problem in ("2-turn", "4-turn"):
-    base = thermo.final_values(init_frames[(problem, DEFAULT_INIT)])
-    for std in thermo.GAUSSIAN_STDS:
-        other = thermo.final_values(init_frames[(problem, f"N(0, {std:g}²)")])
-        for method in ("Adam", best if problem == "2-turn" else "AdLaLa"):
-            init_shift[(problem, std, method)] = claims.compare_paired(
-                other[method], base.loc[other.index, method], f"{method}, N(0, {std:g}²)", f"{method}, default",
-                higher_is_better=True)
-shift_rows = pd.DataFrame([{"problem": p, "std": s, "method": "AdLaLa" if m.startswith("AdLaLa") else m,
-                            "shift": r.mean_difference, "moves": r.verdict != "inconclusive"}
-                           for (p, s, m), r in init_shift.items()])
-shift_pivot = shift_rows.pivot_table(index=["problem", "std"], columns="method", values="shift")
-adlala_steadier = (shift_pivot["AdLaLa"].abs() < shift_pivot["Adam"].abs())
-four_values_paper_init = pd.DataFrame({
-    "AdLaLa": thermo.final_values(init_frames[("4-turn", "N(0, 0.01²)")])["AdLaLa"],
-    "Adam": thermo.final_values(init_frames[("4-turn", "N(0, 0.5²)")])["Adam"]})
-fig9_paper_init = claims.compare_paired(four_values_paper_init["AdLaLa"], four_values_paper_init["Adam"],
-                                        "AdLaLa N(0, 0.01²)", "Adam N(0, 0.5²)", higher_is_better=True)
-claims.record(
-    "04", "fig14-initialisation",
-    "AdLaLa's accuracy depends less on the initial weights than Adam's (Figs. 9, 14: Gaussian against PyTorch's default)",
-    "Fig. 14 draws both with 0.01·N(0,1) and PyTorch's initialisation (figure; values not in the caption)",
-    "; ".join(f"{p}, N(0, {s:g}²) − default: Adam {points(row['Adam'])}, AdLaLa {points(row['AdLaLa'])} points"
-              for (p, s), row in shift_pivot.iterrows()),
-    claims.verdict_from_fraction(float(adlala_steadier.mean())),
-    source="Leimkuhler et al. 2019 Figs. 9, 14", scale=scale, kind="paper", reference="paper",
-    notes="Per problem and Gaussian: the paired mean change of the final test accuracy from the default "
-          "initialisation, same seeds and data; AdLaLa steadier where its |change| is the smaller. Verdict from the "
-          f"fraction of the {len(adlala_steadier)} cases. 4-turn: first {len(four_init_seeds)} runs, "
-          f"{init_cfg['four_turn_steps']} steps. " + " ".join(r.detail for r in init_shift.values()),
-)
-claims.record(
-    "04", "fig9-four-turn-adlala-vs-adam",
-    "4-turn spirals: AdLaLa finds better classifiers than Adam (Figs. 7, 9: test accuracy 0.8 vs 0.67 at 10K steps)",
-    "AdLaLa 0.80 vs Adam 0.67 (Fig. 7, one run); notebook: 92.9 % vs 68.6 % after 80K steps",
-    f"PyTorch initialisation: AdLaLa {pct(four_judged.mean_a)} vs Adam {pct(four_judged.mean_b)} after "
-    f"{four_cfg['steps']} steps ({four_judged.verdict}); Fig. 9's initialisations (Adam N(0, 0.5²), AdLaLa "
-    f"N(0, 0.01²)): {pct(fig9_paper_init.mean_a)} vs {pct(fig9_paper_init.mean_b)} after "
-    f"{init_cfg['four_turn_steps']} steps ({fig9_paper_init.verdict})",
-    thermo.combine_parts([four_judged.verdict, fig9_paper_init.verdict]),
-    source="Leimkuhler et al. 2019 Figs. 7, 9; official notebook output", scale=scale, kind="paper",
-    reference="paper",
-    notes=f"The book's paired rule on {len(four_seeds)} runs (PyTorch initialisation) and on {len(four_init_seeds)} "
-          "runs (Fig. 9's initialisations); parts combined. Not Fig. 9's protocol: 100 nodes (500), p = 0.5 (1), "
-          "5 % subsampling (2 %), Fig. 10's AdLaLa h = 0.25, γ = 0.1, τ₂ = 1e-4, ε = 0.05 (Fig. 9: h = 0.1, "
-          f"γ₂ = 0.03, τ₂ = 1e-5, ε = 0.1), no averaging of the classifier. {four_judged.detail} "
-          f"{fig9_paper_init.detail}",
-);
-
 # %% [markdown]
-# {glue:text}`init_sentence`
+# {glue:text}`initialisation.sentence`
 
 # %% [markdown]
 # ## Faster, more accurate, more robust?
@@ -787,30 +478,6 @@ report.show(aspect_accuracy, caption="AdLaLa against SGD and Adam: final test ac
 # %%
 report.show(aspect_verdicts, caption="Steps to a common accuracy level (evaluation grid), and the three verdicts")
 
-# %% tags=["remove-cell"]
-ASPECTS = ("faster", "more accurate", "more robust")
-judged = {aspect: aspects[aspects[aspect] != "no common level"] for aspect in ASPECTS}
-robust_fair = aspects[~aspects["rival at chance"]]
-aspect_counts = {aspect: (int((judged[aspect][aspect] == "reproduced").sum()), len(judged[aspect])) for aspect in ASPECTS}
-not_robust = aspects[aspects["more robust"] != "reproduced"]
-chance_explains = bool(len(not_robust)) and bool(not_robust["rival at chance"].all())
-claims.record(
-    "04", "faster-more-accurate-more-robust",
-    "Thermodynamic parameterization (AdLaLa) is (i) faster, (ii) more accurate and (iii) more robust than SGD and Adam",
-    "claimed in the abstract, on spirals, trigonometric data and MNIST",
-    "; ".join(f"{aspect}: {k}/{n} comparisons" for aspect, (k, n) in aspect_counts.items())
-    + (f"; every comparison where AdLaLa is not more robust has a rival at chance ("
-       + ", ".join(f"{r['against']} on {r['problem']} {pct(r['rival accuracy'])}" for _, r in not_robust.iterrows())
-       + ")" if chance_explains else ""),
-    claims.verdict_from_fraction(float(np.mean([k / n for k, n in aspect_counts.values() if n]))),
-    source="Leimkuhler et al. 2019, abstract", scale=scale, kind="paper", reference=None,
-    notes=f"Comparisons: AdLaLa vs SGD and vs Adam on {', '.join(problems)} (trigonometric: our reconstruction; "
-          "no MNIST). More accurate and faster: the book's paired rule (faster: steps to 90 % of the way from chance "
-          "to the lower final mean; not judged where a rival's final mean is within 5 points of chance); more "
-          "robust: paired bootstrap interval of the std difference. Verdict from the mean fraction reproduced over "
-          "the three aspects.",
-);
-
 # %% [markdown]
 # ## What 100 runs cost: the batched ensemble
 #
@@ -824,101 +491,46 @@ speed_cfg = config["speedup"]
 speedups = thermo.ensemble_speedups({"2-turn, 20 nodes, batch 10": two_task, "4-turn, 100 nodes, batch 25": four_task},
                                     (thermo.ADAM, thermo.FIG10_ADLALA), runs=speed_cfg["runs"],
                                     steps=speed_cfg["steps"], loop_runs=speed_cfg["loop_runs"], device=session.device)
-report.show(speedups[["problem", "optimizer", "batched_s", "loop_s_extrapolated", "speedup", "max_final_loss_diff"]]
-            .rename(columns={"batched_s": "ensemble (s)", "loop_s_extrapolated": "loop (s, extrapolated)",
-                             "speedup": "speed-up", "max_final_loss_diff": "max final-loss difference"}),
+report.show(figures.speedup_table(speedups),
             caption=f"{speed_cfg['runs']} runs × {speed_cfg['steps']} steps as one ensemble against a loop of "
                     f"single runs, on {int(speedups['threads'].iloc[0])} thread(s)")
 
 # %% tags=["remove-cell"]
-# The numbers the prose cites.
-report.glue("run_counts", f"{len(two_seeds)} runs on the 2-turn and {len(four_seeds)} on the 4-turn spirals, "
-                          f"{len(trig_seeds)} on the trigonometric data, {len(temp_seeds)} per temperature, "
-                          f"{len(sweep_seeds)} per setting of Fig. 10 and {len(sens_seeds)} per cell of Fig. 15, "
-                          f"{len(four_init_seeds)} for the 4-turn "
-                          "initialisations")
-report.glue("two_runs", len(two_seeds))
-report.glue("fig8_verdict", fig8_verdict)
-report.glue("fig8_summary", fig8_summary)
-report.glue("fig8_best_verdict", fig8_decider.verdict)
-sgld_ours = sgld_readings.loc["SGLD"]
-sgld_step = sgld_readings.loc[sgld_per_step]
-report.glue("fig8_sentence",
-            f"All of this is over {len(two_seeds)} paired runs. {fig8_summary[0].upper() + fig8_summary[1:]}: against "
-            f"the paper, the verdict is **{fig8_verdict}**. AdLaLa (γ = 0.5) against each other method of Fig. 8: "
-            f"{thermo.verdict_counts(fig8_best)}. SGLD's σ read as σ√h R gives {pct(sgld_ours['ours'])}, read as the "
-            f"noise of one step (σR) {pct(sgld_step['ours'])}, against the paper's "
-            f"{pct(thermo.FIG8_PAPER_ACCURACY['SGLD'])}: the "
-            + ("per-step reading" if sgld_closer == sgld_per_step else "σ√h reading") + " is the closer one.")
-report.glue("four_adlala", pct(four_final.loc["AdLaLa", "mean"]))
-report.glue("four_adam", pct(four_final.loc["Adam", "mean"]))
-report.glue("four_verdict", four_judged.verdict)
-report.glue("four_better", f"{four_judged.fraction_better:.0%}")
-report.glue("sweep_counts", thermo.verdict_counts(sweep_judged))
-report.glue("trig_lol", trig_verdicts["LOL"])
-report.glue("trig_adlala", trig_verdicts["AdLaLa"])
-report.glue("fig1_verdict", fig1_entry["verdict"])
-report.glue("fig1_range", f"{100 * (temp_final.loc[[s.label for s in paper_temps], 'mean'].max() - temp_final.loc[[s.label for s in paper_temps], 'mean'].min()):.1f}")
-xi_predicted = list(xi_lines.values())
-report.glue("heat_sentence",
-            f"With τ = {min(temp_cfg['taus']):g} the kinetic temperature is all minibatch heat: "
-            + " and ".join(f"{coldest.loc[layer, 'measured']:.2g} in {layer}" for layer in coldest.index)
-            + f", {heat_over_tau:.3g} times the hottest temperature of Fig. 1 or more, and the prediction "
-              f"τ + h²σ_g²/(1 − e^(−2γh)) accounts for it (measured over predicted {ratios.min():.2f} to "
-              f"{ratios.max():.2f} over Fig. 1's temperatures). Even at τ = {max(temp_cfg['taus']):g} "
-              f"{hottest_share:.0%} or more of each layer's kinetic temperature is not τ's, so "
-            + ("**at 2 % subsampling τ cannot matter at Fig. 1's temperatures**: the gradient noise, not τ, sets how "
-               "hot BAOAB runs" if heat_holds else "the minibatch heat does not explain the measurement fully")
-            + (f". τ begins to count only above them: at τ = {first_hotter['tau'].iloc[0]:g} it is "
-               + " and ".join(f"{first_hotter.loc[layer, 'tau'] / first_hotter.loc[layer, 'measured']:.0%} of {layer}'s"
-                              for layer in first_hotter.index)
-               + f" kinetic temperature, and the mean accuracy is "
-                 f"{pct(temp_final.loc[temp_settings[len(paper_temps)].label, 'mean'])} against "
-                 f"{pct(temp_final.loc[paper_temps[0].label, 'mean'])} at τ = {min(temp_cfg['taus']):g}"
-               if first_hotter is not None else "")
-            + f". AdLaLa's thermostat absorbs the same kind of heat by raising its friction: ξ settles at "
-              f"{xi_late['ξ W1']:.3g} (W1) and {xi_late['ξ b1']:.3g} (b1) instead of σ_A²/(2τ₁) = {xi_predicted[0]:g}, "
-              f"against {xi_predicted[1]:.3g} (W1) and {xi_predicted[2]:.3g} (b1) predicted from the measured noise.")
-report.glue("init_sentence",
-            "Against PyTorch's default, the Gaussian initial weights move the final mean accuracy by "
-            + "; ".join(f"{points(row['Adam'])} points for Adam and {points(row['AdLaLa'])} for AdLaLa "
-                        f"(N(0, {s:g}²), {p} spirals)"
-                        for (p, s), row in shift_pivot.iterrows())
-            + f". AdLaLa is the steadier of the two in {int(adlala_steadier.sum())} of {len(adlala_steadier)} cases. "
-              f"With Fig. 9's own pairing on the 4-turn spirals (Adam from N(0, 0.5²), AdLaLa from N(0, 0.01²)) "
-              f"AdLaLa reaches {pct(fig9_paper_init.mean_a)} against {pct(fig9_paper_init.mean_b)}: "
-              f"**{fig9_paper_init.verdict}**.")
-for aspect, (k, n) in aspect_counts.items():
-    report.glue(f"aspect_{aspect.replace(' ', '_')}", f"{k} of {n}")
-report.glue("robust_sentence",
-            ("every comparison where AdLaLa is not the more robust has a rival at chance ("
-             + ", ".join(f"{r['against']} on {r['problem']}: {pct(r['rival accuracy'])}, std "
-                         f"{100 * r['rival std']:.1f} points" for _, r in not_robust.iterrows())
-             + "): a method that learns nothing varies little, so these say nothing about robustness")
-            if chance_explains else
-            ("AdLaLa is the more robust in every comparison" if not len(not_robust) else
-             f"AdLaLa is not the more robust in {len(not_robust)} comparisons, "
-             f"{int(not_robust['rival at chance'].sum())} of them against a rival at chance"))
-speed_rows = speedups.set_index(["problem", "optimizer"])["speedup"]
-report.glue("speedup_range", f"{speed_rows.min():.0f}× to {speed_rows.max():.0f}×")
+findings.publish("04", [
+    thermo_findings.fig8_findings(two_frame, two_final, versus_paper, sgld_readings, len(two_seeds)),
+    thermo_findings.fig10_findings(sweep_judged, adlala_sweep, rivals, len(sweep_seeds), sweep_cfg["steps"]),
+    thermo_findings.trig_findings(trig_final, trig_judged, list(trig), len(trig_seeds), trig_cfg["steps"]),
+    thermo_findings.fig1_findings(temps["frame"], temp_final, paper_temps, len(temp_seeds), temp_cfg["steps"]),
+    thermo_findings.heat_findings(temperatures, temp_final, temp_settings, len(paper_temps), temp_cfg["taus"],
+                                  xi_probes, xi_lines, two_cfg["steps"], len(temp_seeds), temp_cfg["steps"]),
+    thermo_findings.sensitivity_findings(sens_task, sens, sens_adam_frame, sens_seeds, sens_cfg["steps"],
+                                         device=session.device),
+    thermo_findings.initialisation_findings(init_frames, thermo.DEFAULT_INIT, four_judged, four_cfg, init_cfg,
+                                            len(two_seeds), len(four_seeds), len(four_init_seeds)),
+    thermo_findings.aspects_findings(aspects, list(problems)),
+    thermo_findings.four_turn_findings(four_final, four_judged),
+    thermo_findings.protocol_findings({"two": len(two_seeds), "four": len(four_seeds), "trig": len(trig_seeds),
+                                       "temperatures": len(temp_seeds), "sweep": len(sweep_seeds),
+                                       "sensitivity": len(sens_seeds), "four_init": len(four_init_seeds)}, speedups),
+], scale=scale)
 
 # %% [markdown]
 # ## What we found
 #
-# On the 2-turn spirals ({glue:text}`two_runs` paired runs) our means are not the paper's:
-# {glue:text}`fig8_summary` (verdict: {glue:text}`fig8_verdict`); AdLaLa with γ = 0.5 is still the
-# most accurate of Fig. 8's methods ({glue:text}`fig8_best_verdict`). On the 4-turn spirals AdLaLa
-# reaches {glue:text}`four_adlala` against Adam's {glue:text}`four_adam`
-# ({glue:text}`four_verdict`, better on {glue:text}`four_better` of the paired runs), and against
-# Fig. 10's settings: {glue:text}`sweep_counts`. On our reconstructed trigonometric data LOL's
-# verdict is {glue:text}`trig_lol` and AdLaLa's {glue:text}`trig_adlala`. The abstract's "faster,
+# On the 2-turn spirals ({glue:text}`fig8.runs` paired runs) our means are not the paper's:
+# {glue:text}`fig8.summary` (verdict: {glue:text}`fig8.verdict`); AdLaLa with γ = 0.5 is still the
+# most accurate of Fig. 8's methods ({glue:text}`fig8.best_verdict`). On the 4-turn spirals AdLaLa
+# reaches {glue:text}`four-turn.adlala` against Adam's {glue:text}`four-turn.adam`
+# ({glue:text}`four-turn.verdict`, better on {glue:text}`four-turn.better` of the paired runs), and against
+# Fig. 10's settings: {glue:text}`fig10-adlala-beats-tuned.counts`. On our reconstructed trigonometric data LOL's
+# verdict is {glue:text}`trig-lol-best.verdict` and AdLaLa's {glue:text}`trig-adlala-best.verdict`. The abstract's "faster,
 # more accurate, more robust" holds in part: against SGD and Adam, AdLaLa was faster in
-# {glue:text}`aspect_faster` comparisons where both reach a common accuracy, more accurate in
-# {glue:text}`aspect_more_accurate` and more robust in {glue:text}`aspect_more_robust`;
-# {glue:text}`robust_sentence`. Fig. 1's temperatures move BAOAB's accuracy by at most
-# {glue:text}`fig1_range` points ({glue:text}`fig1_verdict`), and the measurement says why: at 2 %
+# {glue:text}`faster-more-accurate-more-robust.faster` comparisons where both reach a common accuracy, more accurate in
+# {glue:text}`faster-more-accurate-more-robust.more_accurate` and more robust in {glue:text}`faster-more-accurate-more-robust.more_robust`;
+# {glue:text}`faster-more-accurate-more-robust.robust_sentence`. Fig. 1's temperatures move BAOAB's accuracy by at most
+# {glue:text}`fig1-temperature.range` points ({glue:text}`fig1-temperature.verdict`), and the measurement says why: at 2 %
 # subsampling the minibatch noise heats the network far above those temperatures. A batched
-# ensemble trains the runs {glue:text}`speedup_range` faster than a loop, which is what makes
+# ensemble trains the runs {glue:text}`protocol.speedup_range` faster than a loop, which is what makes
 # these run counts affordable on two cores.
 
 # %% [markdown]
@@ -933,6 +545,6 @@ report.glue("speedup_range", f"{speed_rows.min():.0f}× to {speed_rows.max():.0f
 # $\sigma\sqrt h$ (the other reading is run beside it), and infer LOL's layer assignment and its
 # $\tau_2 = \tau_1$; AdLaLa's initial $\xi$ is the official code's 0.1; Gaussian initialisations
 # redraw the weight matrices only. Run counts are the book's, not always the paper's 100:
-# {glue:text}`run_counts`. The MNIST experiments (Figs. 3, 5 left), the loss along the line
+# {glue:text}`protocol.run_counts`. The MNIST experiments (Figs. 3, 5 left), the loss along the line
 # between Adam's and AdLaLa's solutions (Fig. 3), LOL over temperatures (Fig. 16) and Fig. 13
 # (500 nodes, $\gamma = 1000$) were not run.

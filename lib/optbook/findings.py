@@ -28,7 +28,7 @@ class Claim:
 
     id: str
     sentence: str
-    paper: str
+    paper: object  # a text (may name fields), a number, or None where there is no reference value
     source: str
     kind: str = "paper"
     reference: str | None = "paper"
@@ -46,8 +46,9 @@ class Claim:
 
     def with_id(self, suffix: str, **wording) -> Claim:
         """One of a family of claims (one per task): ``<id>-<suffix>``, its texts filled with ``wording``."""
-        return Claim(f"{self.id}-{suffix}", self.sentence.format(**wording), self.paper.format(**wording),
-                     self.source, self.kind, self.reference)
+        paper = self.paper.format(**wording) if isinstance(self.paper, str) else self.paper
+        return Claim(f"{self.id}-{suffix}", self.sentence.format(**wording), paper, self.source, self.kind,
+                     self.reference)
 
 
 @dataclass
@@ -81,7 +82,8 @@ def publish(chapter: str, findings: Iterable[Finding | Iterable[Finding]], scale
             raise ValueError(f"finding {finding.id!r} is published twice; ids must be unique in a chapter")
         published[finding.id] = finding
         if finding.claim is not None:
-            paper = finding.claim.paper.format_map(finding.fields) if finding.paper is None else finding.paper
+            paper = finding.paper if finding.paper is not None else finding.claim.paper
+            paper = paper.format_map(finding.fields) if finding.paper is None and isinstance(paper, str) else paper
             claims.record(chapter, finding.id, finding.claim.sentence.format_map(finding.fields), paper,
                           finding.ours, finding.verdict,
                           source=finding.claim.source, notes=finding.notes, scale=scale,

@@ -39,6 +39,7 @@ RESULT_FORMAT = 2  # 2: train() can also record kinetic temperatures and ξ (pro
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")  # the perceptron's tensors, in registration order
 LAYERS = {"layer 1": ("W1", "b1"), "layer 2": ("W2", "b2")}  # input → hidden, hidden → output
 CHANCE = 0.5  # test accuracy of a constant classifier on two balanced classes
+DEFAULT_INIT = "PyTorch default"  # the initialisation every run starts from unless a Gaussian is named
 
 
 def _threads(device) -> int | None:
@@ -592,3 +593,63 @@ def ensemble_speedups(tasks: Mapping[str, object], settings: Sequence[Setting], 
                                              device=device)
                 rows.append(row.assign(problem=task_label, threads=torch.get_num_threads()))
     return pd.concat(rows, ignore_index=True)
+
+
+def gaussian_variance_check(k: float = 2.0, taus: Sequence[float] = (1e-4, 1e-2, 1.0), runs: int = 500,
+                            steps: int = 3000) -> pd.DataFrame:
+    """Sample N(0, τ/k), the stationary law of L(θ) = kθ²/2 at temperature τ, with BAOAB (h = 0.5,
+    γ = 1) and SGLD (h = 0.05), ``runs`` chains as one ensemble: the sample variance over the last
+    two thirds of ``steps`` against τ/k. BAOAB is exact for any stable step; SGLD's Euler step is
+    biased by 1/(1 − hk/2)."""
+    from optbook.optim import BAOAB, SGLD
+
+    samplers = {"BAOAB (h=0.5, γ=1)": (BAOAB, {"lr": 0.5, "gamma": 1.0}), "SGLD (h=0.05)": (SGLD, {"lr": 0.05})}
+    rows = []
+    for tau in taus:
+        for name, (sampler, hyper) in samplers.items():
+            theta = torch.zeros(runs, 1, dtype=torch.float64, requires_grad=True)
+            optimizer = sampler([theta], tau=tau, ensemble_dim=0, generator=torch.Generator().manual_seed(1), **hyper)
+
+            def closure():
+                optimizer.zero_grad()
+                loss = 0.5 * k * theta.pow(2).sum()
+                loss.backward()
+                return loss
+
+            samples = []
+            for step in range(steps):
+                optimizer.step(closure)
+                if step >= steps // 3:
+                    samples.append(theta.detach().clone())
+            rows.append({"integrator": name, "τ": tau, "target variance τ/k": tau / k,
+                         "sample variance": torch.cat(samples).var().item()})
+    return pd.DataFrame(rows)
+
+
+def fig10_rival_order(settings: Sequence[Setting], rivals: Sequence[str]) -> list[str]:
+    """Fig. 10's bars in order: the SGLD settings as configured, then Adam by rising step size
+    (labels ``"Adam (h=0.005)"``)."""
+    adam = [m for m in rivals if m.startswith("Adam")]
+    return [s.label for s in settings if s.method == "SGLD"] + sorted(adam, key=_step_of_label)
+
+
+def _step_of_label(label: str) -> float:
+    return float(label.split("=")[1].rstrip(")"))
+
+
+def gaussian_initialisations(two_task, four_task, two_seeds: Sequence[int], four_seeds: Sequence[int],
+                             config: Mapping, device="cpu") -> dict[tuple[str, str], pd.DataFrame]:
+    """Figs. 9 and 14's Gaussian initial weights (each of :data:`GAUSSIAN_STDS`): Fig. 14's methods
+    on the 2-turn spirals and Adam and AdLaLa on the 4-turn spirals, on the given runs; keyed
+    ``(problem, "N(0, s²)")``."""
+    from optbook.tasks.initialisation import GaussianInit
+
+    init, two, four = config["initialisation"], config["two_turn"], config["four_turn"]
+    two_settings = [s for s in FIG8 if s.label in init["two_turn_methods"]]
+    frames = {}
+    for std in GAUSSIAN_STDS:
+        frames[("2-turn", f"N(0, {std:g}²)")] = compare(GaussianInit(two_task, std), two_settings, two_seeds,
+                                                        two["steps"], two["eval_every"], device=device)["frame"]
+        frames[("4-turn", f"N(0, {std:g}²)")] = compare(GaussianInit(four_task, std), (ADAM, FIG10_ADLALA), four_seeds,
+                                                        init["four_turn_steps"], four["eval_every"], device=device)["frame"]
+    return frames

@@ -260,3 +260,52 @@ def param_groups_table(optimizer) -> pd.DataFrame:
                      "γ": group["gamma"] if group["method"] == "langevin" else None,
                      "σ_A": group["sigma_A"] if group["method"] == "adaptive" else None})
     return pd.DataFrame(rows)
+
+
+def run_title(frame: pd.DataFrame, method: str, seed: int, step: int) -> str:
+    """``"Adam, step 10,000, test 71%"``: a classifier map's title, with its run's test accuracy
+    where that step was evaluated."""
+    accuracy = frame[(frame["method"] == method) & (frame["seed"] == seed) & (frame["step"] == step)]["test_accuracy"]
+    return f"{method}, step {step:,}" + (f", test {accuracy.item():.0%}" if len(accuracy) else "")
+
+
+def temperature_title(frame: pd.DataFrame, setting, seed: int, step: int) -> str:
+    """``"τ = 1e-05: test 71.3%"``: the title of one temperature's classifier map."""
+    final = frame[(frame["method"] == setting.label) & (frame["seed"] == seed) & (frame["step"] == step)]
+    return f"τ = {setting.hyper['tau']:g}: test {final['test_accuracy'].item():.1%}"
+
+
+def trig_table(trig_judged: dict) -> pd.DataFrame:
+    """Each partitioned scheme against each rival at each a: accuracies, the paired mean and median
+    differences with their 95 % intervals (points), the verdict."""
+    return pd.DataFrame([{"scheme": scheme, "a": a, "against": r.b,
+                          "accuracy (%)": f"{100 * r.mean_a:.1f} vs {100 * r.mean_b:.1f}",
+                          "paired difference [95 %]": f"{100 * r.mean_difference:+.1f} [{100 * r.mean_lo:+.1f}, "
+                                                      f"{100 * r.mean_hi:+.1f}]",
+                          "median difference [95 %]": f"{100 * r.median_difference:+.1f} [{100 * r.median_lo:+.1f}, "
+                                                      f"{100 * r.median_hi:+.1f}]",
+                          "verdict": r.verdict}
+                         for (scheme, a), results in trig_judged.items() for r in results])
+
+
+def fig8_table(two_final: pd.DataFrame, versus_paper: pd.DataFrame, sgld_readings: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 8's means against ours, the per-step SGLD reading as one more row, in the book's order."""
+    table = pd.concat([versus_paper, sgld_readings.drop(index="SGLD")])
+    table = table.assign(std=two_final["std"], runs=two_final["n"]).loc[plots.ordered(table.index)]
+    return table.reset_index().rename(columns={
+        "paper": "paper (mean of 100)", "ours": "ours (mean)", "difference": "ours − paper",
+        "half-width": "± (95 %)", "beyond": "beyond ±", "std": "std over runs"})
+
+
+def speedup_table(speedups: pd.DataFrame) -> pd.DataFrame:
+    """The batched ensemble against a loop of single runs, as the page shows it."""
+    return speedups[["problem", "optimizer", "batched_s", "loop_s_extrapolated", "speedup", "max_final_loss_diff"]].rename(
+        columns={"batched_s": "ensemble (s)", "loop_s_extrapolated": "loop (s, extrapolated)", "speedup": "speed-up",
+                 "max_final_loss_diff": "max final-loss difference"})
+
+
+def temperature_columns(temperatures: pd.DataFrame) -> pd.DataFrame:
+    """The kinetic temperatures per τ and layer against τ plus the predicted noise heat."""
+    return temperatures[["tau", "layer", "measured", "sigma_g2", "noise heat", "predicted"]].rename(columns={
+        "tau": "τ", "measured": "kinetic temperature (measured)", "sigma_g2": "σ_g²",
+        "noise heat": "h²σ_g²/(1 − e^(−2γh))", "predicted": "τ + noise heat"})
