@@ -50,9 +50,10 @@ import pandas as pd
 import torch
 
 import optbook
-from optbook import baselines, claims, plots, report, scales
+from optbook import baselines, findings, plots, report, scales
 from optbook.learned import LearnedOptimizer, log_sign_preprocess
 from optbook.studies import learning_to_learn as l2l
+from optbook.studies import learning_to_learn_findings as l2l_findings
 from optbook.tasks import book_task
 
 session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
@@ -152,26 +153,6 @@ quadratic_task = book_task("quadratic")
 data_name = mnist_task.data().name
 l2l.throughput_table({"quadratic": quadratic_lstm, f"MNIST ({data_name})": mnist_lstm})
 
-# %% tags=["remove-cell"]
-report.glue("l2l_data", data_name)
-report.glue("mnist_steps_per_s", f"{mnist_lstm.info['steps_per_second']:.1f}")
-report.glue("quadratic_steps_per_s", f"{quadratic_lstm.info['steps_per_second']:.0f}")
-report.glue("mnist_train_minutes", f"{mnist_lstm.info['train_seconds'] / 60:.0f}")
-report.glue("mnist_problems", f"{len(mnist_lstm.history)}")
-report.glue("quadratic_problems", f"{len(quadratic_lstm.history)}")
-report.glue("mnist_threads", f"{mnist_lstm.info['threads']} torch thread(s)")
-report.glue("quadratic_runs", f"{quadratic_lstm.info['runs_per_problem']} problems per step")
-quadratic_meta, mnist_meta = config["quadratic_meta"], config["mnist_meta"]
-report.glue("proto_quad_runs", f"{quadratic_meta['runs']}")
-report.glue("proto_quad_problems", f"{quadratic_meta['problems']}")
-report.glue("proto_mnist_problems", f"{mnist_meta['problems']}")
-report.glue("proto_mnist_validation", f"{len(mnist_meta['validation_seeds'])}")
-report.glue("proto_quad_validation", f"{len(quadratic_meta['validation_seeds'])}")
-report.glue("proto_clip", "no clipping" if mnist_meta["clip_grad_norm"] is None else f"norm {mnist_meta['clip_grad_norm']:g}")
-report.glue("proto_p", f"{config['mnist_net']['preprocess_p']:g}")
-report.glue("proto_scale", f"{config['mnist_net']['output_scale']:g}")
-report.glue("proto_transfer_steps", f"{config['transfer_steps']}")
-
 # %% tags=["hide-input"]
 fig = l2l.meta_training_figure({quadratic_task.title: quadratic_lstm, mnist_task.title: mnist_lstm},
                                f"Meta-training (MNIST: {data_name})", scale)
@@ -182,27 +163,27 @@ fig = l2l.meta_training_figure({quadratic_task.title: quadratic_lstm, mnist_task
 # Every difference we know of, so a reader can weigh the verdicts below (the values are this
 # run's, `scale="cpu"` unless the config table above says otherwise):
 #
-# - **Quadratics per meta-step:** {glue:text}`proto_quad_runs` problems are averaged into each
+# - **Quadratics per meta-step:** {glue:text}`protocol.quad_runs` problems are averaged into each
 #   meta-gradient; the official code optimises a batch of 128 functions jointly.
-# - **Training problems:** {glue:text}`proto_quad_problems` quadratics and
-#   {glue:text}`proto_mnist_problems` MNIST problems of 100 steps each; the paper does not say how
+# - **Training problems:** {glue:text}`protocol.quad_problems` quadratics and
+#   {glue:text}`protocol.mnist_problems` MNIST problems of 100 steps each; the paper does not say how
 #   many it used (the official code's default is 10,000 epochs).
-# - **Validation:** the kept network is the best on {glue:text}`proto_quad_validation` held-out
-#   quadratics and {glue:text}`proto_mnist_validation` held-out MNIST problems; the paper does not
+# - **Validation:** the kept network is the best on {glue:text}`protocol.quad_validation` held-out
+#   quadratics and {glue:text}`protocol.mnist_validation` held-out MNIST problems; the paper does not
 #   describe model selection.
-# - **Meta-gradient clipping** at {glue:text}`proto_clip`, which neither the paper nor the official
+# - **Meta-gradient clipping** at {glue:text}`protocol.clip`, which neither the paper nor the official
 #   code uses: without it, meta-training diverged on some runs here (the exploding meta-gradients
 #   of long truncations that Metz et al. analyse {cite}`metz2019understanding`).
 # - **The LSTM's initialisation:** PyTorch's default (uniform in $\pm 1/\sqrt{20}$) with a
 #   forget-gate bias of 0; Sonnet, which the official code uses, adds +1 to the forget gate and
 #   draws weights from a truncated normal.
-# - **Preprocessing and output scale on MNIST:** $p$ = {glue:text}`proto_p` and output scale
-#   {glue:text}`proto_scale`, as the paper states; the official code's MNIST configuration
+# - **Preprocessing and output scale on MNIST:** $p$ = {glue:text}`protocol.p` and output scale
+#   {glue:text}`protocol.scale`, as the paper states; the official code's MNIST configuration
 #   scales the output by 0.01.
-# - **MNIST data:** {glue:text}`l2l_data`. The LSTM is evaluated on minibatches of the training
+# - **MNIST data:** {glue:text}`meta.data`. The LSTM is evaluated on minibatches of the training
 #   images (as the PyTorch reproductions do); the official code evaluates a saved optimizer on
 #   the test split.
-# - **Transfer horizon:** the transfer experiments run {glue:text}`proto_transfer_steps` steps.
+# - **Transfer horizon:** the transfer experiments run {glue:text}`protocol.transfer_steps` steps.
 #
 # ## Claim 1 (Fig. 4, left): on quadratics the LSTM beats the tuned hand-designed optimizers
 #
@@ -240,69 +221,14 @@ fig = l2l.loss_figure({quadratic_task.title: quadratic_runs},
                       f"Learned (solid) and tuned (dashed) optimizers on {n_eval} problems", scale)
 
 
-# %% tags=["remove-cell"]
-def record_judged(claim_id: str, claim: str, judged, paper: str, source: str, notes: str, **kwargs) -> None:
-    claims.record("01", claim_id, claim, paper, judged.detail, judged.verdict, source=source, notes=notes,
-                  scale=scale, **kwargs)
-
-
-def glue_judged(prefix: str, judged) -> None:
-    """The LSTM's numbers as ``<prefix>_lstm*``, the deciding baseline's as ``<prefix>_best*``,
-    whichever side of the comparison each is on."""
-    learned_first = judged.a.startswith(l2l.LEARNED)
-    lstm_mean, other_mean = (judged.mean_a, judged.mean_b) if learned_first else (judged.mean_b, judged.mean_a)
-    lstm_median, other_median = (judged.median_a, judged.median_b) if learned_first else (judged.median_b, judged.median_a)
-    other = judged.b if learned_first else judged.a
-    report.glue(f"{prefix}_lstm", f"{lstm_mean:.3g}")
-    report.glue(f"{prefix}_best", f"{other} ({other_mean:.3g})")
-    report.glue(f"{prefix}_lstm_median", f"{lstm_median:.3g}")
-    report.glue(f"{prefix}_best_median", f"{other} ({other_median:.3g})")
-    report.glue(f"{prefix}_fraction", f"{judged.fraction_better:.0%}")
-    report.glue(f"{prefix}_verdict", judged.verdict)
-
-
-def lead_text(frame: pd.DataFrame, statistic: str) -> str:
-    lead = l2l.longest_lead(frame, statistic=statistic)
-    what = "mean" if statistic == "mean" else "median"
-    return (f"never has the lowest {what} loss" if lead is None else
-            f"has the lowest {what} loss from step {lead[0]} to step {lead[1]}")
-
-
-report.glue("n_eval", f"{n_eval}")
-quad_notes = (f"{n_eval} held-out problems; baselines at chapter 0's tuned rates; {len(quadratic_lstm.history)} "
-              "training problems. OPT-ML, a later reproduction, reported LSTM 0.25 vs best baseline 0.33 at step 100 "
-              "(baselines at the PyTorch port's rates; see quadratic-reproduction-baselines).")
-record_judged("quadratic-beats-baselines",
-              f"On 10-d quadratics the LSTM optimizer has a lower loss than tuned SGD, RMSprop, Adam and NAG over the "
-              f"{last} steps (mean loss over the trajectory).",
-              quadratic_judged[(TRAJECTORY, last)], "LSTM below all baselines throughout (Fig. 4, left)",
-              "Andrychowicz et al. 2016, Fig. 4 (left)", quad_notes)
-record_judged("quadratic-final-step",
-              f"On 10-d quadratics the LSTM optimizer ends lower than the tuned baselines at step {last}.",
-              quadratic_judged[(AT_STEP, last)], "LSTM below all baselines at the last step (Fig. 4, left)",
-              "Andrychowicz et al. 2016, Fig. 4 (left)", quad_notes)
-report.glue("quad_step", f"{last}")
-report.glue("quad_lead", lead_text(quadratic_runs, "mean"))
-report.glue("quad_lead_median", lead_text(quadratic_runs, "median"))
-glue_judged("quad_traj", quadratic_judged[(TRAJECTORY, last)])
-glue_judged("quad_final", quadratic_judged[(AT_STEP, last)])
-median_lead = l2l.longest_lead(quadratic_runs, statistic="median")
-stall_step = median_lead[1] if median_lead else 0
-medians = quadratic_runs[np.isfinite(quadratic_runs["loss"])].groupby(["method", "step"])["loss"].median()
-stall_opponent = quadratic_judged[(AT_STEP, last)].b
-report.glue("quad_stall_step", f"{stall_step}")
-report.glue("quad_stall_lstm", f"{medians[(l2l.LEARNED, stall_step)] / medians[(l2l.LEARNED, last)]:.2g}")
-report.glue("quad_stall_best", f"{medians[(stall_opponent, stall_step)] / medians[(stall_opponent, last)]:.2g}")
-report.glue("quad_stall_opponent", stall_opponent)
-
 # %% [markdown]
-# On the typical problem the picture is not the paper's. The LSTM {glue:text}`quad_lead_median`
-# and then stalls: from step {glue:text}`quad_stall_step` to step {glue:text}`quad_step` its median
-# loss falls by a factor of {glue:text}`quad_stall_lstm`, while {glue:text}`quad_stall_opponent`'s
-# falls by a factor of {glue:text}`quad_stall_best`. At step {glue:text}`quad_step` its median loss
-# is {glue:text}`quad_final_lstm_median` against {glue:text}`quad_final_best_median`, and it is
-# lower on only {glue:text}`quad_final_fraction` of the problems (**{glue:text}`quad_final_verdict`**).
-# The arithmetic means ({glue:text}`quad_final_lstm` against {glue:text}`quad_final_best`) are
+# On the typical problem the picture is not the paper's. The LSTM {glue:text}`quadratic.lead_median`
+# and then stalls: from step {glue:text}`quadratic.stall_step` to step {glue:text}`quadratic.step` its median
+# loss falls by a factor of {glue:text}`quadratic.stall_lstm`, while {glue:text}`quadratic.stall_opponent`'s
+# falls by a factor of {glue:text}`quadratic.stall_best`. At step {glue:text}`quadratic.step` its median loss
+# is {glue:text}`quadratic-final-step.lstm_median` against {glue:text}`quadratic-final-step.best_median`, and it is
+# lower on only {glue:text}`quadratic-final-step.fraction` of the problems (**{glue:text}`quadratic-final-step.verdict`**).
+# The arithmetic means ({glue:text}`quadratic-final-step.lstm` against {glue:text}`quadratic-final-step.best`) are
 # close only because a few badly conditioned problems dominate both. The plateau is the one
 # Wichrowska et al. {cite}`wichrowska2017learned` describe for this architecture: an RNN optimizer
 # trained with a loss summed over short horizons learns to make fast early progress and then
@@ -323,52 +249,15 @@ reference_runs = reference_runs.assign(method=reference_runs["method"] + " (thei
 tuned_baselines = quadratic_runs[quadratic_runs["method"] != l2l.LEARNED]
 their_values = l2l.per_problem(reference_runs, last)
 tuned_values = l2l.per_problem(tuned_baselines, last)
-under_tuned = pd.DataFrame({
-    "their rate": {m: f"{reference_rates[m]:g}" for m in reference_rates},
-    "our tuned rate": {m: f"{tuned_baselines[tuned_baselines['method'] == m]['lr'].iloc[0]:g}" for m in reference_rates},
-    f"mean at step {last}, their rate": {m: f"{their_values[m + ' (their lr)'].mean():.3g}" for m in reference_rates},
-    "OPT-ML's value at step 100": {m: f"{baselines.REFERENCE_FINAL_LOSS['quadratic'][m]:.2f}" for m in reference_rates},
-    f"mean at step {last}, our rate": {m: f"{tuned_values[m].mean():.3g}" for m in reference_rates},
-})
-under_tuned.T
-
-# %% tags=["remove-cell"]
-best_theirs = their_values.median().idxmin()
-best_ours = tuned_values.median().idxmin()
-tuning_matters = claims.compare_paired(tuned_values[best_ours], their_values[best_theirs],
-                                       f"{best_ours} (our rate)", best_theirs)
-lstm_vs_theirs = l2l.judge(pd.concat([their_values, l2l.per_problem(quadratic_runs, last)[[l2l.LEARNED]]], axis=1))
-their_means = their_values.mean().rename(lambda m: m.replace(" (their lr)", ""))
-their_text = ", ".join(f"{m} {v:.2f}" for m, v in their_means.items())
-opt_ml_text = ", ".join(f"{m} {v:.2f}" for m, v in baselines.REFERENCE_FINAL_LOSS["quadratic"].items())
-claims.record(
-    "01", "quadratic-reproduction-baselines",
-    "The later reproduction's quadratic win for the LSTM (0.25 vs 0.33 at step 100) comes from under-tuned "
-    "baselines: at its learning rates our baselines land near its numbers, and our tuned rates beat them.",
-    f"OPT-ML baselines at step 100: {opt_ml_text}",
-    f"At their rates, our baselines' means at step {last}: {their_text}. {tuning_matters.detail} "
-    f"LSTM against the baselines at their rates: {lstm_vs_theirs.verdict} (mean {lstm_vs_theirs.mean_a:.3g} vs "
-    f"{lstm_vs_theirs.mean_b:.3g}, median {lstm_vs_theirs.median_a:.3g} vs {lstm_vs_theirs.median_b:.3g}).",
-    tuning_matters.verdict,
-    source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7); rates of the chenwydj port",
-    notes=f"Verdict: the book's rule for 'our best tuned baseline beats their best baseline' on the same {n_eval} "
-          "problems at step 100.",
-    scale=scale, kind="ours", reference="reproduction",
-)
-report.glue("theirs_means", their_text)
-report.glue("opt_ml_means", opt_ml_text)
-report.glue("theirs_verdict", tuning_matters.verdict)
-report.glue("theirs_lstm_verdict", lstm_vs_theirs.verdict)
-report.glue("theirs_best", f"{best_theirs.replace(' (their lr)', '')} at the port's rate ({their_values[best_theirs].median():.2g} median)")
-report.glue("ours_best", f"{best_ours} at our rate ({tuned_values[best_ours].median():.2g} median)")
+l2l_findings.reference_rates_table(reference_rates, tuned_baselines, their_values, tuned_values, last)
 
 # %% [markdown]
-# At the port's rates our baselines' mean losses at step {glue:text}`quad_step` are
-# {glue:text}`theirs_means`; OPT-ML reported {glue:text}`opt_ml_means`. Against those baselines
-# our LSTM's verdict is **{glue:text}`theirs_lstm_verdict`**. Tuned by the paper's
-# criterion, {glue:text}`ours_best` against {glue:text}`theirs_best`: the reproduction's quadratic
+# At the port's rates our baselines' mean losses at step {glue:text}`quadratic.step` are
+# {glue:text}`quadratic-reproduction-baselines.theirs_means`; OPT-ML reported {glue:text}`quadratic-reproduction-baselines.opt_ml_means`. Against those baselines
+# our LSTM's verdict is **{glue:text}`quadratic-reproduction-baselines.lstm_verdict`**. Tuned by the paper's
+# criterion, {glue:text}`quadratic-reproduction-baselines.ours_best` against {glue:text}`quadratic-reproduction-baselines.theirs_best`: the reproduction's quadratic
 # advantage for the LSTM came from baselines run at rates too small for 100 steps
-# (**{glue:text}`theirs_verdict`**).
+# (**{glue:text}`quadratic-reproduction-baselines.verdict`**).
 #
 # ## Claim 2 (Fig. 4, centre and right): on the MNIST MLP it wins over 100 steps and keeps its lead to 200
 #
@@ -391,36 +280,10 @@ fig = l2l.loss_figure({mnist_task.title: mnist_runs}, f"Fig. 4 (centre): learned
 fig = l2l.loss_figure({mnist_task.title: mnist_runs}, f"Fig. 4 (right): steps {horizon}–{twice}, beyond the training horizon",
                       scale, data_name, steps=(horizon, twice))
 
-# %% tags=["remove-cell"]
-mnist_notes = (f"{data_name}; {n_eval} held-out problems; {len(mnist_lstm.history)} training problems. "
-               "OPT-ML, a later reproduction, reported LSTM 0.29 vs best baseline 0.33 at step 100 (full MNIST, "
-               "baselines at the PyTorch port's rates).")
-record_judged("mnist-beats-baselines",
-              f"On the MNIST MLP (20 sigmoid units) the LSTM optimizer has a lower loss than the tuned baselines over "
-              f"{horizon} steps (mean over the trajectory).",
-              mnist_judged[(TRAJECTORY, horizon)], "LSTM lowest throughout 100 steps (Fig. 4, centre)",
-              "Andrychowicz et al. 2016, Fig. 4 (centre)", mnist_notes)
-record_judged("mnist-final-step",
-              f"On the MNIST MLP the LSTM optimizer ends lower than the tuned baselines at step {horizon}.",
-              mnist_judged[(AT_STEP, horizon)], "LSTM lowest at step 100 (Fig. 4, centre)",
-              "Andrychowicz et al. 2016, Fig. 4 (centre)", mnist_notes)
-record_judged("mnist-keeps-lead",
-              f"Run for {twice} steps, twice its training horizon, the LSTM optimizer is still below the baselines at the end.",
-              mnist_judged[(AT_STEP, twice)], "LSTM lowest from step 100 to 200 (Fig. 4, right)",
-              "Andrychowicz et al. 2016, Fig. 4 (right)",
-              mnist_notes + " A user of the official code could not reproduce the MNIST advantage (deepmind/learning-to-learn issue 31).")
-report.glue("mnist_step_horizon", f"{horizon}")
-report.glue("mnist_lead", lead_text(mnist_runs, "mean"))
-report.glue("mnist_lead_median", lead_text(mnist_runs, "median"))
-report.glue("mnist_step_twice", f"{twice}")
-glue_judged("mnist_traj", mnist_judged[(TRAJECTORY, horizon)])
-glue_judged("mnist_final", mnist_judged[(AT_STEP, horizon)])
-glue_judged("mnist_twice", mnist_judged[(AT_STEP, twice)])
-
 # %% [markdown]
 # A user of the official code reported that with its default settings the trained optimizer beat
 # Adam on quadratics but not on MNIST {cite}`jhyoo2019mnist`; our verdicts at steps
-# {glue:text}`mnist_step_horizon` and {glue:text}`mnist_step_twice` are in the table above and in
+# {glue:text}`mnist.step_horizon` and {glue:text}`mnist.step_twice` are in the table above and in
 # "What we found".
 #
 # ## Claim 3 (Fig. 5): transfer to other architectures
@@ -438,15 +301,10 @@ for key in config["transfer_tasks"]:
     transfer_runs[key] = learned_vs_baselines(key, task, mnist_lstm, config["transfer_steps"])
 transfer_titles = {key: book_task(key, dataset=dataset).title for key in transfer_runs}
 transfer_last = config["transfer_steps"]
-TRANSFER_CLAIMS = {
-    "mnist-40": ("transfer-40-units", "The MNIST-trained LSTM still beats the baselines on an MLP with 40 hidden units.", True),
-    "mnist-2layer": ("transfer-2-layers", "The MNIST-trained LSTM still beats the baselines on an MLP with two hidden layers.", True),
-    "mnist-relu": ("transfer-relu-fails", "The MNIST-trained LSTM does not generalise to ReLU units: a baseline does better.", False),
-}
 transfer_judged = {
     (transfer_titles[key], measure, step): judged
     for key, frame in transfer_runs.items()
-    for (measure, step), judged in l2l.comparison(frame, [transfer_last], learned_should_be_lower=TRANSFER_CLAIMS[key][2]).items()
+    for (measure, step), judged in l2l.comparison(frame, [transfer_last], learned_should_be_lower=l2l_findings.TRANSFER_WINS[key]).items()
 }
 l2l.comparison_table(transfer_judged).T
 
@@ -454,22 +312,6 @@ l2l.comparison_table(transfer_judged).T
 fig = l2l.loss_figure({transfer_titles[k]: v for k, v in transfer_runs.items()},
                       "Fig. 5: transfer of the MNIST-trained LSTM (solid) against baselines tuned per task (dashed)",
                       scale, data_name)
-
-# %% tags=["remove-cell"]
-for key in transfer_runs:
-    claim_id, claim, paper_says_wins = TRANSFER_CLAIMS[key]
-    over = transfer_judged[(transfer_titles[key], TRAJECTORY, transfer_last)]
-    final = transfer_judged[(transfer_titles[key], AT_STEP, transfer_last)]
-    record_judged(
-        claim_id, claim + f" (Mean loss over the {transfer_last} steps.)", over,
-        "LSTM wins (Fig. 5)" if paper_says_wins else "LSTM worse than the baselines (Fig. 5)",
-        "Andrychowicz et al. 2016, Fig. 5",
-        f"{data_name}; {n_eval} held-out problems; baselines tuned per architecture in chapter 0. At step {transfer_last}: "
-        f"{final.verdict}, mean {final.mean_a:.3g} vs {final.mean_b:.3g}, median {final.median_a:.3g} vs {final.median_b:.3g}."
-        + (" OPT-ML, a later reproduction, reported LSTM 2.31 vs Adam 0.34 at step 100." if key == "mnist-relu" else ""),
-    )
-    glue_judged(f"{key}_traj", over)
-    glue_judged(f"{key}_final", final)
 
 # %% [markdown]
 # ### OPT-ML's flat ReLU curve
@@ -491,51 +333,14 @@ for output_scale in config["relu_output_scales"]:
 relu_runs = pd.concat(relu_frames, ignore_index=True)
 relu_step = min(100, transfer_last)  # OPT-ML's number is at step 100
 relu_values = l2l.per_problem(relu_runs, relu_step)
-chance = float(np.log(10))
-relu_summary = pd.DataFrame({
-    f"mean loss at step {relu_step}": relu_values.replace(np.inf, np.nan).mean().map("{:.3g}".format),
-    f"median loss at step {relu_step}": relu_values.median().map("{:.3g}".format),
-    "problems diverged": np.isinf(relu_values).sum(),
-}).loc[plots.ordered(relu_values.columns)]
-relu_summary
+l2l_findings.relu_summary_table(relu_values, relu_step)
 
 # %% tags=["hide-input"]
 fig = l2l.loss_figure({relu_task.title: relu_runs}, "The MNIST-trained LSTM on ReLU units at two output scales",
                       scale, data_name)
 
-# %% tags=["remove-cell"]
-large = relu_values[f"LSTM (scale {config['relu_output_scales'][-1]:g})"]
-as_trained = relu_values[f"LSTM (scale {trained_scale:g}, as trained)"]
-# "Flat near chance": both the mean and the median of the step-100 loss within 10% of ln 10.
-flat_large = bool(min(large.replace(np.inf, np.nan).mean(), large.median()) > 0.9 * chance)
-flat_trained = bool(min(as_trained.replace(np.inf, np.nan).mean(), as_trained.median()) > 0.9 * chance)
-relu_verdict = ("reproduced" if flat_large and not flat_trained else
-                "not reproduced" if not flat_large else "inconclusive")
-claims.record(
-    "01", "relu-flat-from-output-scale",
-    "OPT-ML's flat ReLU curve (loss near chance level, ln 10) came from evaluating the LSTM at ten times its training "
-    "output scale.",
-    "OPT-ML: LSTM 2.31 at step 100 on ReLU, evaluated at output scale 1.0 after training at 0.1",
-    f"At step {relu_step}, output scale {config['relu_output_scales'][-1]:g}: mean {large.replace(np.inf, np.nan).mean():.3g}, "
-    f"median {large.median():.3g}; as trained ({trained_scale:g}): mean {as_trained.replace(np.inf, np.nan).mean():.3g}, "
-    f"median {as_trained.median():.3g}; chance level {chance:.3g}",
-    relu_verdict,
-    source="AfoninAndrei/OPT-ML main.ipynb cells 30, 34, 41 (specs/learned-optimizers.md 2.8)",
-    notes=f"{data_name}; {n_eval} problems. Reproduced when the 10x-scale LSTM stays within 10% of ln 10 (mean and median) "
-          "and the LSTM at its training scale does not.",
-    scale=scale, kind="ours", reference="reproduction",
-)
-report.glue("relu_sentence", (
-    f"At ten times its training output scale the LSTM's step-{relu_step} loss on ReLU is {large.median():.3g} (median; "
-    f"chance level is ln 10 = {chance:.2f}), at its training scale {as_trained.median():.3g}: "
-    + ("the larger scale alone reproduces OPT-ML's flat curve." if relu_verdict == "reproduced" else
-       "the larger scale does not by itself reproduce OPT-ML's flat curve." if relu_verdict == "not reproduced" else
-       "both stay near chance level, so the scale is not what makes the curve flat.")
-))
-report.glue("relu_verdict", relu_verdict)
-
 # %% [markdown]
-# {glue:text}`relu_sentence`
+# {glue:text}`relu-flat-from-output-scale.sentence`
 #
 # ## Fig. 6: final loss as the architecture varies
 #
@@ -557,24 +362,6 @@ fig = l2l.architecture_figure(
     sweep, mnist_task.hidden[0], config["architecture_steps"],
     plots.figure_title(f"Fig. 6: median loss at step {config['architecture_steps']}, {config['architecture_seeds']} "
                        "problems per architecture", "sigmoid MLPs", scale, data_name))
-
-# %% tags=["remove-cell"]
-per_architecture = sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats the baselines)"].first()
-wins = int((per_architecture == "reproduced").sum())
-claims.record(
-    "01", "architecture-sweep",
-    f"On how many sigmoid MLPs of the Fig. 6 sweep does the MNIST-trained LSTM beat the baselines at step "
-    f"{config['architecture_steps']}?",
-    "Fig. 6 (curves; no number in the text)",
-    f"{wins}/{len(per_architecture)} architectures: " + "; ".join(
-        f"{layers}x{hidden} {verdict}" for (layers, hidden), verdict in per_architecture.items()),
-    claims.verdict_from_fraction(wins / len(per_architecture)),
-    source="Andrychowicz et al. 2016, Fig. 6",
-    notes=f"{data_name}; {config['architecture_seeds']} problems per architecture; baselines at the rates tuned for the "
-          "20-unit MLP; judged by the book's rule at each architecture.",
-    scale=scale, kind="ours", reference=None,
-)
-report.glue("arch_wins", f"{wins} of {len(per_architecture)}")
 
 # %% [markdown]
 # ## Our question: how sensitive is meta-training?
@@ -611,29 +398,6 @@ fig = l2l.sensitivity_figure(
                                  f"main LSTM ({len(quadratic_lstm.history)} problems)": quadratic_judged[(AT_STEP, last)].median_a},
     plots.figure_title(f"Meta-training sensitivity, {config['sensitivity_problems']} training problems each",
                        quadratic_task.title, scale))
-
-# %% tags=["remove-cell"]
-step_column, trajectory_column = f"verdict at step {last}", "verdict over the trajectory"
-beats = int((sensitivity[step_column] == "reproduced").sum())
-beats_trajectory = int((sensitivity[trajectory_column] == "reproduced").sum())
-claims.record(
-    "01", "meta-training-robust",
-    "Is meta-training robust to its learning rate and initialisation: does every meta-trained LSTM beat the tuned "
-    f"baselines on quadratics at step {last}?",
-    None,
-    f"{beats}/{len(sensitivity)} variants beat the baselines at step {last} by the book's rule "
-    f"({beats_trajectory}/{len(sensitivity)} over the trajectory); verdicts at step {last}: "
-    + ", ".join(f"{v} {n}" for v, n in sensitivity[step_column].value_counts().items())
-    + f"; median step-{last} losses {sensitivity[median_column].min():.3g} to {sensitivity[median_column].max():.3g}",
-    claims.verdict_from_fraction(beats / len(sensitivity)),
-    source="our question (the paper reports one network per problem); Metz et al. 2019 on meta-training pathologies",
-    notes=f"{config['sensitivity_problems']} training problems per variant; {n_eval} held-out problems.",
-    scale=scale, kind="ours", reference=None,
-)
-report.glue("sens_beats", f"{beats} of {len(sensitivity)}")
-report.glue("sens_beats_trajectory", f"{beats_trajectory} of {len(sensitivity)}")
-report.glue("sens_min", f"{sensitivity[median_column].min():.3g}")
-report.glue("sens_max", f"{sensitivity[median_column].max():.3g}")
 
 # %% [markdown]
 # ## The trained optimizer as a `torch.optim.Optimizer`
@@ -675,52 +439,64 @@ gap = float(np.max(np.abs(np.array(module_losses) - engine["loss"].to_numpy())))
 print(f"largest loss difference over 20 steps, nn.Module vs functional engine: {gap:.1g}")
 
 # %% tags=["remove-cell"]
-report.glue("module_gap", f"{gap:.1g}")
+findings.publish("01", [
+    l2l_findings.meta_findings(quadratic_lstm, mnist_lstm, config, data_name),
+    l2l_findings.quadratic_findings(quadratic_runs, quadratic_judged, last, n_eval, len(quadratic_lstm.history)),
+    l2l_findings.reproduction_baselines_findings(their_values, tuned_values,
+                                                 l2l.per_problem(quadratic_runs, last)[l2l.LEARNED], last, n_eval),
+    l2l_findings.mnist_findings(mnist_runs, mnist_judged, horizon, twice, n_eval, len(mnist_lstm.history), data_name),
+    l2l_findings.transfer_findings(transfer_judged, transfer_titles, transfer_last, n_eval, data_name),
+    l2l_findings.relu_scale_findings(relu_values, config["relu_output_scales"][-1], trained_scale, relu_step, n_eval,
+                                     data_name),
+    l2l_findings.architecture_findings(sweep, config["architecture_steps"], config["architecture_seeds"], data_name),
+    l2l_findings.sensitivity_findings(sensitivity, last, config["sensitivity_problems"], n_eval),
+    l2l_findings.module_findings(gap),
+], scale=scale)
 
 # %% [markdown]
 # ## What we found
 #
-# All MNIST problems here use {glue:text}`l2l_data`; every number is over the same
-# {glue:text}`n_eval` held-out problems for every method, and every verdict uses the book's
+# All MNIST problems here use {glue:text}`meta.data`; every number is over the same
+# {glue:text}`quadratic.n_eval` held-out problems for every method, and every verdict uses the book's
 # comparison rule (mean and typical problem, stated under claim 1).
 #
 # - **The engine.** The official code's unit test gives the expected numbers, and the trained
 #   network used as a `torch.optim.Optimizer` on an ordinary `nn.Module` follows the functional
-#   engine to within {glue:text}`module_gap` in loss.
-# - **Quadratics (claim 1).** The LSTM ({glue:text}`quadratic_problems` training problems)
-#   {glue:text}`quad_lead` and {glue:text}`quad_lead_median`. Over the whole trajectory its mean
-#   loss is {glue:text}`quad_traj_lstm` against {glue:text}`quad_traj_best`, median
-#   {glue:text}`quad_traj_lstm_median` against {glue:text}`quad_traj_best_median`
-#   (**{glue:text}`quad_traj_verdict`**). At step {glue:text}`quad_step` its median loss is
-#   {glue:text}`quad_final_lstm_median` against {glue:text}`quad_final_best_median`, lower on
-#   {glue:text}`quad_final_fraction` of problems (**{glue:text}`quad_final_verdict`**): it stalls
+#   engine to within {glue:text}`module.gap` in loss.
+# - **Quadratics (claim 1).** The LSTM ({glue:text}`meta.quadratic_problems` training problems)
+#   {glue:text}`quadratic.lead` and {glue:text}`quadratic.lead_median`. Over the whole trajectory its mean
+#   loss is {glue:text}`quadratic-beats-baselines.lstm` against {glue:text}`quadratic-beats-baselines.best`, median
+#   {glue:text}`quadratic-beats-baselines.lstm_median` against {glue:text}`quadratic-beats-baselines.best_median`
+#   (**{glue:text}`quadratic-beats-baselines.verdict`**). At step {glue:text}`quadratic.step` its median loss is
+#   {glue:text}`quadratic-final-step.lstm_median` against {glue:text}`quadratic-final-step.best_median`, lower on
+#   {glue:text}`quadratic-final-step.fraction` of problems (**{glue:text}`quadratic-final-step.verdict`**): it stalls
 #   where the tuned baselines keep converging. The later reproduction's quadratic win came from
-#   baselines run at untuned rates (**{glue:text}`theirs_verdict`**).
-# - **MNIST (claim 2).** The LSTM {glue:text}`mnist_lead` and {glue:text}`mnist_lead_median`.
-#   Over the {glue:text}`mnist_step_horizon` steps it was trained for, its mean loss is
-#   {glue:text}`mnist_traj_lstm` against {glue:text}`mnist_traj_best`
-#   (**{glue:text}`mnist_traj_verdict`**); at step {glue:text}`mnist_step_horizon` its median is
-#   {glue:text}`mnist_final_lstm_median` against {glue:text}`mnist_final_best_median`
-#   (**{glue:text}`mnist_final_verdict`**), and at step {glue:text}`mnist_step_twice`
-#   {glue:text}`mnist_twice_lstm_median` against {glue:text}`mnist_twice_best_median`
-#   (**{glue:text}`mnist_twice_verdict`**).
+#   baselines run at untuned rates (**{glue:text}`quadratic-reproduction-baselines.verdict`**).
+# - **MNIST (claim 2).** The LSTM {glue:text}`mnist.lead` and {glue:text}`mnist.lead_median`.
+#   Over the {glue:text}`mnist.step_horizon` steps it was trained for, its mean loss is
+#   {glue:text}`mnist-beats-baselines.lstm` against {glue:text}`mnist-beats-baselines.best`
+#   (**{glue:text}`mnist-beats-baselines.verdict`**); at step {glue:text}`mnist.step_horizon` its median is
+#   {glue:text}`mnist-final-step.lstm_median` against {glue:text}`mnist-final-step.best_median`
+#   (**{glue:text}`mnist-final-step.verdict`**), and at step {glue:text}`mnist.step_twice`
+#   {glue:text}`mnist-keeps-lead.lstm_median` against {glue:text}`mnist-keeps-lead.best_median`
+#   (**{glue:text}`mnist-keeps-lead.verdict`**).
 # - **Transfer (claim 3)**, mean loss over the whole run: 40 hidden units, LSTM
-#   {glue:text}`mnist-40_traj_lstm` against {glue:text}`mnist-40_traj_best`
-#   (**{glue:text}`mnist-40_traj_verdict`**); two hidden layers, {glue:text}`mnist-2layer_traj_lstm`
-#   against {glue:text}`mnist-2layer_traj_best` (**{glue:text}`mnist-2layer_traj_verdict`**). At the
-#   last step itself, the verdicts for the LSTM are **{glue:text}`mnist-40_final_verdict`** and
-#   **{glue:text}`mnist-2layer_final_verdict`**. ReLU, the paper's "the LSTM fails
-#   here": LSTM {glue:text}`mnist-relu_traj_lstm` against {glue:text}`mnist-relu_traj_best`
-#   (**{glue:text}`mnist-relu_traj_verdict`**). OPT-ML's flat ReLU curve came from its tenfold
-#   output scale: **{glue:text}`relu_verdict`**.
-# - **Architectures (Fig. 6).** The LSTM beats the baselines on {glue:text}`arch_wins` swept
+#   {glue:text}`transfer-40-units.lstm` against {glue:text}`transfer-40-units.best`
+#   (**{glue:text}`transfer-40-units.verdict`**); two hidden layers, {glue:text}`transfer-2-layers.lstm`
+#   against {glue:text}`transfer-2-layers.best` (**{glue:text}`transfer-2-layers.verdict`**). At the
+#   last step itself, the verdicts for the LSTM are **{glue:text}`transfer-40-units.final_verdict`** and
+#   **{glue:text}`transfer-2-layers.final_verdict`**. ReLU, the paper's "the LSTM fails
+#   here": LSTM {glue:text}`transfer-relu-fails.lstm` against {glue:text}`transfer-relu-fails.best`
+#   (**{glue:text}`transfer-relu-fails.verdict`**). OPT-ML's flat ReLU curve came from its tenfold
+#   output scale: **{glue:text}`relu-flat-from-output-scale.verdict`**.
+# - **Architectures (Fig. 6).** The LSTM beats the baselines on {glue:text}`architecture-sweep.wins` swept
 #   architectures.
-# - **Sensitivity (our question).** {glue:text}`sens_beats` quadratic meta-training variants beat
-#   the tuned baselines at the last step ({glue:text}`sens_beats_trajectory` over the trajectory);
-#   their median final losses range from {glue:text}`sens_min` to {glue:text}`sens_max`.
-# - **Cost.** Meta-training on MNIST ran at {glue:text}`mnist_steps_per_s` optimizee steps per
-#   second on this machine's CPU ({glue:text}`mnist_problems` problems in about
-#   {glue:text}`mnist_train_minutes` minutes, {glue:text}`mnist_threads`); on quadratics at
-#   {glue:text}`quadratic_steps_per_s` ({glue:text}`quadratic_runs`).
+# - **Sensitivity (our question).** {glue:text}`meta-training-robust.beats` quadratic meta-training variants beat
+#   the tuned baselines at the last step ({glue:text}`meta-training-robust.beats_trajectory` over the trajectory);
+#   their median final losses range from {glue:text}`meta-training-robust.min` to {glue:text}`meta-training-robust.max`.
+# - **Cost.** Meta-training on MNIST ran at {glue:text}`meta.mnist_steps_per_s` optimizee steps per
+#   second on this machine's CPU ({glue:text}`meta.mnist_problems` problems in about
+#   {glue:text}`meta.mnist_train_minutes` minutes, {glue:text}`meta.mnist_threads`); on quadratics at
+#   {glue:text}`meta.quadratic_steps_per_s` ({glue:text}`meta.quadratic_runs`).
 #
 # The ledger ({doc}`../claims`) holds each claim with the reference value, its source, and ours.
