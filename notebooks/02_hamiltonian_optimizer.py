@@ -48,9 +48,9 @@ import numpy as np
 import pandas as pd
 
 import optbook
-from optbook import baselines, claims, plots, report, scales
-from optbook.learned import HNNUpdate, PortHamiltonianUpdate
+from optbook import baselines, findings, report, scales
 from optbook.studies import hamiltonian as ham
+from optbook.studies import hamiltonian_findings as ham_findings
 from optbook.studies import learning_to_learn as l2l
 from optbook.tasks import book_task
 
@@ -134,13 +134,7 @@ report.config_table(config, caption=f"Chapter 2 at scale={scale}")
 # chapter 1, evaluated by the same code, and usable on any `nn.Module` through `LearnedOptimizer`.
 
 # %%
-count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
-pd.DataFrame({
-    "quadratics": {"published HNN": count(HNNUpdate(preprocess_p=None)),
-                   "port-Hamiltonian": count(PortHamiltonianUpdate(**config["port_hamiltonian"]["quadratic"]))},
-    "MNIST (log/sign inputs)": {"published HNN": count(HNNUpdate(preprocess_p=10.0)),
-                                "port-Hamiltonian": count(PortHamiltonianUpdate(**config["port_hamiltonian"]["mnist"]))},
-}).rename_axis("weights")
+ham_findings.weights_table(config)
 
 # %% [markdown]
 # ## The nets we train
@@ -189,29 +183,15 @@ l2l.throughput_table({
     "LSTM, fair, MNIST": fair["mnist"]["lstm"],
 })
 
-# %% tags=["remove-cell"]
-report.glue("data_name", data_name)
-minutes = lambda trained: f"{trained.info['train_seconds'] / 60:.1f}"  # noqa: E731
-report.glue("time_published_quadratic", minutes(published["quadratic"]))
-report.glue("time_published_mnist", minutes(published["mnist"]))
-report.glue("time_fair_hnn_mnist", minutes(fair["mnist"]["hnn"]))
-report.glue("time_fair_ph_mnist", minutes(fair["mnist"]["port-hamiltonian"]))
-report.glue("time_fair_lstm_mnist", minutes(fair["mnist"]["lstm"]))
-all_hnn = [published["quadratic"], published["mnist"], *searches["hnn"].values(), *searches["port-hamiltonian"].values(),
-           fair["mnist"]["hnn"], fair["mnist"]["port-hamiltonian"]]
-report.glue("time_all_ours", f"{sum(t.info['train_seconds'] for t in all_hnn) / 60:.0f}")
-for net in ham.NETS:
-    report.glue(f"lr_{net}", f"{ham.best_of_search(searches[net]):g}")
-
 # %% [markdown]
 # Meta-training every HNN and port-Hamiltonian net of this chapter from scratch took
-# {glue:text}`time_all_ours` minutes on one CPU thread of this machine: the published protocol's
-# quadratic net {glue:text}`time_published_quadratic` minutes, its MNIST net
-# {glue:text}`time_published_mnist`; under chapter 1's MNIST protocol the HNN took
-# {glue:text}`time_fair_hnn_mnist` minutes, the port-Hamiltonian net {glue:text}`time_fair_ph_mnist`
-# and chapter 1's LSTM {glue:text}`time_fair_lstm_mnist`: the small nets are cheap to train. The
-# search kept meta-learning rate {glue:text}`lr_hnn` for the HNN, {glue:text}`lr_port-hamiltonian`
-# for the port-Hamiltonian net and {glue:text}`lr_lstm` for the LSTM.
+# {glue:text}`training.time_all_ours` minutes on one CPU thread of this machine: the published protocol's
+# quadratic net {glue:text}`training.time_published_quadratic` minutes, its MNIST net
+# {glue:text}`training.time_published_mnist`; under chapter 1's MNIST protocol the HNN took
+# {glue:text}`training.time_fair_hnn_mnist` minutes, the port-Hamiltonian net {glue:text}`training.time_fair_ph_mnist`
+# and chapter 1's LSTM {glue:text}`training.time_fair_lstm_mnist`: the small nets are cheap to train. The
+# search kept meta-learning rate {glue:text}`training.lr_hnn` for the HNN, {glue:text}`training.lr_port-hamiltonian`
+# for the port-Hamiltonian net and {glue:text}`training.lr_lstm` for the LSTM.
 #
 # ## Question 1: the published table, re-run
 #
@@ -258,72 +238,23 @@ ham.published_table(as_published, reference, steps, list(baselines.REFERENCE_LRS
 fig = l2l.loss_figure(as_published, f"OPT-ML's table re-run: HNN and LSTM (solid), baselines at the ports' rates (dashed), "
                       f"{n_eval} problems", scale, data_name, learned=("HNN", "LSTM"))
 
-# %% tags=["remove-cell"]
-report.glue("n_eval", f"{n_eval}")
-published_values = {title: l2l.per_problem(frame, steps) for title, frame in as_published.items()}
-OPT_ML_SOURCE = "AfoninAndrei/OPT-ML main.ipynb stored outputs (specs/learned-optimizers.md 2.7)"
-
-
-def means_text(values: pd.DataFrame) -> str:
-    means = values.replace(np.inf, np.nan).mean()
-    return ", ".join(f"{m} {means[m]:.3g}" for m in plots.ordered(values.columns))
-
-
-def record(claim_id: str, claim: str, paper, judged, notes: str, kind: str = "paper", reference: str | None = "official code",
-           source: str = OPT_ML_SOURCE, verdict: str | None = None, ours: str | None = None) -> None:
-    claims.record("02", claim_id, claim, paper, ours or judged.detail, verdict or judged.verdict, source=source,
-                  notes=notes, scale=scale, kind=kind, reference=reference)
-
-
-quad_values = published_values[quadratic_task.title]
-hnn_beats_all = l2l.judge(quad_values, learned="HNN")
-record("published-quadratic",
-       f"Trained and run as published, the HNN optimizer ends lower than the LSTM and every baseline on 10-d quadratics "
-       f"(loss at step {steps}).",
-       "HNN 0.23, LSTM 0.25, best baseline (momentum SGD) 0.33", hnn_beats_all,
-       f"{n_eval} held-out problems; baselines at the ports' rates as published. Means: {means_text(quad_values)}.")
-mnist_values = published_values[mnist_task.title]
-lstm_beats_hnn = claims.compare_paired(mnist_values["LSTM"], mnist_values["HNN"], "LSTM", "HNN")
-record("published-mnist",
-       f"Trained and run as published, the LSTM ends lower than the HNN on the MNIST MLP (sigmoid) at step {steps}.",
-       "LSTM 0.29, HNN 0.38, best baseline (NAG) 0.33", lstm_beats_hnn,
-       f"{data_name}; {n_eval} held-out problems; LSTM at output multiplier {opt_ml_scale:g} as OPT-ML ran it. "
-       f"Means: {means_text(mnist_values)}.")
-relu_values = published_values[relu_task.title]
-hnn_beats_lstm_relu = claims.compare_paired(relu_values["HNN"], relu_values["LSTM"], "HNN", "LSTM")
-record("published-relu",
-       f"Trained on sigmoid units and run unchanged on ReLU units, the HNN transfers and the LSTM fails: the HNN ends "
-       f"lower than the LSTM at step {steps}.",
-       "HNN 0.36, LSTM 2.31, best baseline (Adam) 0.34", hnn_beats_lstm_relu,
-       f"{data_name}; {n_eval} held-out problems; LSTM at output multiplier {opt_ml_scale:g} as OPT-ML ran it. "
-       f"Means: {means_text(relu_values)}.")
-report.glue("pub_lstm_mnist", f"{mnist_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
-report.glue("pub_lstm_relu", f"{relu_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
-report.glue("pub_hnn_quad", f"{quad_values['HNN'].replace(np.inf, np.nan).mean():.3g}")
-report.glue("pub_lstm_quad", f"{quad_values['LSTM'].replace(np.inf, np.nan).mean():.3g}")
-for name, judged in (("pub_quad", hnn_beats_all), ("pub_mnist", lstm_beats_hnn), ("pub_relu", hnn_beats_lstm_relu)):
-    report.glue(f"{name}_verdict", judged.verdict)
-    report.glue(f"{name}_text", f"mean {judged.mean_a:.3g} vs {judged.mean_b:.3g}, median {judged.median_a:.3g} vs "
-                                f"{judged.median_b:.3g}, {judged.a} lower on {judged.fraction_better:.0%} of problems")
-    report.glue(f"{name}_against", judged.b)
-
 # %% [markdown]
 # Judged by the book's paired rule (chapter 1: the mean and the median of the per-problem
 # differences, each with its 95% interval, on the same problems):
 #
-# - **Quadratics**, "the HNN is lowest": against {glue:text}`pub_quad_against`,
-#   {glue:text}`pub_quad_text` (**{glue:text}`pub_quad_verdict`**).
-# - **MNIST**, "the LSTM beats the HNN": {glue:text}`pub_mnist_text` (**{glue:text}`pub_mnist_verdict`**).
-# - **ReLU**, "the HNN transfers, the LSTM fails": {glue:text}`pub_relu_text` (**{glue:text}`pub_relu_verdict`**).
+# - **Quadratics**, "the HNN is lowest": against {glue:text}`published-quadratic.against`,
+#   {glue:text}`published-quadratic.text` (**{glue:text}`published-quadratic.verdict`**).
+# - **MNIST**, "the LSTM beats the HNN": {glue:text}`published-mnist.text` (**{glue:text}`published-mnist.verdict`**).
+# - **ReLU**, "the HNN transfers, the LSTM fails": {glue:text}`published-relu.text` (**{glue:text}`published-relu.verdict`**).
 #
-# Our MNIST problems use {glue:text}`data_name`, not the full MNIST OPT-ML used, so absolute
+# Our MNIST problems use {glue:text}`training.data`, not the full MNIST OPT-ML used, so absolute
 # losses differ; the orderings are what the claims are about. Two things stand out. On ReLU the
-# LSTM at ten times its training multiplier sits at {glue:text}`pub_lstm_relu`, chance level, just
+# LSTM at ten times its training multiplier sits at {glue:text}`published-relu.lstm_mean`, chance level, just
 # as in OPT-ML's table. On the sigmoid MLP the same tenfold multiplier costs it much more here
-# ({glue:text}`pub_lstm_mnist`) than in OPT-ML's table (0.29), so the MNIST ordering flips; our
+# ({glue:text}`published-mnist.lstm_mean`) than in OPT-ML's table (0.29), so the MNIST ordering flips; our
 # LSTM, trained with chapter 1's protocol, is not OPT-ML's net, and how much a net tolerates a
-# tenfold step is a property of that particular net. On quadratics our HNN ({glue:text}`pub_hnn_quad`)
-# does worse and our LSTM ({glue:text}`pub_lstm_quad`) better than the published 0.23 and 0.25.
+# tenfold step is a property of that particular net. On quadratics our HNN ({glue:text}`published-quadratic.hnn_mean`)
+# does worse and our LSTM ({glue:text}`published-quadratic.lstm_mean`) better than the published 0.23 and 0.25.
 #
 # ## Question 2: the fair comparison
 #
@@ -349,52 +280,16 @@ hnn_and_lstm = {title: frame[frame["method"] != "port-Hamiltonian"] for title, f
 fig = l2l.loss_figure(hnn_and_lstm, f"The fair comparison: HNN and LSTM (solid) under one protocol, tuned baselines "
                       f"(dashed), {n_eval} problems", scale, data_name, learned=("HNN", "LSTM"))
 
-# %% tags=["remove-cell"]
-fair_judged = {}
-for title, values in fair_values.items():
-    fair_judged[(title, "HNN vs LSTM")] = claims.compare_paired(values["HNN"], values["LSTM"], "HNN", "LSTM")
-    tuned = values.drop(columns=["LSTM", "port-Hamiltonian"])
-    fair_judged[(title, "HNN vs tuned baselines")] = l2l.judge(tuned, learned="HNN")
-report.show(pd.DataFrame({f"{title}: {what}": {
-    "mean": f"{r.mean_a:.3g} vs {r.mean_b:.3g}", "median": f"{r.median_a:.3g} vs {r.median_b:.3g}",
-    "first lower on": f"{r.fraction_better:.0%}", "compared": f"{r.a} vs {r.b}", "verdict": r.verdict,
-} for (title, what), r in fair_judged.items()}).T, caption=f"Fair comparison at step {steps}, paired over {n_eval} problems")
-FAIR_NOTES = (f"{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training problems, "
-              "clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each run at its "
-              "training output multiplier; baselines at chapter 0's tuned rates.")
-for title, claim_id, published_text in (
-    (quadratic_task.title, "fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)"),
-    (mnist_task.title, "fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)"),
-    (relu_task.title, "fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)"),
-):
-    judged = fair_judged[(title, "HNN vs LSTM")]
-    versus_tuned = fair_judged[(title, "HNN vs tuned baselines")]
-    record(claim_id, f"Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps}).",
-           published_text, judged, FAIR_NOTES + (f" {data_name}." if "MNIST" in title else "")
-           + f" HNN against the tuned baselines: {versus_tuned.verdict} (vs {versus_tuned.b}: mean {versus_tuned.mean_a:.3g} "
-           f"vs {versus_tuned.mean_b:.3g}, median {versus_tuned.median_a:.3g} vs {versus_tuned.median_b:.3g}).",
-           kind="ours")
-    key = task_keys[title]
-    report.glue(f"fair_{key}_verdict", judged.verdict)
-    report.glue(f"fair_{key}_text", f"HNN mean {judged.mean_a:.3g} vs LSTM {judged.mean_b:.3g}, median {judged.median_a:.3g} "
-                                    f"vs {judged.median_b:.3g}")
-    report.glue(f"fair_{key}_tuned", f"{versus_tuned.verdict} (best: {versus_tuned.b}, median {versus_tuned.median_b:.3g})")
-quad_tuned = fair_judged[(quadratic_task.title, "HNN vs tuned baselines")]
-record("hnn-beats-tuned-baselines-quadratic",
-       f"The HNN optimizer beats classic optimizers on the artificial task (quadratics, step {steps}), here against "
-       "baselines tuned by chapter 0.", "abstract: 'outperforms many basic optimizers' on the artificial task", quad_tuned,
-       FAIR_NOTES, reference="paper", source="Timofeev et al. 2021, arXiv 2111.00565, abstract")
-
 # %% [markdown]
 # Under one protocol:
 #
-# - **Quadratics:** {glue:text}`fair_quadratic_text` (**{glue:text}`fair_quadratic_verdict`** for
+# - **Quadratics:** {glue:text}`fair-quadratic.text` (**{glue:text}`fair-quadratic.verdict`** for
 #   "the HNN beats the LSTM"); against the tuned baselines the HNN's verdict is
-#   {glue:text}`fair_quadratic_tuned`.
-# - **MNIST:** {glue:text}`fair_mnist-sigmoid_text` (**{glue:text}`fair_mnist-sigmoid_verdict`**);
-#   against the tuned baselines, {glue:text}`fair_mnist-sigmoid_tuned`.
-# - **ReLU transfer:** {glue:text}`fair_mnist-relu_text` (**{glue:text}`fair_mnist-relu_verdict`**);
-#   against the baselines tuned for ReLU, {glue:text}`fair_mnist-relu_tuned`.
+#   {glue:text}`fair-quadratic.tuned`.
+# - **MNIST:** {glue:text}`fair-mnist.text` (**{glue:text}`fair-mnist.verdict`**);
+#   against the tuned baselines, {glue:text}`fair-mnist.tuned`.
+# - **ReLU transfer:** {glue:text}`fair-relu.text` (**{glue:text}`fair-relu.verdict`**);
+#   against the baselines tuned for ReLU, {glue:text}`fair-relu.tuned`.
 #
 # ### Is the LSTM's ReLU failure a scale artefact?
 #
@@ -413,27 +308,10 @@ ham.summary(scale_runs, steps)
 fig = l2l.loss_figure({relu_task.title: scale_runs}, "The MNIST-trained LSTM on ReLU units at two output multipliers",
                       scale, data_name, learned=("HNN", "LSTM"))
 
-# %% tags=["remove-cell"]
-scale_values = l2l.per_problem(scale_runs, steps)
-trained_name = f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)"
-large_name = f"LSTM (×{opt_ml_scale:g}, as OPT-ML)"
-scale_judged = claims.compare_paired(scale_values[trained_name], scale_values[large_name], trained_name, large_name)
-chance = float(np.log(10))
-record("lstm-relu-scale-artefact",
-       f"The LSTM's ReLU failure in OPT-ML's table is a scale artefact: run at its training output multiplier it ends lower "
-       f"than at ten times it (step {steps}).",
-       "LSTM 2.31 at output multiplier 1.0 after training at 0.1 (chance level ln 10 = 2.30)", scale_judged,
-       f"{data_name}; {n_eval} held-out problems. Medians: as trained {scale_values[trained_name].median():.3g}, "
-       f"x10 {scale_values[large_name].median():.3g}, HNN {scale_values['HNN'].median():.3g}; chance level {chance:.3g}.",
-       kind="ours", reference="official code")
-report.glue("scale_verdict", scale_judged.verdict)
-report.glue("scale_text", f"median {scale_judged.median_a:.3g} at its training multiplier against {scale_judged.median_b:.3g} "
-                          f"at ten times it (chance level ln 10 = {chance:.2f})")
-
 # %% [markdown]
-# The LSTM on ReLU: {glue:text}`scale_text` (**{glue:text}`scale_verdict`** for "the failure is a
+# The LSTM on ReLU: {glue:text}`lstm-relu-scale-artefact.text` (**{glue:text}`lstm-relu-scale-artefact.verdict`** for "the failure is a
 # scale artefact"). Whether, at its training multiplier, it still loses to the HNN is the fair
-# ReLU verdict above: **{glue:text}`fair_mnist-relu_verdict`** for "the HNN beats the LSTM".
+# ReLU verdict above: **{glue:text}`fair-relu.verdict`** for "the HNN beats the LSTM".
 #
 # ## Question 3: does the physics help?
 #
@@ -445,28 +323,11 @@ physics_frames = {title: frame[frame["method"].isin(["HNN", "port-Hamiltonian"])
 fig = l2l.loss_figure(physics_frames, f"Published HNN against the structure-true port-Hamiltonian net, {n_eval} problems",
                       scale, data_name, learned=("HNN", "port-Hamiltonian"))
 
-# %% tags=["remove-cell"]
-physics_judged = {title: claims.compare_paired(values["port-Hamiltonian"], values["HNN"], "port-Hamiltonian", "HNN")
-                  for title, values in fair_values.items()}
-report.show(pd.DataFrame({title: {
-    "mean": f"{r.mean_a:.3g} vs {r.mean_b:.3g}", "median": f"{r.median_a:.3g} vs {r.median_b:.3g}",
-    "port-Hamiltonian lower on": f"{r.fraction_better:.0%}", "verdict": r.verdict,
-} for title, r in physics_judged.items()}).T, caption=f"port-Hamiltonian vs published HNN at step {steps}, paired")
-for title, judged in physics_judged.items():
-    key = task_keys[title]
-    record(f"physics-helps-{key}",
-           f"The structure-true port-Hamiltonian net ends lower than the published HNN architecture ({title}, step {steps}).",
-           None, judged, FAIR_NOTES + (f" {data_name}." if "MNIST" in title else ""), kind="ours", reference=None,
-           source="our question (the published code dropped the energy structure; spec 2.8.2)")
-    report.glue(f"physics_{key}_verdict", judged.verdict)
-    report.glue(f"physics_{key}_text", f"median {judged.median_a:.3g} against {judged.median_b:.3g}, mean "
-                                       f"{judged.mean_a:.3g} against {judged.mean_b:.3g}")
-
 # %% [markdown]
-# Port-Hamiltonian against published HNN at step {glue:text}`n_steps`: quadratics
-# {glue:text}`physics_quadratic_text` (**{glue:text}`physics_quadratic_verdict`**); MNIST
-# {glue:text}`physics_mnist-sigmoid_text` (**{glue:text}`physics_mnist-sigmoid_verdict`**); ReLU
-# {glue:text}`physics_mnist-relu_text` (**{glue:text}`physics_mnist-relu_verdict`**).
+# Port-Hamiltonian against published HNN at step {glue:text}`hnn-learns-momentum.n_steps`: quadratics
+# {glue:text}`physics-helps-quadratic.text` (**{glue:text}`physics-helps-quadratic.verdict`**); MNIST
+# {glue:text}`physics-helps-mnist-sigmoid.text` (**{glue:text}`physics-helps-mnist-sigmoid.verdict`**); ReLU
+# {glue:text}`physics-helps-mnist-relu.text` (**{glue:text}`physics-helps-mnist-relu.verdict`**).
 #
 # The guarantee the structure buys, that the optimizer never adds energy, is a statement about
 # stability, not speed, and it does not make the net learn a better rule under this budget. Our
@@ -480,7 +341,7 @@ for title, judged in physics_judged.items():
 # ## Question 4: what was learned?
 #
 # A learned optimizer is a map from gradient histories to steps. We feed each net trained under
-# the fair protocol a gradient held constant at one value for {glue:text}`probe_steps` steps, for
+# the fair protocol a gradient held constant at one value for {glue:text}`hnn-learns-momentum.probe_steps` steps, for
 # many values at once (one tensor), and plot the step it takes: on the left its size at the first
 # and the last step against the gradient (the update as a function of the gradient, from rest and
 # from the state the constant gradient built up), on the right the step relative to the first one
@@ -503,68 +364,55 @@ fig = ham.response_figure(responses, (0, config["probe_steps"] - 1), "The update
                           scale)
 
 # %% tags=["remove-cell"]
-slopes = {title: ham.response_slopes(frame, config["probe_steps"] - 1) for title, frame in responses.items()}
-report.show(pd.concat(slopes, axis=1).map(lambda x: f"{x:.2f}"),
-            caption="The first step's slope of log|update| against log|gradient| (1: proportional to the gradient, as "
-                    "SGD; 0: of fixed size, as Adam) and the step's growth under a constant gradient")
-growth = {title: float(slopes[title].loc["HNN", "growth of the step"]) for title in slopes}
-momentum_like = {title: g > 1.5 for title, g in growth.items()}
-claims.record(
-    "02", "hnn-learns-momentum",
-    "The README's picture: the trained HNN moves like a heavy ball, its step under a constant gradient growing as "
-    "momentum builds up (at least 1.5x from the first step to the last probed).",
-    "README: 'the Heavy Ball method considers gradient descent as a sliding of a heavy ball'",
-    "; ".join(f"{title}: step grows {g:.2g}x" for title, g in growth.items()),
-    claims.verdict_from_fraction(sum(momentum_like.values()) / len(momentum_like)),
-    source="AfoninAndrei/OPT-ML README (seeds/hnn-optimizer_opt-ml-readme.txt)",
-    notes=f"Fair-protocol HNN; gradient held at the median probed value for {config['probe_steps']} steps.",
-    scale=scale, kind="ours", reference="official code",
-)
-report.glue("n_steps", f"{steps}")
-report.glue("probe_steps", f"{config['probe_steps']}")
-for title, g in growth.items():
-    report.glue(f"growth_{task_keys[title]}", f"{g:.2g}")
-    report.glue(f"slope_{task_keys[title]}", f"{slopes[title].loc['HNN', 'slope at step 0']:.2f}")
+findings.publish("02", [
+    ham_findings.training_findings(published, searches, fair, data_name),
+    ham_findings.published_findings(as_published, task_keys, steps, n_eval, opt_ml_scale, data_name),
+    ham_findings.fair_findings(fair_values, task_keys, steps, n_eval, data_name),
+    ham_findings.scale_findings(scale_runs, f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)",
+                                f"LSTM (×{opt_ml_scale:g}, as OPT-ML)", steps, n_eval, data_name),
+    ham_findings.physics_findings(fair_values, task_keys, steps, n_eval, data_name),
+    ham_findings.momentum_findings(responses, task_keys, config["probe_steps"], steps),
+], scale=scale)
 
 # %% [markdown]
-# The HNN's first step scales with the gradient with slope {glue:text}`slope_quadratic` on
-# quadratics and {glue:text}`slope_mnist-sigmoid` on MNIST (in log–log; SGD's is 1, Adam's 0), and
-# under a constant gradient its step changes by a factor {glue:text}`growth_quadratic` (quadratics)
-# and {glue:text}`growth_mnist-sigmoid` (MNIST) over {glue:text}`probe_steps` steps; a heavy ball
+# The HNN's first step scales with the gradient with slope {glue:text}`hnn-learns-momentum.slope_quadratic` on
+# quadratics and {glue:text}`hnn-learns-momentum.slope_mnist-sigmoid` on MNIST (in log–log; SGD's is 1, Adam's 0), and
+# under a constant gradient its step changes by a factor {glue:text}`hnn-learns-momentum.growth_quadratic` (quadratics)
+# and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` (MNIST) over {glue:text}`hnn-learns-momentum.probe_steps` steps; a heavy ball
 # at momentum 0.9 would grow about tenfold.
 #
 # ## What we found
 #
-# All numbers are losses at step {glue:text}`n_steps` on the same {glue:text}`n_eval` held-out
+# All numbers are losses at step {glue:text}`hnn-learns-momentum.n_steps` on the same {glue:text}`evaluation.n_eval` held-out
 # problems for every method, judged by the book's paired rule (mean and typical problem); MNIST
-# problems use {glue:text}`data_name`.
+# problems use {glue:text}`training.data`.
 #
 # - **The published table, re-run as published** (question 1): the HNN lowest on quadratics,
-#   **{glue:text}`pub_quad_verdict`** ({glue:text}`pub_quad_text`, against
-#   {glue:text}`pub_quad_against`); the LSTM ahead of the HNN on MNIST,
-#   **{glue:text}`pub_mnist_verdict`**; the HNN ahead of the LSTM on ReLU,
-#   **{glue:text}`pub_relu_verdict`**.
+#   **{glue:text}`published-quadratic.verdict`** ({glue:text}`published-quadratic.text`, against
+#   {glue:text}`published-quadratic.against`); the LSTM ahead of the HNN on MNIST,
+#   **{glue:text}`published-mnist.verdict`**; the HNN ahead of the LSTM on ReLU,
+#   **{glue:text}`published-relu.verdict`**.
 # - **The fair comparison** (question 2): with one protocol for both, "the HNN beats the LSTM" is
-#   **{glue:text}`fair_quadratic_verdict`** on quadratics ({glue:text}`fair_quadratic_text`),
-#   **{glue:text}`fair_mnist-sigmoid_verdict`** on MNIST ({glue:text}`fair_mnist-sigmoid_text`)
-#   and **{glue:text}`fair_mnist-relu_verdict`** on ReLU ({glue:text}`fair_mnist-relu_text`).
-#   Against chapter 0's tuned baselines the HNN's verdicts are {glue:text}`fair_quadratic_tuned`
-#   (quadratics), {glue:text}`fair_mnist-sigmoid_tuned` (MNIST) and
-#   {glue:text}`fair_mnist-relu_tuned` (ReLU). The LSTM's flat ReLU curve is a scale artefact,
-#   **{glue:text}`scale_verdict`** ({glue:text}`scale_text`); at its own scale it still transfers
+#   **{glue:text}`fair-quadratic.verdict`** on quadratics ({glue:text}`fair-quadratic.text`),
+#   **{glue:text}`fair-mnist.verdict`** on MNIST ({glue:text}`fair-mnist.text`)
+#   and **{glue:text}`fair-relu.verdict`** on ReLU ({glue:text}`fair-relu.text`).
+#   Against chapter 0's tuned baselines the HNN's verdicts are {glue:text}`fair-quadratic.tuned`
+#   (quadratics), {glue:text}`fair-mnist.tuned` (MNIST) and
+#   {glue:text}`fair-relu.tuned` (ReLU). The LSTM's flat ReLU curve is a scale artefact,
+#   **{glue:text}`lstm-relu-scale-artefact.verdict`** ({glue:text}`lstm-relu-scale-artefact.text`); at its own scale it still transfers
 #   worse than the HNN.
 # - **The physics** (question 3): the structure-true net against the published one is
-#   **{glue:text}`physics_quadratic_verdict`** on quadratics, **{glue:text}`physics_mnist-sigmoid_verdict`**
-#   on MNIST and **{glue:text}`physics_mnist-relu_verdict`** on ReLU, for "the structure-true net
+#   **{glue:text}`physics-helps-quadratic.verdict`** on quadratics, **{glue:text}`physics-helps-mnist-sigmoid.verdict`**
+#   on MNIST and **{glue:text}`physics-helps-mnist-relu.verdict`** on ReLU, for "the structure-true net
 #   ends lower".
 # - **What was learned** (question 4): under a constant gradient the HNN's step grows by a factor
-#   {glue:text}`growth_quadratic` on quadratics and {glue:text}`growth_mnist-sigmoid` on MNIST (a
+#   {glue:text}`hnn-learns-momentum.growth_quadratic` on quadratics and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` on MNIST (a
 #   heavy ball's would grow about tenfold): the HNN did not learn momentum. On MNIST the
 #   size of its first step hardly depends on the gradient's (log–log slope
-#   {glue:text}`slope_mnist-sigmoid`; Adam's is 0, SGD's 1): a sign-like rule, which the log/sign
+#   {glue:text}`hnn-learns-momentum.slope_mnist-sigmoid`; Adam's is 0, SGD's 1): a sign-like rule, which the log/sign
 #   preprocessing makes easy to learn.
-# - **Cost:** the small nets train in minutes ({glue:text}`time_all_ours` minutes for all of this
-#   chapter's HNN and port-Hamiltonian nets on one thread), against {glue:text}`time_fair_lstm_mnist`
+# - **Cost:** the small nets train in minutes ({glue:text}`training.time_all_ours` minutes for all of this
+#   chapter's HNN and port-Hamiltonian nets on one thread), against {glue:text}`training.time_fair_lstm_mnist`
 #   minutes for chapter 1's MNIST LSTM.
 #
 # The ledger ({doc}`../claims`) holds each claim with the reference value, its source, and ours.

@@ -87,16 +87,7 @@ def test_committed_chapter_shows_no_plumbing(executed):
     assert not problems, "\n".join(map(str, problems))
 
 
-# Chapters whose sources still assemble their claims and glued numbers on the page (issue 19);
-# strict, so a chapter that is converted must leave this list.
-NOT_YET_CONVERTED = {"02_hamiltonian_optimizer"}
-
-
-@pytest.mark.parametrize("source", [
-    pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="findings not yet declared in its study"))
-    if path.stem in NOT_YET_CONVERTED else path
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-], ids=lambda p: p.stem)
+@pytest.mark.parametrize("source", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
 def test_chapter_source_holds_prose_parameters_and_calls(source):
     from optbook.pipeline.pagecheck import source_problems
 

@@ -19,14 +19,13 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterable, TypeVar
 
 from optbook import safe_store
-from optbook.paths import cache_dir
+from optbook.paths import cache_dir, write_atomically
 
 T = TypeVar("T")
 # Where ``cached`` notes each lookup as a line "hit KIND" or "miss KIND", when set: ``optbook
@@ -97,8 +96,8 @@ def _write_entry(data: bytes, entry: Path, description: Path, about: dict) -> No
     # The hash goes in first: a reader between the two renames sees a mismatch and recomputes,
     # never an entry without its hash; an interrupted write leaves no half-written file.
     about = {**about, "sha256": hashlib.sha256(data).hexdigest()}
-    _atomic_write(json.dumps(about, indent=1, sort_keys=True).encode(), description)
-    _atomic_write(data, entry)
+    write_atomically(description, json.dumps(about, indent=1, sort_keys=True).encode())
+    write_atomically(entry, data)
 
 
 def _log_lookup(outcome: str, kind: str, message: str = "") -> None:
@@ -121,16 +120,3 @@ def read_damaged(log: Path) -> list[str]:
 
 def _lines(log: Path) -> list[str]:
     return [line for line in Path(log).read_text().splitlines() if line.strip()] if Path(log).is_file() else []
-
-
-def _atomic_write(data: bytes, path: Path) -> None:
-    # A run interrupted while writing must not leave a truncated entry that later loads as a result.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the entry from the other users of a shared cache
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

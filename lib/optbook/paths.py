@@ -8,6 +8,7 @@ current directory belongs to (a folder holding ``_toc.yml``); else ``~/.cache/op
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 BOOK_MARKER = "_toc.yml"
@@ -39,3 +40,18 @@ def cache_dir() -> Path:
     path = data_dir() / "cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename: a reader (another worker of a shared checkout)
+    sees the old file or the new one, and an interrupted write leaves no half-written file. The
+    file is readable by the checkout's other users (mkstemp alone would make it 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -20,13 +20,13 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from optbook.paths import write_atomically
 from optbook.pipeline.chapters import Chapter
 from optbook.pipeline.errors import BuildError, ChapterFailed
 from optbook.pipeline.parameters import (Parameter, build_parameters, check_known, check_value,
@@ -336,21 +336,10 @@ def write_sweep_files(folder: Path, chapter: Chapter, scale: str | list[str], ex
     folder.mkdir(parents=True, exist_ok=True)
     description = {"chapter": chapter.id, "scale": scale, "grid": merged_grid(executions),
                    "combinations": [dict(e.values) for e in executions], "wall_time_s": round(wall_time_s, 1)}
-    _replace(folder / SWEEP_FILE, json.dumps(description, indent=1, default=str) + "\n")
+    write_atomically(folder / SWEEP_FILE, (json.dumps(description, indent=1, default=str) + "\n").encode())
     summary = folder / SUMMARY_FILE
-    _replace(summary, pd.DataFrame(rows).to_csv(index=False))
+    write_atomically(summary, pd.DataFrame(rows).to_csv(index=False).encode())
     return summary
-
-
-def _replace(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def verdict_table(rows: list[dict]):
