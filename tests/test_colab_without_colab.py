@@ -156,7 +156,10 @@ def _committed_chapter_as_published(tools: Path) -> Path:
     install_cell.write_install_cell(notebook, ROOT, notebook.metadata[build.STAMP_KEY])
     cell = notebook.cells[install_cell.find_install_cell(notebook)]
     url, _ = install_cell.read_repository(ROOT)
-    assert f"optbook[data] @ git+{url}@" in cell.source and install_cell.INSTALL_ENV in cell.source
+    # The book ships no repository: the cell installs what OPTBOOK_INSTALL_SOURCE names (here the wheel),
+    # or, with a repository.url set by a publisher, that repository at the page's commit.
+    remote = f"optbook[data] @ git+{url}@" in cell.source if url else "git+" not in cell.source
+    assert remote and install_cell.INSTALL_ENV in cell.source
     path = tools / f"{CHAPTER}.ipynb"
     nbformat.write(notebook, path)
     return path
