@@ -129,7 +129,7 @@ def render(url: str | None, branch: str, commit: str | None, dirty: bool, page_d
         else:
             opening.append(f"# Pinned to the commit that built this page ({commit[:12]}).")
         opening.append(f"# {INSTALL_ENV} overrides what is installed (any pip requirement, e.g. a wheel file).")
-        install = [f"    requirement = os.environ.get(", f"        {_literal(INSTALL_ENV)},", f"        {_literal(requirement)})"]
+        install = ["    requirement = os.environ.get(", f"        {_literal(INSTALL_ENV)},", f"        {_literal(requirement)})"]
     return "\n".join([
         *opening,
         "import importlib.util",

@@ -369,7 +369,7 @@ def aspects_findings(aspects: pd.DataFrame, problem_names: Sequence[str]) -> Fin
     return FASTER_MORE_ACCURATE_MORE_ROBUST.judged(
         claims.verdict_from_fraction(float(np.mean([k / n for k, n in counts.values() if n]))),
         "; ".join(f"{aspect}: {k}/{n} comparisons" for aspect, (k, n) in counts.items())
-        + (f"; every comparison where AdLaLa is not more robust has a rival at chance ("
+        + ("; every comparison where AdLaLa is not more robust has a rival at chance ("
            + ", ".join(f"{r['against']} on {r['problem']} {pct(r['rival accuracy'])}" for _, r in not_robust.iterrows())
            + ")" if chance_explains else ""),
         notes=f"Comparisons: AdLaLa vs SGD and vs Adam on {', '.join(problem_names)} (trigonometric: our "
