@@ -297,10 +297,12 @@ fig = l2l.loss_figure(hnn_and_lstm, f"The fair comparison: HNN and LSTM (solid) 
 # trained with and once at ten times it, as OPT-ML ran it.
 
 # %%
+lstm_as_trained = f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)"
+lstm_as_opt_ml = f"LSTM (×{opt_ml_scale:g}, as OPT-ML)"
 scale_runs = pd.concat([
     fair_frames[relu_task.title].query("method in ['LSTM', 'HNN']").replace(
-        {"method": {"LSTM": f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)"}}),
-    as_published[relu_task.title].query("method == 'LSTM'").replace({"method": {"LSTM": f"LSTM (×{opt_ml_scale:g}, as OPT-ML)"}}),
+        {"method": {"LSTM": lstm_as_trained}}),
+    as_published[relu_task.title].query("method == 'LSTM'").replace({"method": {"LSTM": lstm_as_opt_ml}}),
 ], ignore_index=True)
 ham.summary(scale_runs, steps)
 
@@ -368,8 +370,7 @@ findings.publish("02", [
     ham_findings.training_findings(published, searches, fair, data_name),
     ham_findings.published_findings(as_published, task_keys, steps, n_eval, opt_ml_scale, data_name),
     ham_findings.fair_findings(fair_values, task_keys, steps, n_eval, data_name),
-    ham_findings.scale_findings(scale_runs, f"LSTM (×{lstm_mnist.net.output_scale:g}, as trained)",
-                                f"LSTM (×{opt_ml_scale:g}, as OPT-ML)", steps, n_eval, data_name),
+    ham_findings.scale_findings(scale_runs, lstm_as_trained, lstm_as_opt_ml, steps, n_eval, data_name),
     ham_findings.physics_findings(fair_values, task_keys, steps, n_eval, data_name),
     ham_findings.momentum_findings(responses, task_keys, config["probe_steps"], steps),
 ], scale=scale)

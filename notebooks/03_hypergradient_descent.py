@@ -507,8 +507,7 @@ findings.publish("03", [
     hd_findings.adamlop_bound_findings(bound, moved, epochs),
     hd_findings.moving_beta_findings(moving, moving_judged, moving_label, moving_beta, bound, steps_run, config, data_name),
     hd_findings.ordering_findings(ordering, order_judged),
-    hd_findings.transition_findings(transition, transition_judged, alpha_inf, L, config,
-                                    config["logreg_epochs"] * logreg.steps_per_epoch, data_name),
+    hd_findings.transition_findings(transition, transition_judged, alpha_inf, L, config, steps_run, data_name),
     hd_findings.vgg_findings(vgg_table, cifar_note),
 ], scale=scale)
 

@@ -2,8 +2,9 @@
 published by the notebook in one call.
 
 A :class:`Claim` is what a chapter tests, as data: its id, its sentence, the paper's number and
-where it comes from (braces in its texts name fields of the judgement; write a literal brace twice). A study function judges it from results and returns a :class:`Finding`: the
-verdict, our measured value, the notes, and every number the chapter's prose cites, by field name.
+where it comes from (braces in its texts name fields of the judgement; write a literal brace
+twice). A study function judges it from results and returns a :class:`Finding`: the verdict, our
+measured value, the notes, and every number the chapter's prose cites, by field name.
 A finding without a claim carries only numbers (what an experiment found that the prose quotes).
 :func:`publish` records each claim in the ledger (:func:`optbook.claims.record`) and glues each
 field as ``<finding id>.<field>``, so the prose cites ``{glue:text}`hd-transition.alpha_inf``` and
@@ -82,8 +83,10 @@ def publish(chapter: str, findings: Iterable[Finding | Iterable[Finding]], scale
             raise ValueError(f"finding {finding.id!r} is published twice; ids must be unique in a chapter")
         published[finding.id] = finding
         if finding.claim is not None:
-            paper = finding.paper if finding.paper is not None else finding.claim.paper
-            paper = paper.format_map(finding.fields) if finding.paper is None and isinstance(paper, str) else paper
+            paper = finding.paper
+            if paper is None:  # the declared reference value, its placeholders filled from the judgement
+                declared = finding.claim.paper
+                paper = declared.format_map(finding.fields) if isinstance(declared, str) else declared
             claims.record(chapter, finding.id, finding.claim.sentence.format_map(finding.fields), paper,
                           finding.ours, finding.verdict,
                           source=finding.claim.source, notes=finding.notes, scale=scale,

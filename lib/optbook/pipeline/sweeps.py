@@ -102,12 +102,12 @@ def plan_sweep(
     """Every combination of ``grid`` over the chapter's build parameters at ``scale``."""
     base = build_parameters(chapter, parameters, scale)
     names = list(grid)
-    executions = []
-    for combination in itertools.product(*(grid[name] for name in names)):
-        values = tuple(zip(names, combination))
-        full = {**base, **dict(values)}
-        executions.append(Execution(values, full, Path(folder) / combination_name(values)))
-    return executions
+    return [_planned(base, tuple(zip(names, combination)), folder)
+            for combination in itertools.product(*(grid[name] for name in names))]
+
+
+def _planned(base: Mapping[str, object], values: tuple[tuple[str, object], ...], folder: Path) -> Execution:
+    return Execution(values, {**base, **dict(values)}, Path(folder) / combination_name(values))
 
 
 def is_done(chapter: Chapter, execution: Execution) -> bool:
@@ -283,13 +283,9 @@ def with_earlier(chapter: Chapter, executions: Sequence[Execution], earlier: dic
     if not earlier:
         return []
     names = {e.name for e in executions}
-    kept = []
     base = build_parameters(chapter, parameters, scale)
-    for values in earlier["combinations"]:
-        pairs = tuple(values.items())
-        if combination_name(pairs) not in names:
-            kept.append(Execution(pairs, {**base, **values}, Path(folder) / combination_name(pairs)))
-    return kept
+    planned = [_planned(base, tuple(values.items()), folder) for values in earlier["combinations"]]
+    return [e for e in planned if e.name not in names]
 
 
 def kept_outcome(chapter: Chapter, execution: Execution) -> dict:

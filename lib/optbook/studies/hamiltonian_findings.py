@@ -40,13 +40,19 @@ PUBLISHED = {
         "lower than the LSTM at step {steps}.", paper="HNN 0.36, LSTM 2.31, best baseline (Adam) 0.34",
         source=OPT_ML_SOURCE, reference="official code"),
 }
+# The fair protocol, as every fair and physics claim's notes state it.
+FAIR_NOTES = ("{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training "
+              "problems, clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each "
+              "run at its training output multiplier; baselines at chapter 0's tuned rates.")
+FAIR_SENTENCE = "Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps})."
 FAIR = {
-    "quadratic": ("fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)"),
-    "mnist-sigmoid": ("fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)"),
-    "mnist-relu": ("fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)"),
+    key: Claim(claim_id, FAIR_SENTENCE, paper=published, source=OPT_ML_SOURCE, kind="ours", reference="official code")
+    for key, claim_id, published in (
+        ("quadratic", "fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)"),
+        ("mnist-sigmoid", "fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)"),
+        ("mnist-relu", "fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)"),
+    )
 }
-FAIR_CLAIM = Claim("fair", "Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps}).",
-                   paper="", source=OPT_ML_SOURCE, kind="ours", reference="official code")
 HNN_BEATS_TUNED = Claim(
     "hnn-beats-tuned-baselines-quadratic",
     "The HNN optimizer beats classic optimizers on the artificial task (quadratics, step {steps}), here against "
@@ -134,32 +140,31 @@ def published_findings(as_published: Mapping[str, pd.DataFrame], task_keys: Mapp
         for key, r in judged.items()]
 
 
+def _fair_notes(n_eval: int, title: str, data_name: str) -> str:
+    return FAIR_NOTES.format(n_eval=n_eval) + (f" {data_name}." if "MNIST" in title else "")
+
+
 def fair_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int, n_eval: int,
                   data_name: str) -> list[Finding]:
     """The fair comparison (one protocol for every net): the HNN against the LSTM per task, the HNN
     against the tuned baselines, and the abstract's claim on quadratics."""
-    notes = (f"{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training problems, "
-             "clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each run at its "
-             "training output multiplier; baselines at chapter 0's tuned rates.")
-    found, quad_tuned = [], None
+    found, tuned = [], {}
     for title, values in fair_values.items():
         key = task_keys[title]
-        claim_id, published_text = FAIR[key]
         judged = claims.compare_paired(values["HNN"], values["LSTM"], "HNN", "LSTM")
-        tuned = l2l.judge(values.drop(columns=["LSTM", "port-Hamiltonian"]), learned="HNN")
-        quad_tuned = tuned if key == "quadratic" else quad_tuned
-        claim = Claim(claim_id, FAIR_CLAIM.sentence, published_text, FAIR_CLAIM.source, FAIR_CLAIM.kind,
-                      FAIR_CLAIM.reference)
-        found.append(claim.judged(
+        tuned[key] = against = l2l.judge(values.drop(columns=["LSTM", "port-Hamiltonian"]), learned="HNN")
+        found.append(FAIR[key].judged(
             judged.verdict, judged.detail,
-            notes=notes + (f" {data_name}." if "MNIST" in title else "")
-            + f" HNN against the tuned baselines: {tuned.verdict} (vs {tuned.b}: mean {tuned.mean_a:.3g} "
-            f"vs {tuned.mean_b:.3g}, median {tuned.median_a:.3g} vs {tuned.median_b:.3g}).",
+            notes=_fair_notes(n_eval, title, data_name)
+            + f" HNN against the tuned baselines: {against.verdict} (vs {against.b}: mean {against.mean_a:.3g} "
+            f"vs {against.mean_b:.3g}, median {against.median_a:.3g} vs {against.median_b:.3g}).",
             title=title, steps=steps, verdict=judged.verdict,
             text=f"HNN mean {judged.mean_a:.3g} vs LSTM {judged.mean_b:.3g}, median {judged.median_a:.3g} "
                  f"vs {judged.median_b:.3g}",
-            tuned=f"{tuned.verdict} (best: {tuned.b}, median {tuned.median_b:.3g})"))
-    found.append(HNN_BEATS_TUNED.judged(quad_tuned.verdict, quad_tuned.detail, notes=notes, steps=steps))
+            tuned=f"{against.verdict} (best: {against.b}, median {against.median_b:.3g})"))
+    quadratic = tuned["quadratic"]
+    found.append(HNN_BEATS_TUNED.judged(quadratic.verdict, quadratic.detail, notes=FAIR_NOTES.format(n_eval=n_eval),
+                                        steps=steps))
     return found
 
 
@@ -181,14 +186,11 @@ def scale_findings(scale_runs: pd.DataFrame, trained_name: str, large_name: str,
 def physics_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int, n_eval: int,
                      data_name: str) -> list[Finding]:
     """Our question, per task: does the structure-true port-Hamiltonian net end lower than the HNN?"""
-    notes = (f"{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training problems, "
-             "clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each run at its "
-             "training output multiplier; baselines at chapter 0's tuned rates.")
     found = []
     for title, values in fair_values.items():
         judged = claims.compare_paired(values["port-Hamiltonian"], values["HNN"], "port-Hamiltonian", "HNN")
         found.append(PHYSICS.with_id(task_keys[title], title=title, steps=steps).judged(
-            judged.verdict, judged.detail, notes=notes + (f" {data_name}." if "MNIST" in title else ""),
+            judged.verdict, judged.detail, notes=_fair_notes(n_eval, title, data_name),
             verdict=judged.verdict, text=f"median {judged.median_a:.3g} against {judged.median_b:.3g}, mean "
                                          f"{judged.mean_a:.3g} against {judged.mean_b:.3g}"))
     return found
