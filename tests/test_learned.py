@@ -28,7 +28,8 @@ from optbook.learned import (
     train,
 )
 from optbook.learned.meta import load_checkpoint, save_checkpoint
-from optbook.learned.nets import lstm_cell
+from optbook.learned.lstm_layer import LSTMLayer, lstm_layer
+from optbook.learned.nets import sigmoid_form_weights
 from optbook.tasks import MLPClassifier, book_task
 from optbook.tasks.toy import ScalarSquareTask
 
@@ -132,12 +133,80 @@ def test_lstm_matches_the_ports_parameter_counts_and_forget_bias():
     assert torch.allclose(diff, torch.cat([torch.zeros(20), torch.ones(20), torch.zeros(40)]), atol=1e-6)
 
 
-def test_fast_lstm_cell_is_torchs_lstm_cell():
+def _cell_and_inputs(inputs=2, hidden=5, n=7, dtype=torch.float32):
     torch.manual_seed(0)
-    cell = nn.LSTMCell(2, 5)
-    x, h, c = torch.randn(7, 2), torch.randn(7, 5), torch.randn(7, 5)
-    ours, theirs = lstm_cell(cell, x, h, c), cell(x, (h, c))
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ours, theirs))
+    cell = nn.LSTMCell(inputs, hidden).to(dtype)
+    x, h, c = (torch.randn(n, size, dtype=dtype) for size in (inputs, hidden, hidden))
+    return cell, x, h, c
+
+
+@pytest.mark.parametrize("block", [None, 1, 3])
+def test_lstm_layer_is_torchs_lstm_cell_values_and_gradients(block):
+    """The column-major layer with its hand-written backward against nn.LSTMCell and autograd."""
+    cell, x, h, c = _cell_and_inputs()
+    for t in (x, h, c):
+        t.requires_grad_()
+    h_ref, c_ref = cell(x, (h, c))
+    weights = sigmoid_form_weights(cell)
+    h_new, c_new = LSTMLayer.apply(*weights, x.t(), h.t().contiguous(), c.t().contiguous(), block)
+    torch.testing.assert_close(h_new.t(), h_ref, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(c_new.t(), c_ref, atol=1e-6, rtol=1e-5)
+    # A loss that weighs both outputs differently per coordinate, so every term of the backward counts.
+    weight_h, weight_c = torch.randn(7, 5), torch.randn(7, 5)
+    inputs = [x, h, c, *cell.parameters()]
+    ref = torch.autograd.grad((h_ref * weight_h + c_ref * weight_c).sum(), inputs)
+    ours = torch.autograd.grad((h_new.t() * weight_h + c_new.t() * weight_c).sum(), inputs)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    # Only h' used (c' gets no gradient), as at the last step of an unroll.
+    h_new, _ = LSTMLayer.apply(*sigmoid_form_weights(cell), x.t(), h.t().contiguous(), c.t().contiguous(), block)
+    ours = torch.autograd.grad(h_new.sum(), inputs)
+    ref = torch.autograd.grad(cell(x, (h, c))[0].sum(), inputs)
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_lstm_layer_backward_passes_gradcheck():
+    cell, x, h, c = _cell_and_inputs(inputs=3, hidden=2, n=4, dtype=torch.float64)
+    weights = [w.detach().requires_grad_() for w in sigmoid_form_weights(cell)]
+    columns = [t.t().contiguous().requires_grad_() for t in (x, h, c)]
+    assert torch.autograd.gradcheck(lambda *args: LSTMLayer.apply(*args, 3), (*weights, *columns))
+
+
+def test_lstm_layer_without_graph_equals_the_autograd_function():
+    cell, x, h, c = _cell_and_inputs()
+    weights = sigmoid_form_weights(cell)
+    with torch.no_grad():
+        plain = lstm_layer(weights, x.t(), h.t().contiguous(), c.t().contiguous(), block=2)
+        function = LSTMLayer.apply(*weights, x.t(), h.t().contiguous(), c.t().contiguous(), None)
+    for a, b in zip(plain, function):
+        torch.testing.assert_close(a, b)
+
+
+def test_coordinatewise_lstm_is_a_stack_of_torch_lstm_cells():
+    """The whole net, over three steps with state carried, against the same net written with
+    nn.LSTMCell and nn.Linear (preprocessing, forget bias and output scale included)."""
+    torch.manual_seed(0)
+    net = CoordinatewiseLSTM(hidden=6, preprocess_p=5.0, output_scale=0.1, forget_bias=1.0, chunk_size=4)
+    grads = [torch.randn(11) * 10.0 ** torch.randint(-5, 1, (11,)) for _ in range(3)]
+    state, ref_state = net.initial_state(11), [torch.zeros(11, 6) for _ in range(4)]
+    total, ref_total = 0.0, 0.0
+    for grad in grads:
+        update, state = net(grad, state)
+        x = net.preprocess(grad)
+        h1, c1 = net.cells[0](x, (ref_state[0], ref_state[1]))
+        h2, c2 = net.cells[1](h1, (ref_state[2], ref_state[3]))
+        ref_state = [h1, c1, h2, c2]
+        ref_update = net.head(h2).squeeze(-1) * 0.1
+        torch.testing.assert_close(update, ref_update, atol=1e-7, rtol=1e-5)
+        for ours, ref in zip(state, ref_state):
+            assert ours.shape == ref.shape == (11, 6)
+            torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
+        total, ref_total = total + (update ** 2).sum(), ref_total + (ref_update ** 2).sum()
+    ours = torch.autograd.grad(total, list(net.parameters()))
+    ref = torch.autograd.grad(ref_total, list(net.parameters()))
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
 
 
 def test_lstm_is_coordinatewise():

@@ -13,39 +13,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from optbook.learned.lstm_layer import LSTMLayer, lstm_layer
 from optbook.learned.preprocess import identity_preprocess, log_sign_preprocess
 from optbook.learned.protocol import NetState
 
-__all__ = ["CoordinatewiseLSTM", "LinearUpdate", "lstm_cell", "sigmoid_form_weights"]
+__all__ = ["CoordinatewiseLSTM", "LinearUpdate", "sigmoid_form_weights"]
 
 
 def sigmoid_form_weights(cell: nn.LSTMCell) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``cell``'s (W_ih, W_hh, b_ih + b_hh) with the g-gate rows doubled, for :func:`lstm_cell`."""
+    """``cell``'s (W_ih, W_hh, b_ih + b_hh) with the g-gate rows doubled, for :mod:`optbook.learned.lstm_layer`.
+
+    PyTorch's gates are i, f, g, o = σ, σ, tanh, σ; with the g rows doubled one sigmoid serves
+    all four, since tanh z = 2σ(2z) − 1 (PyTorch's CPU tanh is about 6x slower than its sigmoid).
+    """
     hidden = cell.hidden_size
     gate_scale = torch.ones(4 * hidden, 1, dtype=cell.weight_ih.dtype, device=cell.weight_ih.device)
     gate_scale[2 * hidden : 3 * hidden] = 2.0
     return cell.weight_ih * gate_scale, cell.weight_hh * gate_scale, (cell.bias_ih + cell.bias_hh) * gate_scale.squeeze(1)
-
-
-def lstm_cell(
-    cell: nn.LSTMCell, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
-    weights: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
-) -> tuple[torch.Tensor, ...]:
-    """One step of ``cell`` (the same function as ``cell(x, (h, c))``), faster on the CPU.
-
-    i, f, g, o = σ, σ, tanh, σ of W_ih x + b_ih + W_hh h + b_hh (PyTorch's gate order);
-    c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). Both tanh are taken as tanh(z) = 2σ(2z) − 1, with
-    the factor 2 of the g gate folded into its rows of the weights (``weights``, from
-    :func:`sigmoid_form_weights`; pass them when calling the cell on many blocks): PyTorch's CPU
-    tanh is about 6x slower than its sigmoid, and one sigmoid over all four gates plus two
-    ``addmm`` is what remains (PyTorch's LSTMCell applies each nonlinearity to a strided view).
-    The result equals ``nn.LSTMCell``'s to float rounding (tested).
-    """
-    weight_ih, weight_hh, bias = weights if weights is not None else sigmoid_form_weights(cell)
-    gates = torch.sigmoid(torch.addmm(torch.addmm(bias, x, weight_ih.t()), h, weight_hh.t()))
-    i, f, g, o = gates.chunk(4, 1)
-    c = torch.addcmul(f * c, i, 2.0 * g - 1.0)
-    return o * (2.0 * torch.sigmoid(2.0 * c) - 1.0), c
 
 
 class CoordinatewiseLSTM(nn.Module):
@@ -65,7 +49,10 @@ class CoordinatewiseLSTM(nn.Module):
     none (0.0). Weights use PyTorch's default init (U(±1/√hidden)); Sonnet's truncated
     normals differ.
 
-    State: ``(h_1, c_1, ..., h_L, c_L)``, each [N, hidden], zeros for a new problem.
+    State: ``(h_1, c_1, ..., h_L, c_L)``, each [N, hidden] (the transposed view of the
+    [hidden, N] matrix the layers compute on), zeros for a new problem. ``chunk_size``
+    coordinates go through a layer at a time, forward and backward (:mod:`.lstm_layer`): the
+    same numbers for any size, fastest where a chunk's gates fit in the CPU's cache.
     """
 
     def __init__(
@@ -109,7 +96,7 @@ class CoordinatewiseLSTM(nn.Module):
         }
 
     def initial_state(self, n_coords: int, device=None) -> NetState:
-        zeros = lambda: torch.zeros(n_coords, self.hidden, device=device, dtype=self.head.weight.dtype)  # noqa: E731
+        zeros = lambda: torch.zeros(self.hidden, n_coords, device=device, dtype=self.head.weight.dtype).t()  # noqa: E731
         return tuple(zeros() for _ in range(2 * self.layers))
 
     def preprocess(self, grad: torch.Tensor) -> torch.Tensor:
@@ -118,31 +105,20 @@ class CoordinatewiseLSTM(nn.Module):
         return log_sign_preprocess(grad, self.preprocess_p, self.preprocess_eps)
 
     def forward(self, grad: torch.Tensor, state: NetState) -> tuple[torch.Tensor, NetState]:
-        n_coords = grad.shape[0]
-        weights = [sigmoid_form_weights(cell) for cell in self.cells]  # once per step, not per block
-        if self.chunk_size is None or n_coords <= self.chunk_size:
-            return self._forward_block(grad, state, weights)
-        # Coordinates are independent, so blocks of a few thousand rows give the same numbers
-        # while every [rows, 4 * hidden] gate tensor stays in cache: 5-7x faster than one
-        # pass over the 1.6M coordinates of 100 MNIST MLPs (measured, 2 cores).
-        pieces = [
-            self._forward_block(
-                grad[start : start + self.chunk_size], tuple(s[start : start + self.chunk_size] for s in state), weights
-            )
-            for start in range(0, n_coords, self.chunk_size)
-        ]
-        update = torch.cat([update for update, _ in pieces])
-        new_state = tuple(torch.cat([block[i] for _, block in pieces]) for i in range(len(state)))
-        return update, new_state
-
-    def _forward_block(self, grad: torch.Tensor, state: NetState, weights) -> tuple[torch.Tensor, NetState]:
-        x = self.preprocess(grad)
+        # Coordinates are columns inside the net (see lstm_layer): x is [inputs, N], each state
+        # component [hidden, N]; the protocol's [N, hidden] state is its transposed view.
+        x = self.preprocess(grad).t()
         new_state = []
         for layer, cell in enumerate(self.cells):
-            h, c = lstm_cell(cell, x, state[2 * layer], state[2 * layer + 1], weights[layer])
-            new_state += [h, c]
+            weights = sigmoid_form_weights(cell)
+            h, c = _columns(state[2 * layer]), _columns(state[2 * layer + 1])
+            if torch.is_grad_enabled() and any(t.requires_grad for t in (*weights, x, h, c)):
+                h, c = LSTMLayer.apply(*weights, x, h, c, self.chunk_size)
+            else:
+                h, c = lstm_layer(weights, x, h, c, self.chunk_size)
+            new_state += [h.t(), c.t()]
             x = h
-        update = self.head(x).squeeze(-1) * self.output_scale
+        update = torch.addmm(self.head.bias.unsqueeze(1), self.head.weight, x).squeeze(0) * self.output_scale
         return update, tuple(new_state)
 
     def extra_repr(self) -> str:
@@ -172,3 +148,10 @@ class LinearUpdate(nn.Module):
 
     def forward(self, grad: torch.Tensor, state: NetState) -> tuple[torch.Tensor, NetState]:
         return self.linear(identity_preprocess(grad)).squeeze(-1) * self.output_scale, state
+
+
+def _columns(component: torch.Tensor) -> torch.Tensor:
+    """A state component [N, hidden] as the [hidden, N] matrix the layers work on (a view when
+    it came from this net; a copy when it was joined from per-tensor pieces)."""
+    columns = component.t()
+    return columns if columns.is_contiguous() else columns.contiguous()

@@ -26,7 +26,7 @@ import torch
 
 from optbook import baselines, cache, scales
 from optbook.comparison import PairedComparison, compare_paired
-from optbook.learned import meta, nets, unroll
+from optbook.learned import lstm_layer, meta, nets, unroll
 from optbook.learned.evaluate import evaluate
 from optbook.learned.checkpoints import class_name, find_checkpoints, load_net, save_dir, save_net
 from optbook.learned.nets import CoordinatewiseLSTM
@@ -43,7 +43,7 @@ LEARNED = "LSTM"
 # The learned optimizer's results depend on the engine and the optimizees; a change there must
 # not be served from the cache (optbook.learned.__init__ re-exports the function evaluate,
 # which hides the module of the same name from attribute access).
-EVALUATION_CODE = (sys.modules["optbook.learned.evaluate"], unroll, nets, base, ensemble, mlp, quadratic)
+EVALUATION_CODE = (sys.modules["optbook.learned.evaluate"], unroll, nets, lstm_layer, base, ensemble, mlp, quadratic)
 
 
 @dataclass
