@@ -20,7 +20,8 @@ TINY_SPIRALS = SpiralTask(hidden=4, n_train=40, batch_size=10)
 STEP_COLUMNS = ["optimizer", "reference", "median_ms", "min_ms", "timed_steps", "ratio"]
 ENSEMBLE_COLUMNS = [
     "task", "optimizer", "runs", "steps", "batched_s", "batched_ms_per_run", "loop_runs_timed",
-    "loop_ms_per_run", "loop_s_extrapolated", "speedup", "max_final_loss_diff",
+    "loop_ms_per_run", "loop_s_extrapolated", "speedup", "floor_ms_per_run", "batched_over_floor",
+    "max_final_loss_diff",
 ]
 
 
@@ -82,6 +83,8 @@ def test_ensemble_benchmark_batched_and_looped_runs_are_the_same_runs():
     assert row["batched_ms_per_run"] == pytest.approx(1e3 * row["batched_s"] / 3)
     assert row["loop_s_extrapolated"] == pytest.approx(row["loop_ms_per_run"] * 3 / 1e3)
     assert row["speedup"] == pytest.approx(row["loop_ms_per_run"] / row["batched_ms_per_run"])
+    assert row["floor_ms_per_run"] > 0
+    assert row["batched_over_floor"] == pytest.approx(row["batched_ms_per_run"] / row["floor_ms_per_run"])
     # Adam is elementwise, so run r of the ensemble is the single run of its seed: same final losses.
     batched, looped = (np.array(frame.attrs["final_loss"][side]) for side in ("batched", "looped"))
     assert len(batched) == 3 and len(looped) == 2
@@ -140,15 +143,77 @@ def test_cli_bench_rejects_bad_arguments(argv, message):
     assert code == 2 and message in err and out == ""
 
 
-def test_meta_training_throughput_counts_steps_and_coordinates():
+def test_meta_training_throughput_counts_steps_and_coordinates_against_the_reference():
     from optbook.learned import CoordinatewiseLSTM
     from optbook.tasks import QuadraticTask
 
     row = bench.meta_training_throughput(QuadraticTask(), lambda: CoordinatewiseLSTM(hidden=4, layers=1),
-                                         problems=1, runs=2, evaluation_runs=3, evaluation_steps=5).iloc[0]
-    assert row["coordinates_per_run"] == 10 and row["train_runs_per_problem"] == 2
-    assert row["train_steps_per_s"] > 0 and row["evaluation_run_steps_per_s"] > 0
-    assert row["train_coordinate_steps_per_s"] == pytest.approx(row["train_steps_per_s"] * 2 * 10)
-    assert row["evaluation_coordinate_steps_per_s"] == pytest.approx(row["evaluation_run_steps_per_s"] * 10)
+                                         problems=1, evaluation_runs=3, evaluation_steps=5).iloc[0]
+    assert row["coordinates_per_run"] == 10
+    assert row["train_steps_per_s"] > 0 and row["evaluation_coordinate_steps_per_s"] > 0
+    assert row["train_coordinate_steps_per_s"] == pytest.approx(row["train_steps_per_s"] * 10)
+    assert row["train_vs_reference"] == pytest.approx(
+        row["train_coordinate_steps_per_s"] / row["reference_coordinate_steps_per_s"])
+    assert row["evaluation_vs_reference"] == pytest.approx(
+        row["evaluation_coordinate_steps_per_s"] / row["reference_coordinate_steps_per_s"])
+    # one layer of 4 units on the two preprocessed inputs: 4 gates x 4 units x (2 + 4 recurrent), head 4
+    assert row["forward_multiply_adds_per_coordinate"] == 16 * 6 + 4
+    assert row["train_floor_coordinate_steps_per_s"] == pytest.approx(
+        row["matmul_multiply_adds_per_s"] / (3 * row["forward_multiply_adds_per_coordinate"]))
     with pytest.raises(ValueError, match="problems"):
         bench.meta_training_throughput(QuadraticTask(), lambda: CoordinatewiseLSTM(), problems=0)
+
+
+def test_lstm_cell_reference_times_both_modes_and_refuses_empty_sizes():
+    from optbook import floors
+
+    times = floors.lstm_cell_reference(hidden=3, layers=2, inputs=2, coordinates=5, unroll=2, repeats=1)
+    assert set(times) == {"train", "forward"} and times["train"] > 0 and times["forward"] > 0
+    with pytest.raises(ValueError, match="positive"):
+        floors.lstm_cell_reference(hidden=0, layers=2, inputs=2, coordinates=5)
+
+
+def test_multiply_adds_of_the_two_layer_lstm():
+    from optbook import floors
+    from optbook.learned import CoordinatewiseLSTM
+
+    net = CoordinatewiseLSTM(hidden=20, layers=2, preprocess_p=10.0)
+    # layer 1: 80 gates x (2 inputs + 20 recurrent); layer 2: 80 x (20 + 20); head 20
+    assert floors.multiply_adds(net, 7) == 7 * (80 * 22 + 80 * 40 + 20)
+
+
+def test_no_update_optimizer_evaluates_the_closure_and_leaves_parameters():
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = bench.NoUpdate([weight])
+    loss = optimizer.step(lambda: (weight ** 2).sum())
+    assert loss.item() == 3.0 and torch.equal(weight.detach(), torch.ones(3)) and weight.grad is None
+    assert optimizer.step() is None
+
+
+def test_book_step_costs_rows_ratios_and_floors():
+    optimizers = {name: make for name, make in bench.book_step_optimizers().items()
+                  if name in ("SGD", "Adam", "SGD-HD", "BAOAB", "LSTM")}
+    frame = bench.book_step_costs(bench.mlp_factory(TINY_MLP, batch_size=8), optimizers, repeats=1, steps_per_round=1)
+    assert list(frame["optimizer"]) == list(optimizers)
+    rows = frame.set_index("optimizer")
+    assert rows.loc["SGD", "vs_sgd"] == 1.0 and rows.loc["Adam", "vs_adam"] == 1.0
+    assert rows.loc["SGD-HD", "vs_adam"] == pytest.approx(rows.loc["SGD-HD", "median_ms"] / rows.loc["Adam", "median_ms"])
+    # elementwise floors are passes (plus draws): SGD-HD's 7 passes are 7/3 of SGD's floor
+    assert rows.loc["SGD-HD", "floor_ms"] == pytest.approx(7 / 3 * rows.loc["SGD", "floor_ms"])
+    assert rows.loc["BAOAB", "floor_ms"] > 11 / 3 * rows.loc["SGD", "floor_ms"]  # a Gaussian draw on top
+    assert "multiply-adds" in rows.loc["LSTM", "floor"] and rows.loc["LSTM", "floor_ms"] > 0
+    with pytest.raises(ValueError, match="SGD and Adam"):
+        bench.book_step_costs(bench.mlp_factory(TINY_MLP), {"SGD": optimizers["SGD"]})
+
+
+def test_target_checks_compare_each_measured_ratio_with_its_target():
+    steps = pd.DataFrame({"optimizer": ["SGD (foreach)", "SGD-HD", "Adam (foreach)", "Adam-HD"],
+                          "median_ms": [3.0, 7.0, 10.0, 11.5]})
+    ensemble = pd.DataFrame({"optimizer": ["Adam"], "speedup": [60.0], "batched_over_floor": [2.5]})
+    checks = bench.target_checks({"steps": steps, "ensemble": ensemble}).set_index("target")
+    assert checks.loc["SGD-HD / its 7/3-pass floor", "measured"] == pytest.approx(1.0)
+    assert checks.loc["SGD-HD / its 7/3-pass floor", "met"]
+    assert not checks.loc["Adam-HD / Adam", "met"]  # 1.15 > 1.10
+    assert checks.loc["Adam ensemble speed-up over the loop", "met"]
+    assert not checks.loc["Adam ensemble / its floor", "met"]
+    assert "AdLaLa ensemble speed-up over the loop" not in checks.index  # not measured: not listed

@@ -470,3 +470,25 @@ def test_a_diverged_problem_does_not_corrupt_the_net():
     assert not result.unrolls["stepped"].any()
     assert result.unrolls["problem"].tolist() == [0, 1]  # each problem abandoned after one unroll
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+
+
+def test_concat_states_joins_split_pieces_without_a_copy_and_copies_otherwise():
+    from optbook.learned.protocol import concat_states, split_state
+
+    torch.manual_seed(0)
+    columns = torch.randn(3, 10)  # the LSTM's layout: [hidden, N], seen as [N, hidden]
+    rows = torch.randn(10, 2)
+    state = (columns.t(), rows)
+    pieces = split_state(state, [4, 6])
+    joined = concat_states(pieces)
+    for original, back in zip(state, joined):
+        assert torch.equal(original, back) and back.data_ptr() == original.data_ptr()  # a view, no copy
+    # pieces from different tensors (e.g. a tensor whose state was just created) are copied,
+    # the column layout kept
+    fresh = (torch.randn(3, 5).t(), torch.randn(5, 2))
+    mixed = concat_states([pieces[0], fresh])
+    assert torch.equal(mixed[0], torch.cat([pieces[0][0], fresh[0]])) and mixed[0].t().is_contiguous()
+    assert torch.equal(mixed[1], torch.cat([pieces[0][1], fresh[1]]))
+    # out of order pieces are not adjacent: copied in the order given
+    swapped = concat_states([pieces[1], pieces[0]])
+    assert torch.equal(swapped[1], torch.cat([rows[4:], rows[:4]]))

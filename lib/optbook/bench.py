@@ -226,6 +226,132 @@ def optimizer_step_times(
     return frame
 
 
+#: The shipped nets of the learned optimizers (chapters 1 and 2) the step table times.
+LEARNED_NETS = {"LSTM": "l2l-mnist-cpu", "HNN": "hnn-mnist-cpu", "port-Hamiltonian": "phnn-mnist-cpu"}
+
+
+def book_step_optimizers() -> dict[str, StepOptimizerFactory]:
+    """Every optimizer of the book, by the names the chapters use, at settings that keep a long
+    benchmark finite (a step's cost does not depend on them); the learned ones run the shipped
+    MNIST nets. SGD and Adam are torch's foreach optimizers, the references of the cost table."""
+    from optbook.learned import LearnedOptimizer
+    from optbook.learned.checkpoints import load_net, shipped_dir
+    from optbook.optim import LOL, SGLD
+
+    def noise() -> torch.Generator:
+        return torch.Generator().manual_seed(0)
+
+    def learned(checkpoint: str) -> StepOptimizerFactory:
+        net = load_net(shipped_dir() / f"{checkpoint}.pt")
+        return lambda p: LearnedOptimizer(p, net=net)
+
+    return {
+        "SGD": lambda p: torch.optim.SGD(p, lr=0.01, foreach=True),
+        "Momentum": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, foreach=True),
+        "NAG": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, foreach=True),
+        "RMSprop": lambda p: torch.optim.RMSprop(p, lr=1e-3, foreach=True),
+        "Adam": lambda p: torch.optim.Adam(p, lr=1e-3, foreach=True),
+        "SGD-HD": lambda p: SGDHD(p, lr=0.01),
+        "SGDN-HD": lambda p: SGDHD(p, lr=0.01, momentum=0.9, nesterov=True),
+        "Adam-HD": lambda p: AdamHD(p, lr=1e-3),
+        "SGLD": lambda p: SGLD(p, lr=0.01, generator=noise()),
+        "BAOAB": lambda p: BAOAB(p, lr=0.01, generator=noise()),
+        "AdLaLa": lambda p: AdLaLa(list(p), lr=0.01, generator=noise()),
+        "LOL": lambda p: LOL(list(p), lr=0.01, generator=noise()),
+        **{name: learned(checkpoint) for name, checkpoint in LEARNED_NETS.items()},
+    }
+
+
+def book_step_costs(
+    model_factory: ModelFactory, optimizers: Mapping[str, StepOptimizerFactory] | None = None,
+    repeats: int = 3, steps_per_round: int = 5, device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Step time of every optimizer (default :func:`book_step_optimizers`) against torch's
+    foreach SGD and Adam on the same model, each beside its floor; one row per optimizer.
+
+    Floors (:mod:`optbook.floors`): passes over the parameters times the measured time of one
+    pass, plus one Gaussian draw per coordinate for the Langevin family (:data:`~optbook.floors.PASSES`
+    says what each counts); for a learned optimizer the larger of its net's multiply-adds at the
+    measured matrix-product rate and the passes its per-coordinate state needs (read and written
+    once, with the gradient and θ). ``over_floor`` is the median step over its floor.
+    """
+    from optbook import floors
+
+    optimizers = dict(book_step_optimizers() if optimizers is None else optimizers)
+    missing = {"SGD", "Adam"} - set(optimizers)
+    if missing:
+        raise ValueError(f"optimizers must include the references SGD and Adam; missing {sorted(missing)}")
+    times = optimizer_step_times(model_factory, optimizers, {}, repeats=repeats, steps_per_round=steps_per_round,
+                                 device=device)
+    numel = times.attrs["parameters"]
+    one_pass, one_draw = floors.pass_seconds(numel, device=device), floors.gaussian_draw_seconds(numel, device=device)
+    rate = None
+    medians = times.set_index("optimizer")["median_ms"]
+    rows = []
+    for name, make in optimizers.items():
+        if name in floors.PASSES:
+            passes, draws, why = floors.PASSES[name]
+            floor_ms = 1e3 * (passes * one_pass + draws * one_draw)
+            floor = f"{passes} passes" + (f" + {draws} Gaussian draw" if draws else "")
+        else:  # a learned optimizer: its net's matrix products, or its state's memory traffic
+            model, _ = model_factory()
+            net = make(model.parameters()).net
+            rate = rate or floors.matmul_rate(device=device)
+            multiply_adds = floors.multiply_adds(net, numel, device)
+            state = sum(t.numel() for t in net.initial_state(1, device))
+            passes = 2 * state + 3  # read and write the state; read g; read and write θ
+            floor_ms = 1e3 * max(multiply_adds / rate, passes * one_pass)
+            floor = f"{passes} passes or {multiply_adds / numel:,.0f} multiply-adds, the larger"
+        rows.append({
+            "optimizer": name, "median_ms": medians[name], "vs_sgd": medians[name] / medians["SGD"],
+            "vs_adam": medians[name] / medians["Adam"], "floor_ms": floor_ms,
+            "over_floor": medians[name] / floor_ms, "floor": floor,
+        })
+    frame = pd.DataFrame(rows)
+    frame.attrs.update(parameters=numel, pass_ms=1e3 * one_pass, draw_ms=1e3 * one_draw)
+    return frame
+
+
+#: The cost targets ``optbook bench`` checks: (what, how it compares, the target).
+TARGETS = (
+    ("meta-training / nn.LSTMCell reference", ">=", 1.5),
+    ("frozen evaluation / nn.LSTMCell reference", ">=", 3.0),
+    ("AdLaLa ensemble speed-up over the loop", ">=", 50.0),
+    ("Adam ensemble speed-up over the loop", ">=", 50.0),
+    ("AdLaLa ensemble / its floor", "<=", 2.0),
+    ("Adam ensemble / its floor", "<=", 2.0),
+    ("Adam-HD / Adam", "<=", 1.10),
+    ("SGD-HD / its 7/3-pass floor", "<=", 1.10),
+)
+
+
+def target_checks(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each target of :data:`TARGETS` that ``tables`` (``optbook bench``'s "steps", "ensemble",
+    "meta") measure: the measured ratio and whether it meets the target."""
+    measured: dict[str, float] = {}
+    if "meta" in tables and "train_vs_reference" in tables["meta"]:
+        row = tables["meta"].iloc[0]
+        measured[TARGETS[0][0]] = row["train_vs_reference"]
+        measured[TARGETS[1][0]] = row["evaluation_vs_reference"]
+    if "ensemble" in tables:
+        for row in tables["ensemble"].itertuples():
+            measured[f"{row.optimizer} ensemble speed-up over the loop"] = row.speedup
+            measured[f"{row.optimizer} ensemble / its floor"] = row.batched_over_floor
+    if "steps" in tables:
+        medians = tables["steps"].set_index("optimizer")["median_ms"]
+        if {"Adam-HD", "Adam (foreach)"} <= set(medians.index):
+            measured["Adam-HD / Adam"] = medians["Adam-HD"] / medians["Adam (foreach)"]
+        if {"SGD-HD", "SGD (foreach)"} <= set(medians.index):
+            measured["SGD-HD / its 7/3-pass floor"] = medians["SGD-HD"] / (7 / 3 * medians["SGD (foreach)"])
+    rows = []
+    for what, relation, target in TARGETS:
+        if what in measured:
+            value = float(measured[what])
+            met = value >= target if relation == ">=" else value <= target
+            rows.append({"target": what, "measured": value, "wanted": f"{relation} {target:g}", "met": met})
+    return pd.DataFrame(rows, columns=["target", "measured", "wanted", "met"])
+
+
 # --------------------------------------------------------------------------- ensemble speed-up
 
 
@@ -273,6 +399,10 @@ def ensemble_speedup(
     every single run does the same work. ``max_final_loss_diff`` is the largest difference of the
     final minibatch loss between a looped run and the same seed in the ensemble: ~0 (rounding)
     when the optimizer treats the runs independently, which is what makes the times comparable.
+
+    ``floor_ms_per_run`` is the same batched run with an optimizer that does not update
+    (:class:`NoUpdate`): building the runs, their forward and backward passes and evaluations, the
+    part of the cost no optimizer can remove; ``batched_over_floor`` is the batched run over it.
     """
     loop_runs = runs if loop_runs is None else loop_runs
     if runs < 1 or steps < 1 or not 1 <= loop_runs <= runs:
@@ -295,6 +425,7 @@ def ensemble_speedup(
     looped = [train([seed]) for seed in seeds[:loop_runs]]
     loop_s = sum(seconds for seconds, _ in looped)
     batched_s, batched_final = train(seeds)
+    floor_s = _floor_seconds(task, seeds, steps, device)
     looped_final = np.concatenate([final for _, final in looped])
     loop_ms_per_run = 1e3 * loop_s / loop_runs
     batched_ms_per_run = 1e3 * batched_s / runs
@@ -311,6 +442,8 @@ def ensemble_speedup(
                 "loop_ms_per_run": loop_ms_per_run,
                 "loop_s_extrapolated": loop_ms_per_run * runs / 1e3,
                 "speedup": loop_ms_per_run / batched_ms_per_run,
+                "floor_ms_per_run": 1e3 * floor_s / runs,
+                "batched_over_floor": batched_s / floor_s,
                 "max_final_loss_diff": float(np.max(np.abs(batched_final[:loop_runs] - looped_final))),
             }
         ]
@@ -321,41 +454,110 @@ def ensemble_speedup(
     return frame
 
 
+class NoUpdate(torch.optim.Optimizer):
+    """An optimizer that evaluates the closure (forward and backward) and leaves the parameters
+    alone: a run with it costs everything but the optimizer, the floor of any optimizer's run."""
+
+    def __init__(self, params: Iterable[nn.Parameter]):
+        super().__init__(params, {})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+def _floor_seconds(task, seeds: list[int], steps: int, device: torch.device) -> float:
+    _synchronize(device)
+    started = time.perf_counter()
+    experiment.run_ensemble(task, NoUpdate, seeds, steps, device=device)
+    _synchronize(device)
+    return time.perf_counter() - started
+
+
+def ensemble_scaling(
+    task, make_optimizer: EnsembleOptimizerFactory, runs: Sequence[int] = (1, 10, 100, 1000), steps: int = 200,
+    loop_runs: int = 10, name: str | None = None, device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Cost per run of a batched ensemble of R runs, for every R in ``runs``, against a loop of
+    single runs and the ensemble's floor; one row per R (:func:`ensemble_speedup` at each R, the
+    loop timed on ``min(loop_runs, R)`` runs)."""
+    if not runs or min(runs) < 1:
+        raise ValueError(f"runs={list(runs)} must be positive numbers of runs")
+    return pd.concat(
+        [ensemble_speedup(task, make_optimizer, r, steps, loop_runs=min(loop_runs, r), name=name, device=device)
+         for r in runs],
+        ignore_index=True,
+    )
+
+
 def meta_training_throughput(
-    task, net_factory: Callable[[], nn.Module], problems: int = 3, runs: int = 1, evaluation_runs: int = 20,
+    task, net_factory: Callable[[], nn.Module], problems: int = 3, evaluation_runs: int = 20,
     evaluation_steps: int = 20, name: str | None = None, device: torch.device | str = "cpu",
 ) -> pd.DataFrame:
-    """Optimizee steps per second of meta-training a fresh update net on ``task`` (``problems``
-    problems of the task's 100-step horizon in unrolls of 20, one meta-step per unroll, no
-    validation), and of running it frozen on ``evaluation_runs`` problems at once; one row.
+    """Optimizee steps per second of meta-training a fresh update net on ``task``, and of running
+    it frozen, beside the same LSTM built from ``nn.LSTMCell`` and the multiply-add floor; one row.
+
+    Meta-training: one untimed problem, then ``problems`` problems of the task's 100-step horizon
+    in unrolls of 20 (one meta-step per unroll, no validation), each timed alone; the fastest
+    counts, as for the reference (:func:`optbook.floors.lstm_cell_reference`, forward and
+    backward through a 20-step unroll on as many coordinates). Frozen evaluation: the net on
+    ``evaluation_runs`` problems at once for ``evaluation_steps`` steps, without a graph.
 
     A coordinate-step is one coordinate of one run updated once: the measure that compares
-    problems of different sizes.
+    problems of different sizes. ``train_vs_reference`` and ``evaluation_vs_reference`` divide
+    coordinate-steps per second by the reference's forward-and-backward rate; the floors are the
+    net's multiply-adds (forward; training three times that) at the measured matrix-product rate.
     """
+    from optbook import floors
     from optbook.learned import MetaTrainConfig, train
     from optbook.learned.evaluate import rollout_losses
 
-    if problems < 1 or runs < 1 or evaluation_runs < 1 or evaluation_steps < 1:
-        raise ValueError(f"need problems, runs, evaluation_runs, evaluation_steps >= 1; got "
-                         f"{problems}, {runs}, {evaluation_runs}, {evaluation_steps}")
+    if problems < 1 or evaluation_runs < 1 or evaluation_steps < 1:
+        raise ValueError(f"need problems, evaluation_runs, evaluation_steps >= 1; got "
+                         f"{problems}, {evaluation_runs}, {evaluation_steps}")
+    device = torch.device(device)
     net = net_factory()
-    config = MetaTrainConfig(problems=problems, runs=runs, meta_lr=1e-3, clip_grad_norm=1.0, validate_every=None)
-    result = train(task, net, config, device=device, progress=False)
+    config = MetaTrainConfig(problems=1, runs=1, meta_lr=1e-3, clip_grad_norm=1.0, validate_every=None)
+    train(task, net, config, device=device, progress=False)  # untimed: allocator and kernel warm-up
+    train_steps_per_s = max(train(task, net, config, device=device, progress=False).steps_per_second
+                            for _ in range(problems))
     coordinates = sum(p.numel() for p in task.build([0], device=device).parameters())
     model = task.build(range(evaluation_runs), device=device)
-    _synchronize(torch.device(device))
+    rollout_losses(model, net, 2, metrics=False)  # untimed warm-up at the evaluation's size
+    _synchronize(device)
     started = time.perf_counter()
     rollout_losses(model, net, evaluation_steps, metrics=False)
-    _synchronize(torch.device(device))
+    _synchronize(device)
     evaluation_run_steps = evaluation_runs * evaluation_steps / (time.perf_counter() - started)
-    return pd.DataFrame([{
+    row = {
         "task": task.name,
         "net": name or type(net).__name__,
         "coordinates_per_run": coordinates,
-        "train_runs_per_problem": runs,
-        "train_steps_per_s": result.steps_per_second,
-        "train_coordinate_steps_per_s": result.run_steps_per_second * coordinates,
+        "train_steps_per_s": train_steps_per_s,
+        "train_coordinate_steps_per_s": train_steps_per_s * coordinates,
         "evaluation_runs": evaluation_runs,
-        "evaluation_run_steps_per_s": evaluation_run_steps,
         "evaluation_coordinate_steps_per_s": evaluation_run_steps * coordinates,
-    }])
+    }
+    config = net.config() if hasattr(net, "config") else {}
+    if {"hidden", "layers"} <= set(config):
+        inputs = 1 if config.get("preprocess_p") is None else 2
+        reference = floors.lstm_cell_reference(config["hidden"], config["layers"], inputs, coordinates, device=device)
+        reference_rate = coordinates / reference["train"]
+        row.update(
+            reference_coordinate_steps_per_s=reference_rate,
+            reference_forward_coordinate_steps_per_s=coordinates / reference["forward"],
+            train_vs_reference=row["train_coordinate_steps_per_s"] / reference_rate,
+            evaluation_vs_reference=row["evaluation_coordinate_steps_per_s"] / reference_rate,
+        )
+    forward_multiply_adds = floors.multiply_adds(net, coordinates, device) / coordinates
+    rate = floors.matmul_rate(device=device)
+    row.update(
+        forward_multiply_adds_per_coordinate=forward_multiply_adds,
+        matmul_multiply_adds_per_s=rate,
+        train_floor_coordinate_steps_per_s=rate / (3 * forward_multiply_adds),
+        evaluation_floor_coordinate_steps_per_s=rate / forward_multiply_adds,
+    )
+    return pd.DataFrame([row])

@@ -54,7 +54,7 @@ def _forward_block(weights: Weights, x: Tensor, h: Tensor, c: Tensor, h_out: Ten
     """One column block of the layer; writes H', C', τ into the given views and returns S."""
     weight_ih, weight_hh, bias = weights
     hidden = h.shape[0]
-    gates = torch.addmm(bias.unsqueeze(1), weight_ih, x).addmm_(weight_hh, h).sigmoid_()
+    gates = torch.addmm(torch.addmm(bias.unsqueeze(1), weight_ih, x), weight_hh, h).sigmoid_()
     i, f, s_g, o = gates.split(hidden)
     torch.mul(f, c, out=c_out).addcmul_(i, s_g.mul(2.0).sub_(1.0))
     torch.mul(c_out, 2.0, out=tau_out).sigmoid_().mul_(2.0).sub_(1.0)

@@ -69,10 +69,43 @@ def detach_state(state: NetState) -> NetState:
 
 
 def concat_states(states: Sequence[NetState]) -> NetState:
-    """Join per-tensor states (each a tuple of [n_i, ...] tensors) into one state of sum n_i coordinates."""
+    """Join per-tensor states (each a tuple of [n_i, ...] tensors) into one state of sum n_i coordinates.
+
+    Pieces whose coordinates are adjacent in memory ([n_i, k] views of a [k, N] matrix, as the
+    LSTM keeps its state) are joined in that layout, so the net gets back the matrix it computes
+    on without a transposing copy.
+    """
     if not states or not states[0]:
         return ()
-    return tuple(torch.cat(components) for components in zip(*states))
+    return tuple(_cat_coordinates(components) for components in zip(*states))
+
+
+def _cat_coordinates(pieces: Sequence[torch.Tensor]) -> torch.Tensor:
+    joined = _adjacent_view(pieces)
+    if joined is not None:
+        return joined
+    if all(piece.dim() == 2 and piece.stride(0) == 1 and piece.shape[1] > 1 for piece in pieces):
+        return torch.cat([piece.t() for piece in pieces], dim=1).t()
+    return torch.cat(list(pieces))
+
+
+def _adjacent_view(pieces: Sequence[torch.Tensor]) -> torch.Tensor | None:
+    """The pieces as one view when they are consecutive slices of one tensor along the coordinate
+    dim (what :func:`split_state` made of the net's last state): joining them then copies nothing."""
+    first = pieces[0]
+    if first.dim() == 0 or any(piece.dim() != first.dim() or piece.shape[1:] != first.shape[1:]
+                               or piece.stride() != first.stride() or piece.dtype != first.dtype
+                               or piece.device != first.device
+                               or piece.untyped_storage().data_ptr() != first.untyped_storage().data_ptr()
+                               for piece in pieces):
+        return None
+    offset = first.storage_offset()
+    for piece in pieces:
+        if piece.storage_offset() != offset:
+            return None
+        offset += piece.shape[0] * first.stride(0)
+    rows = sum(piece.shape[0] for piece in pieces)
+    return first.as_strided((rows, *first.shape[1:]), first.stride(), first.storage_offset())
 
 
 def split_state(state: NetState, sizes: Sequence[int]) -> list[NetState]:
