@@ -261,9 +261,73 @@ def _cases_04(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
                            thermo.make_optimizer(setting, [0]))
 
 
-CASES = {"00": _cases_00, "01": _cases_01, "02": _cases_02, "03": _cases_03, "04": _cases_04}
+def _consistency_90(config: Mapping, scale: str) -> list[str]:
+    steps, ensembles, meta = config["steps"], config["ensembles"], config["meta"]
+    problems = []
+    if len(steps["mlp"]) < 2 or min(steps["mlp"]) < 1:
+        problems.append(f"steps.mlp={steps['mlp']!r} must be at least two positive widths")
+    problems += [f"steps.{key}={steps[key]!r} must be at least 1" for key in ("batch", "repeats", "steps_per_round")
+                 if steps[key] < 1]
+    runs = list(ensembles["runs"])
+    if not runs or min(runs) < 1 or runs != sorted(set(runs)):
+        problems.append(f"ensembles.runs={runs!r} must be increasing positive numbers of runs")
+    problems += [f"{name}={value!r} must be at least 1" for name, value in
+                 (("ensembles.steps", ensembles["steps"]), ("ensembles.loop_runs", ensembles["loop_runs"]),
+                  ("meta.problems", meta["problems"]), ("meta.evaluation_runs", meta["evaluation_runs"]),
+                  ("meta.evaluation_steps", meta["evaluation_steps"])) if value < 1]
+    return problems
+
+
+@dataclass(frozen=True)
+class _BenchMLP:
+    """The step benchmark's MLP and batch (:func:`optbook.bench.mlp_factory`) as a one-run task."""
+
+    widths: tuple[int, ...]
+    batch: int
+
+    def build(self, seeds, device="cpu") -> torch.nn.Module:
+        from optbook import bench
+
+        model, loss = bench.mlp_factory(self.widths, self.batch, device=device)()
+        return _FixedBatch(model, loss)
+
+
+class _FixedBatch(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, loss: Callable[[], torch.Tensor]):
+        super().__init__()
+        self.model, self._loss = model, loss
+
+    def sample_batch(self) -> None:
+        return None
+
+    def forward(self, batch) -> torch.Tensor:
+        return self._loss().reshape(1)
+
+
+def _cases_90(config: Mapping, scale: str, dataset: str) -> Iterator[Case]:
+    """The ensembles at their largest R and the meta-training task with a fresh LSTM (the step
+    table times the same optimizers the chapters' plans build)."""
+    from optbook import bench
+    from optbook.learned import CoordinatewiseLSTM
+    from optbook.studies.costs import MNIST_LSTM
+    from optbook.tasks import SpiralTask, book_task
+
+    mlp = _BenchMLP(tuple(config["steps"]["mlp"]), config["steps"]["batch"])
+    for name, make in bench.book_step_optimizers().items():
+        yield Case("step MLP", name, mlp, make)
+    ensembles = config["ensembles"]
+    task, runs = SpiralTask(**ensembles["spirals"]), max(ensembles["runs"])
+    for name, make in bench.default_ensemble_optimizers().items():
+        yield Case("ensembles", name, task, lambda params, make=make: make(params, list(range(runs))), runs=runs)
+    meta = config["meta"]
+    net = CoordinatewiseLSTM(**dict(MNIST_LSTM, **meta.get("net", {})))
+    yield Case(meta["task"], "LSTM (fresh)", book_task(meta["task"], dataset=dataset), _learned(net),
+               runs=meta["evaluation_runs"])
+
+
+CASES = {"00": _cases_00, "01": _cases_01, "02": _cases_02, "03": _cases_03, "04": _cases_04, "90": _cases_90}
 CONSISTENCY = {"00": _consistency_00, "01": _consistency_01, "02": _consistency_02, "03": _consistency_03,
-               "04": _consistency_04}
+               "04": _consistency_04, "90": _consistency_90}
 
 
 # --------------------------------------------------------------------------- running the checks

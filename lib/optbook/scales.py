@@ -216,7 +216,30 @@ HAMILTONIAN = {
 }
 HAMILTONIAN["paper"] = HAMILTONIAN["cpu"]
 
-CHAPTERS = {"00": TASKS_AND_BASELINES, "01": LEARNING_TO_LEARN, "02": HAMILTONIAN, "03": HYPERGRADIENT, "04": THERMODYNAMIC}
+# The appendix "What it costs": timings of optbook.bench, taken when the page runs (never cached).
+WHAT_IT_COSTS = {
+    "smoke": {
+        "steps": {"mlp": (20, 20, 10), "batch": 8, "repeats": 1, "steps_per_round": 1},
+        "ensembles": {"spirals": {"hidden": 4, "n_train": 40, "batch_size": 10}, "runs": (1, 4), "steps": 5,
+                      "loop_runs": 2},
+        "meta": {"task": "quadratic", "net": {"hidden": 4, "layers": 2, "preprocess_p": None, "output_scale": 1.0},
+                 "problems": 1, "evaluation_runs": 2, "evaluation_steps": 3},
+    },
+    "cpu": {
+        # the hypergradient paper's MNIST MLP (1.8M parameters), as `optbook bench`
+        "steps": {"mlp": (784, 1000, 1000, 10), "batch": 128, "repeats": 3, "steps_per_round": 5},
+        "ensembles": {"spirals": {}, "runs": (1, 10, 100, 1000), "steps": 200, "loop_runs": 10},
+        "meta": {"task": "mnist-sigmoid", "problems": 3, "evaluation_runs": 20, "evaluation_steps": 20},
+    },
+    "paper": {
+        "steps": {"mlp": (784, 1000, 1000, 10), "batch": 128, "repeats": 5, "steps_per_round": 10},
+        "ensembles": {"spirals": {}, "runs": (1, 10, 100, 1000, 10000), "steps": 200, "loop_runs": 10},
+        "meta": {"task": "mnist-sigmoid", "problems": 5, "evaluation_runs": 100, "evaluation_steps": 20},
+    },
+}
+
+CHAPTERS = {"00": TASKS_AND_BASELINES, "01": LEARNING_TO_LEARN, "02": HAMILTONIAN, "03": HYPERGRADIENT,
+            "04": THERMODYNAMIC, "90": WHAT_IT_COSTS}
 
 
 def chapter_config(chapter: str, scale: str) -> MappingProxyType:

@@ -61,15 +61,21 @@ def _add_tag(cell, tag: str) -> None:
         tags.append(tag)
 
 
+def chapter_label(number: int) -> str:
+    """How a page is numbered: chapters by their number, appendices (sources numbered 90 and up)
+    by a letter, A for 90."""
+    return str(number) if number < 90 else chr(ord("A") + number - 90)
+
+
 def _number_title(cells, number: int) -> int:
-    """Prefix the first ``# heading`` with the chapter number; returns that cell's index (or -1)."""
+    """Prefix the first ``# heading`` with the chapter label; returns that cell's index (or -1)."""
     for index, cell in enumerate(cells):
         if cell.cell_type != "markdown":
             continue
         lines = cell.source.split("\n")
         for line_no, line in enumerate(lines):
             if line.startswith("# "):
-                prefix = f"# {number}. "
+                prefix = f"# {chapter_label(number)}. "
                 if not line.startswith(prefix):
                     lines[line_no] = prefix + line[2:]
                     cell.source = "\n".join(lines)
