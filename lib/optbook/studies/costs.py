@@ -57,7 +57,7 @@ def step_cost_figure(costs: pd.DataFrame, scale: str, parameters: int) -> plt.Fi
            xlabel="time of one optimizer.step() relative to torch's foreach SGD")
     ax.axvline(1.0, color="0.5", lw=0.8)
     plots.plain_log_ticks(ax, "x")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper right")  # beside the short bars of the elementwise optimizers
     plots.suptitle(fig, f"One step on an MLP of {parameters:,} parameters", scale)
     fig.tight_layout()
     return fig
@@ -88,7 +88,7 @@ def ensemble_table(costs: pd.DataFrame) -> pd.DataFrame:
 def ensemble_figure(costs: pd.DataFrame, scale: str) -> plt.Figure:
     """Cost per run against the number of runs R, log–log: batched, looped and the floor."""
     colors = plots.method_colors(list(costs["optimizer"].unique()))
-    fig, ax = plt.subplots(figsize=(plots.PAGE_WIDTH * 0.75, 4.2))
+    fig, ax = plt.subplots(figsize=(plots.PAGE_WIDTH, 4.2))
     for name, group in costs.groupby("optimizer", sort=False):
         ax.plot(group["runs"], group["batched_ms_per_run"], "o-", color=colors[name], label=f"{name}, one ensemble")
         ax.plot(group["runs"], group["loop_ms_per_run"], "s--", color=colors[name], alpha=0.6,
@@ -98,7 +98,7 @@ def ensemble_figure(costs: pd.DataFrame, scale: str) -> plt.Figure:
     ax.set(xscale="log", yscale="log", xlabel="runs R", ylabel="milliseconds per run")
     plots.plain_log_ticks(ax, "x")
     plots.plain_log_ticks(ax, "y")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     steps = int(costs["steps"].iloc[0])
     plots.suptitle(fig, f"{costs.attrs.get('task', 'spirals')}, {steps} steps per run", scale)
     fig.tight_layout()
