@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from optbook import experiment
+from optbook.optim.noise import noise_generators  # noqa: F401  (re-exported: the benchmarks' per-run noise)
 from optbook.optim import BAOAB, SGDHD, AdamHD, AdLaLa
 
 #: The MLP of the hypergradient paper's MNIST experiments (Baydin et al. 2018, §4.2).
@@ -355,19 +356,6 @@ def target_checks(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- ensemble speed-up
 
 
-def noise_generators(seeds: Sequence[int]) -> list[torch.Generator]:
-    """One generator per run for an optimizer's noise, seeded from the run's seed alone.
-
-    So run r of a batched ensemble draws the same noise as the single run with that seed. The
-    stream key differs from the tasks' streams (init, data, batches, problem: 0-3), so the
-    optimizer's noise is independent of the run's initial weights and minibatches.
-    """
-    return [
-        torch.Generator().manual_seed(int(np.random.SeedSequence([int(seed), 100]).generate_state(1)[0]))
-        for seed in seeds
-    ]
-
-
 def default_ensemble_optimizers() -> dict[str, EnsembleOptimizerFactory]:
     """AdLaLa with the paper's spiral hyperparameters (per-run noise) and Adam (elementwise, so ensemble-safe)."""
     return {
@@ -519,7 +507,11 @@ def meta_training_throughput(
         raise ValueError(f"need problems, evaluation_runs, evaluation_steps >= 1; got "
                          f"{problems}, {evaluation_runs}, {evaluation_steps}")
     device = torch.device(device)
-    net = net_factory()
+    # A seeded net: the speed depends on the weights (saturated gates make denormal floats, which
+    # the CPU computes several times slower), so an unseeded net would time differently each run.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = net_factory()
     config = MetaTrainConfig(problems=1, runs=1, meta_lr=1e-3, clip_grad_norm=1.0, validate_every=None)
     train(task, net, config, device=device, progress=False)  # untimed: allocator and kernel warm-up
     train_steps_per_s = max(train(task, net, config, device=device, progress=False).steps_per_second

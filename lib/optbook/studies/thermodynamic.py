@@ -4,7 +4,7 @@ parameterization of neural networks", on the book's batched ensembles.
 Hyperparameters are the paper's figure captions (seed page, tagged [B] in
 specs/hypergradient-and-thermodynamic.md: read from the captions, not verified against the full
 text). Every stochastic optimizer draws its noise per run from a generator seeded by the run's
-seed (:func:`optbook.bench.noise_generators`), so run r of an ensemble is the single run with
+seed (:func:`optbook.optim.noise.noise_generators`), so run r of an ensemble is the single run with
 seed r, and two methods given the same seeds start from the same weights and data.
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from optbook import bench, cache, experiment
-from optbook.optim import langevin, partitioned
+from optbook.optim import langevin, noise, partitioned
 from optbook.progress import progress_bar
 from optbook.comparison import PairedComparison, compare_paired
 from optbook.tasks import ensemble, initialisation, spirals
@@ -31,8 +31,8 @@ trigonometric = importlib.import_module("optbook.tasks.trigonometric")
 
 METHODS = ("SGD", "Adam", "SGLD", "BAOAB", "AdLaLa", "LOL")
 # The cache key covers the source of what a result depends on: data, model, runner, the integrators
-# and the per-run noise seeding (bench.noise_generators); the settings are in the key's config.
-STUDY_CODE = (ensemble, initialisation, spirals, trigonometric, experiment, langevin, partitioned, bench)
+# and the per-run noise seeding (optim.noise); not the benchmarks, which time and store nothing; the settings are in the key's config.
+STUDY_CODE = (ensemble, initialisation, spirals, trigonometric, experiment, langevin, partitioned, noise)
 # Bump when what train() stores changes (its thinning, its snapshots): this module's own source is
 # not in the key, so that editing the analysis below does not discard hours of training.
 RESULT_FORMAT = 2  # 2: train() can also record kinetic temperatures and ξ (probes)
@@ -87,7 +87,7 @@ def make_optimizer(setting: Setting, seeds: Sequence[int]):
                     "LOL": partitioned.LOL}
 
     def build(params):
-        generators = bench.noise_generators(seeds)
+        generators = noise.noise_generators(seeds)
         return constructors[method](list(params), ensemble_dim=0, generators=generators, **hyper)
 
     return build
