@@ -101,9 +101,9 @@ report.show(costs.passes_table(), caption="The passes of each elementwise optimi
 
 # %% [markdown]
 # A learned optimizer's floor is the larger of its net's multiply-adds at the machine's
-# matrix-product rate and the passes its per-coordinate state needs: the LSTM keeps 80 numbers
-# per coordinate, the HNN and the port-Hamiltonian net a few, and each is read and written once a
-# step.
+# matrix-product rate and the passes its per-coordinate state needs: the LSTM keeps h and c of
+# both layers for every coordinate, the HNN and the port-Hamiltonian net far less, and each is read
+# and written once a step.
 
 # %% [markdown]
 # ## Many runs at once
