@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from optbook import experiment
+from optbook.floors import PASSES
 from optbook.optim.noise import noise_generators  # noqa: F401  (re-exported: the benchmarks' per-run noise)
 from optbook.optim import BAOAB, SGDHD, AdamHD, AdLaLa
 
@@ -126,18 +127,11 @@ def default_step_optimizers() -> tuple[dict[str, StepOptimizerFactory], dict[str
     Nesterov momentum, Adam-HD vs Adam, BAOAB (momentum plus noise) vs SGD with heavy-ball momentum.
     All torch references use the ``foreach`` (multi-tensor) path, their fastest on the CPU.
     """
-    optimizers: dict[str, StepOptimizerFactory] = {
-        "SGD (foreach)": lambda p: torch.optim.SGD(p, lr=0.01, foreach=True),
-        "SGD-HD": lambda p: SGDHD(p, lr=0.01),
-        "SGDN (foreach)": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, foreach=True),
-        "SGDN-HD": lambda p: SGDHD(p, lr=0.01, momentum=0.9, nesterov=True),
-        "Adam (foreach)": lambda p: torch.optim.Adam(p, lr=1e-3, foreach=True),
-        "Adam-HD": lambda p: AdamHD(p, lr=1e-3),
-        "SGD momentum (foreach)": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, foreach=True),
-        # A small h keeps the run finite for any number of steps; a seeded generator keeps the
-        # global RNG untouched. Neither changes the arithmetic of a step.
-        "BAOAB": lambda p: BAOAB(p, lr=0.01, generator=torch.Generator().manual_seed(0)),
-    }
+    book = book_step_optimizers()
+    # The book's factories under names that say which are torch's foreach optimizers.
+    names = {"SGD (foreach)": "SGD", "SGD-HD": "SGD-HD", "SGDN (foreach)": "NAG", "SGDN-HD": "SGDN-HD",
+             "Adam (foreach)": "Adam", "Adam-HD": "Adam-HD", "SGD momentum (foreach)": "Momentum", "BAOAB": "BAOAB"}
+    optimizers = {shown: book[name] for shown, name in names.items()}
     reference = {
         "SGD-HD": "SGD (foreach)",
         "SGDN-HD": "SGDN (foreach)",
@@ -240,11 +234,12 @@ def book_step_optimizers() -> dict[str, StepOptimizerFactory]:
     from optbook.optim import LOL, SGLD
 
     def noise() -> torch.Generator:
+        # A small h keeps a run finite for any number of steps; a seeded generator keeps the
+        # global RNG untouched. Neither changes the arithmetic of a step.
         return torch.Generator().manual_seed(0)
 
     def learned(checkpoint: str) -> StepOptimizerFactory:
-        net = load_net(shipped_dir() / f"{checkpoint}.pt")
-        return lambda p: LearnedOptimizer(p, net=net)
+        return lambda p: LearnedOptimizer(p, net=load_net(shipped_dir() / f"{checkpoint}.pt"))
 
     return {
         "SGD": lambda p: torch.optim.SGD(p, lr=0.01, foreach=True),
@@ -343,7 +338,8 @@ def target_checks(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         if {"Adam-HD", "Adam (foreach)"} <= set(medians.index):
             measured["Adam-HD / Adam"] = medians["Adam-HD"] / medians["Adam (foreach)"]
         if {"SGD-HD", "SGD (foreach)"} <= set(medians.index):
-            measured["SGD-HD / its 7/3-pass floor"] = medians["SGD-HD"] / (7 / 3 * medians["SGD (foreach)"])
+            passes = PASSES["SGD-HD"][0] / PASSES["SGD"][0]
+            measured["SGD-HD / its 7/3-pass floor"] = medians["SGD-HD"] / (passes * medians["SGD (foreach)"])
     rows = []
     for what, relation, target in TARGETS:
         if what in measured:
