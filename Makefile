@@ -8,12 +8,12 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: book test setup clean fashion-mnist
+.PHONY: book test setup clean fashion-mnist chromium
 
 book: $(READY) fashion-mnist
 	$(BIN)/optbook build
 
-test: $(READY)
+test: $(READY) chromium
 	$(BIN)/python -m pytest
 
 setup: $(READY) fashion-mnist
@@ -30,6 +30,20 @@ fashion-mnist:
 	else \
 	  echo "note: Fashion-MNIST is missing; chapter 3 skips its Fashion-MNIST comparison until you run"; \
 	  echo "      sudo apt-get install dataset-fashion-mnist   (Debian/Ubuntu)"; \
+	fi
+
+# The built site's browser check (tests/test_site_check.py) opens the pages in Debian's Chromium:
+# installed when we are root with apt-get; otherwise the check is skipped and says why.
+chromium:
+	@if command -v chromium > /dev/null || [ -n "$$OPTBOOK_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	  echo "installing Debian's chromium (the built site's browser check)"; \
+	  apt-get install -y -q chromium > /dev/null 2>&1 || \
+	  { apt-get update -q > /dev/null 2>&1 && apt-get install -y -q chromium > /dev/null 2>&1; } || \
+	  echo "note: could not install chromium; the browser check of the built site will be skipped"; \
+	else \
+	  echo "note: Chromium is missing; the browser check of the built site is skipped until you run"; \
+	  echo "      sudo apt-get install chromium   (Debian/Ubuntu)"; \
 	fi
 
 $(READY): pyproject.toml

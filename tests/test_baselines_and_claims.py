@@ -246,3 +246,15 @@ def test_record_outside_the_build_writes_nothing_even_inside_a_checkout(tmp_path
     monkeypatch.setenv("OPTBOOK_RESULTS", str(tmp_path / "mine"))
     claims.record("03", "c-1", "a claim", 0.5, 0.4, "reproduced")
     assert [c["id"] for c in json.loads((tmp_path / "mine" / "03.json").read_text())] == ["c-1"]
+
+
+def test_only_a_question_is_answered_and_it_needs_its_answer(tmp_path):
+    with pytest.raises(ValueError, match="only a question"):
+        claims.record("00", "q", "does A win?", None, 1, "answered", kind="ours", reference=None, root=tmp_path)
+    with pytest.raises(ValueError, match="only a question"):
+        claims.record("00", "q", "does A win?", None, 1, "reproduced", kind="question", reference=None, root=tmp_path)
+    with pytest.raises(ValueError, match="needs a short answer"):
+        claims.record("00", "q", "does A win?", None, 1, "answered", kind="question", reference=None, root=tmp_path)
+    entry = claims.record("00", "q", "does A win?", None, 1, "answered", kind="question", reference=None,
+                          answer="No: 1 of 3", root=tmp_path)
+    assert entry["answer"] == "No: 1 of 3"

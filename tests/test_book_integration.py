@@ -137,3 +137,18 @@ def test_second_build_executes_nothing(smoke_book):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "executed: none" in result.stdout, result.stdout[-1000:]
+
+
+def test_built_site_passes_the_browser_check(smoke_book):
+    """Every page of the smoke build in headless Chromium with the network off: tables and code
+    fit at 1280 px, no page pans at 390 px, maths renders, links, images and scripts work."""
+    from optbook.pipeline import sitecheck
+
+    chromium, why = sitecheck.find_chromium()
+    if chromium is None:
+        pytest.skip(f"browser check not run: {why}")
+    root, result = smoke_book
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = sitecheck.check_site(root / "_build" / "html", chromium)
+    assert len(report.pages) >= 8
+    assert report.problems == [], sitecheck.summary(report)

@@ -46,3 +46,36 @@ def test_an_id_published_twice_and_bad_kinds_are_refused(monkeypatch):
         findings.publish("07", [findings.numbers("x", a=1), findings.numbers("x", a=2)], scale="cpu")
     with pytest.raises(ValueError, match="kind='mine'"):
         Claim("c", "s", "p", "src", kind="mine")
+
+
+QUESTION = Claim("how-many", "On how many tasks does A win at step {steps}?", paper=None, source="ours",
+                 kind="question", reference=None, gist="On how many tasks does A win")
+
+
+def test_a_question_is_answered_not_judged_and_its_answer_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBOOK_RESULTS", str(tmp_path))
+    with pytest.raises(ValueError, match="gets an answer"):
+        QUESTION.judged("reproduced", "2 of 6")
+    with pytest.raises(ValueError, match="gets a verdict"):
+        BEATS.answered("Yes", 1)
+    findings.publish("01", [QUESTION.answered("On 2 of 6", "2/6", steps=100)], scale="cpu")
+    (entry,) = json.loads((tmp_path / "01.json").read_text())
+    assert (entry["verdict"], entry["answer"], entry["kind"], entry["gist"]) == (
+        "answered", "On 2 of 6", "question", "On how many tasks does A win")
+    assert entry["claim"] == "On how many tasks does A win at step 100?"
+
+
+@pytest.mark.parametrize("verdict, answer", [("reproduced", "Yes"), ("not reproduced", "No"),
+                                             ("mixed", "Mixed"), ("inconclusive", "Not decided")])
+def test_yes_or_no_answers_a_comparison_in_words(verdict, answer):
+    assert findings.yes_or_no(verdict) == answer
+
+
+def test_yes_or_no_refuses_what_answers_no_question():
+    with pytest.raises(ValueError, match="not run"):
+        findings.yes_or_no("not run")
+
+
+def test_a_family_gist_is_filled_per_member():
+    family = Claim("best", "A is best on {task}", paper="", source="s", gist="A is best on {task}")
+    assert family.with_id("mnist", task="MNIST").gist == "A is best on MNIST"

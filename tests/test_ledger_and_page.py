@@ -152,7 +152,7 @@ def test_finish_page_adds_box_table_and_run_it_yourself_and_hides_parameters():
     sources = [cell.source for cell in notebook.cells]
     assert sources[0].startswith("# 3. Hypergradient descent")
     assert "admonition" in sources[1] and "HD beats SGD" in sources[1] and "a question &lt;of ours&gt;" in sources[1]
-    assert "(our question)" in sources[1]
+    assert "(our claim)" in sources[1]
     findings = sources.index("## What we found\n\nA few sentences.")
     assert "0.25 vs 0.69" in sources[findings + 1] and "what we measured" in sources[findings + 1]
     assert sources[-1].startswith("## Run it yourself") and "2 min 14 s" in sources[-1]
@@ -203,3 +203,48 @@ def test_each_page_keeps_one_copy_of_each_script():
     drop_duplicate_scripts(None, "page", "page.html", context, None)
     assert [(s.filename, s.attributes.get("body")) for s in context["script_files"]] == [
         (None, snippet), ("_static/a.js", None)]
+
+
+@pytest.mark.parametrize("values, text", [
+    (list(range(1_000_000, 1_000_050)), "1,000,000 … 1,000,049"),
+    ([1, 2, 3, 4, 5, 9, 10, 20], "1 … 5, 9, 10, 20"),
+    ([1, 2, 3], "1, 2, 3"),  # too short a run to be worth a range
+    ([0.1, 0.2, 0.3, 0.4], "0.1, 0.2, 0.3, 0.4"),
+])
+def test_runs_of_consecutive_integers_read_as_ranges(values, text):
+    assert report.format_value(values) == text
+
+
+QUESTION = {"id": "q-1", "claim": "Does every net win?", "ours": "7/9", "verdict": "answered", "kind": "question",
+            "answer": "No: 7 of 9", "gist": "Does every net win"}
+
+
+def test_a_question_shows_its_answer_not_a_verdict_in_box_and_ledger(tmp_path):
+    root = _book(tmp_path)
+    claims.record("03", "q-1", "Does every net win?", None, "7/9", "answered", kind="question", reference=None,
+                  answer="No: 7 of 9", root=root, scale="cpu")
+    box = page.verdict_box([*CLAIMS, QUESTION])
+    assert "No: 7 of 9" in box and "(our question)" in box and "(our claim)" in box
+    text = ledger.render_ledger(root).read_text()
+    assert "No: 7 of 9" in text and "1 answered" in text
+    assert 'data-verdict="answered"' in text and 'data-verdict="not reproduced"' in text  # one-click filters
+
+
+def test_bottom_line_says_what_held_what_did_not_and_answers_the_questions():
+    claims_ = [{"id": "a", "claim": "A long sentence.", "gist": "A beats B", "verdict": "reproduced", "kind": "paper"},
+               {"id": "b", "claim": "B beats C", "verdict": "not reproduced", "kind": "paper"},
+               {"id": "c", "claim": "C", "gist": "C is robust", "verdict": "not reproduced", "kind": "paper"},
+               QUESTION]
+    assert page.bottom_line(claims_) == ("**In short.** Held: A beats B; did not hold: B beats C and C is robust. "
+                                         "Our questions: Does every net win? No: 7 of 9.")
+
+
+def test_the_landing_page_has_a_bottom_line_per_chapter_and_says_which_data_stood_in(tmp_path):
+    root = _book(tmp_path)
+    notebook_path = root / "book" / "chapters" / "03_hypergradient_descent.ipynb"
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.metadata["optbook"] = {"datasets": ["mnist-5k"]}
+    nbformat.write(notebook, notebook_path)
+    text = ledger.render_findings(root).read_text()
+    assert "**[3. Hypergradient descent](chapters/03_hypergradient_descent.ipynb).** Held: HD beats SGD" in text
+    assert "5,000-image subset of MNIST" in text

@@ -24,9 +24,13 @@ from optbook.comparison import PairedComparison, compare_paired  # the rule "A b
 
 # "mixed": the mean and the typical problem disagree (e.g. lower mean, higher typical loss); the
 # claim's notes say which way each went.
-VERDICTS = ("reproduced", "partly reproduced", "mixed", "inconclusive", "not reproduced", "not run")
-# Whose claim it is: a claim one of the papers makes, or a question the book asks of its own.
-KINDS = ("paper", "ours")
+VERDICTS = ("reproduced", "partly reproduced", "mixed", "inconclusive", "not reproduced", "not run", "answered")
+# What a question of ours gets instead of a verdict: nobody claimed anything, so nothing is
+# "reproduced"; the entry's ``answer`` says what we found ("No: 2 of 9 nets").
+ANSWERED = "answered"
+# Whose claim it is: a claim one of the papers makes, a claim of the book's own, or a question the
+# book asks (answered, not judged).
+KINDS = ("paper", "ours", "question")
 # Where the reference number comes from: the paper's text or figures, the official code's logged
 # output, a later reproduction, or nowhere (a question of ours may have no reference number).
 REFERENCES = ("paper", "official code", "reproduction", None)
@@ -65,12 +69,16 @@ def record(
     root: Path | None = None,
     kind: str = "paper",
     reference: str | None = "paper",
+    answer: str | None = None,
+    gist: str = "",
 ) -> dict:
     """Record one claim of a paper and what we measured; returns the entry and prints nothing
     (a chapter's page shows its claims in the verdict box the build adds, not as log lines).
 
     ``kind`` says whose claim it is (:data:`KINDS`), ``reference`` where ``paper_value`` comes
-    from (:data:`REFERENCES`); ``source`` cites it. The entry is written where
+    from (:data:`REFERENCES`); ``source`` cites it; ``gist`` names it in a few words for the
+    chapter's bottom line. A question (``kind="question"``) has the
+    verdict ``"answered"`` and a short ``answer``; nothing else does. The entry is written where
     :func:`results_dir` says (only ``optbook build`` publishes); elsewhere it is only returned.
     """
     if verdict not in VERDICTS:
@@ -79,6 +87,12 @@ def record(
         raise ValueError(f"kind={kind!r} is not one of {KINDS}")
     if reference not in REFERENCES:
         raise ValueError(f"reference={reference!r} is not one of {REFERENCES}")
+    if (kind == "question") != (verdict == ANSWERED):
+        raise ValueError(f"claim {claim_id!r}: a question (kind='question') is {ANSWERED!r}, and only a question is; "
+                         f"got kind={kind!r}, verdict={verdict!r}")
+    if (kind == "question") != bool(answer):
+        raise ValueError(f"claim {claim_id!r}: a question needs a short answer, and only a question has one; "
+                         f"got kind={kind!r}, answer={answer!r}")
     if not claim_id or not claim_id.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"claim_id={claim_id!r} must be a non-empty slug of letters, digits, '-' and '_'")
     entry = {
@@ -87,6 +101,8 @@ def record(
         "paper": _plain(paper_value),
         "ours": _plain(our_value),
         "verdict": verdict,
+        **({"answer": answer} if answer else {}),
+        **({"gist": gist} if gist else {}),
         "kind": kind,
         "reference": reference,
         "source": source,

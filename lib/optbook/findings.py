@@ -18,7 +18,21 @@ from dataclasses import dataclass, field
 
 from optbook import claims, report
 
-__all__ = ["Claim", "Finding", "publish", "numbers"]
+__all__ = ["Claim", "Finding", "publish", "numbers", "yes_or_no"]
+
+# A question whose answer is a paired comparison ("does A end lower than B?") answered from the
+# book's rule: the verdict the comparison would get, in words.
+ANSWERS = {"reproduced": "Yes", "partly reproduced": "Partly", "not reproduced": "No",
+           "mixed": "Mixed", "inconclusive": "Not decided"}
+
+
+def yes_or_no(verdict: str) -> str:
+    """The answer to a yes/no question that the book's rule decides: "Yes" when the comparison
+    reproduces, "No" when it does not, "Mixed" when mean and typical problem disagree, "Not decided"
+    when the intervals straddle zero."""
+    if verdict not in ANSWERS:
+        raise ValueError(f"verdict={verdict!r} answers no yes/no question; allowed: {sorted(ANSWERS)}")
+    return ANSWERS[verdict]
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,9 @@ class Claim:
     source: str
     kind: str = "paper"
     reference: str | None = "paper"
+    # A few words for the chapter's bottom line ("the LSTM beats tuned baselines on quadratics");
+    # may name fields in braces, like the sentence.
+    gist: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in claims.KINDS:
@@ -43,13 +60,24 @@ class Claim:
     def judged(self, verdict: str, ours, /, notes: str = "", paper=None, **fields) -> Finding:
         """This claim with its verdict, our value and notes; ``fields`` are the numbers the prose
         cites. ``paper`` replaces the declared reference value where the judgement computes it."""
+        if self.kind == "question":
+            raise ValueError(f"{self.id!r} is a question: it gets an answer (Claim.answered), not a verdict")
         return Finding(self.id, dict(fields), claim=self, verdict=verdict, ours=ours, notes=notes, paper=paper)
+
+    def answered(self, answer: str, ours, /, notes: str = "", paper=None, **fields) -> Finding:
+        """This question with its short answer ("No: 2 of 9 nets") and the numbers behind it."""
+        if self.kind != "question":
+            raise ValueError(f"{self.id!r} is a claim (kind={self.kind!r}): it gets a verdict (Claim.judged)")
+        if not answer:
+            raise ValueError(f"question {self.id!r} needs a non-empty answer")
+        return Finding(self.id, dict(fields), claim=self, verdict=claims.ANSWERED, ours=ours, notes=notes,
+                       paper=paper, answer=answer)
 
     def with_id(self, suffix: str, **wording) -> Claim:
         """One of a family of claims (one per task): ``<id>-<suffix>``, its texts filled with ``wording``."""
         paper = self.paper.format(**wording) if isinstance(self.paper, str) else self.paper
         return Claim(f"{self.id}-{suffix}", self.sentence.format(**wording), paper, self.source, self.kind,
-                     self.reference)
+                     self.reference, self.gist.format(**wording))
 
 
 @dataclass
@@ -63,6 +91,7 @@ class Finding:
     ours: object = None
     notes: str = ""
     paper: object = None
+    answer: str | None = None  # a question's short answer
 
     def __getitem__(self, name: str):
         return self.fields[name]
@@ -90,7 +119,8 @@ def publish(chapter: str, findings: Iterable[Finding | Iterable[Finding]], scale
             claims.record(chapter, finding.id, finding.claim.sentence.format_map(finding.fields), paper,
                           finding.ours, finding.verdict,
                           source=finding.claim.source, notes=finding.notes, scale=scale,
-                          kind=finding.claim.kind, reference=finding.claim.reference)
+                          kind=finding.claim.kind, reference=finding.claim.reference, answer=finding.answer,
+                          gist=finding.claim.gist.format_map(finding.fields))
         for name, value in finding.fields.items():
             report.glue(f"{finding.id}.{name}", value)
     return published

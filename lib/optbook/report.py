@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 
 # Room between columns, so 0.9457 and 0.0113 never read as one number, and numbers aligned right.
+# Numbers never break; headings and the rows' names wrap, so a long label does not widen the table
+# past the page.
 CELL_STYLE = [
-    {"selector": "th, td", "props": "padding: 0.25em 0.8em; text-align: right; white-space: nowrap;"},
-    {"selector": "th", "props": "font-weight: 600; border-bottom: 1px solid #999;"},
-    {"selector": "td:first-child, th:first-child", "props": "text-align: left;"},
+    {"selector": "th, td", "props": "padding: 0.25em 0.6em; text-align: right;"},
+    {"selector": "td", "props": "white-space: nowrap;"},
+    {"selector": "th", "props": "font-weight: 600; border-bottom: 1px solid #999; vertical-align: bottom;"},
+    {"selector": "td:first-child, th:first-child", "props": "text-align: left; white-space: normal;"},
     {"selector": "caption", "props": "caption-side: top; text-align: left; font-style: italic; padding-bottom: 0.3em;"},
 ]
 
@@ -72,8 +75,34 @@ def format_value(value, digits: int = 3) -> str:
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         return format_number(value, digits)
     if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(item, digits) for item in value) or "(none)"
+        return ", ".join(_runs(list(value), digits)) or "(none)"
     return str(value)
+
+
+# A run of at least this many consecutive integers is written as its ends: "1,000,000 … 1,000,049".
+SHORTEST_RANGE = 4
+
+
+def _runs(values: list, digits: int) -> list[str]:
+    """Items as text, runs of consecutive integers written as ranges (50 seeds are one range,
+    not a line 2,000 px wide)."""
+    parts, start = [], 0
+    while start < len(values):
+        end = start
+        while (end + 1 < len(values) and _is_integer(values[end]) and _is_integer(values[end + 1])
+               and values[end + 1] == values[end] + 1):
+            end += 1
+        if end - start + 1 >= SHORTEST_RANGE:
+            parts.append(f"{format_value(values[start], digits)} … {format_value(values[end], digits)}")
+            start = end + 1
+        else:
+            parts.append(format_value(values[start], digits))
+            start += 1
+    return parts
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _flatten(config: Mapping, prefix: str = "") -> dict[str, object]:

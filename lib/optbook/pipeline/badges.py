@@ -16,6 +16,7 @@ VERDICT_COLORS = {
     "inconclusive": "#9a6700",
     "not reproduced": "#cf222e",
     "not run": "#6e7781",
+    "answered": "#0969da",  # a question's answer: no verdict, no colour of praise or blame
 }
 
 

@@ -135,6 +135,16 @@ def make_parser() -> argparse.ArgumentParser:
     _add_no_progress(dry)
     dry.set_defaults(command=command_dry_run)
 
+    site = commands.add_parser(
+        "check-site", parents=[with_root],
+        help="open every page of the built book in headless Chromium, network off, and list what a reader would hit",
+        epilog="Checks _build/html at 1280 px and 390 px: tables and code wider than their frame, pages that pan "
+        "sideways on a phone, maths left as TeX, broken links, missing images and files, JavaScript errors. "
+        "Needs Chromium (Debian: apt-get install chromium; or $OPTBOOK_CHROMIUM) and playwright (optbook[test]). "
+        "Exit 1 if anything was found.",
+    )
+    site.set_defaults(command=command_check_site)
+
     bench = commands.add_parser(
         "bench", help="time optimizer steps against torch's, batched ensembles against loops, and L2L meta-training (no book needed)"
     )
@@ -158,6 +168,24 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", metavar="CSV", type=Path, help="also write both tables to one CSV file")
     bench.set_defaults(command=command_bench, needs_book=False)
     return parser
+
+
+def command_check_site(root: Path, args) -> int:
+    from optbook.pipeline import sitecheck
+
+    site = root / "_build" / "html"
+    if not (site / "index.html").is_file():
+        raise BuildError(f"no built book in {site}; run `optbook build` (or `make book`) first")
+    chromium, why = sitecheck.find_chromium()
+    if chromium is None:
+        raise BuildError(why)
+    try:
+        import playwright  # noqa: F401  (its absence is a setup error, said plainly)
+    except ImportError as err:
+        raise BuildError("the browser check needs playwright: pip install 'optbook[test]'") from err
+    report = sitecheck.check_site(site, chromium)
+    print(sitecheck.summary(report))
+    return EXIT_FAILED if report.problems else EXIT_OK
 
 
 def _add_scale(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optbook.pipeline.badges import badge
-from optbook.claims import VERDICTS
+from optbook.claims import ANSWERED, VERDICTS
 
 LEDGER = Path("book/claims.md")
 FINDINGS = Path("book/findings.md")
@@ -69,7 +69,7 @@ WEAKER = {"reproduced": ("partly reproduced",)}
 def seed_verdicts(claim: dict, sweep: dict | None) -> list[str | None] | None:
     """The claim's verdict at each seed of the sweep (None where a seed's run did not record it);
     None without a sweep, or for a claim that was not run (nothing was judged that could hold)."""
-    if not sweep or claim["verdict"] == "not run":
+    if not sweep or claim["verdict"] in ("not run", ANSWERED):
         return None
     by_seed = sweep.get("verdicts", {}).get(claim["id"], {})
     return [by_seed.get(str(value)) for value in sweep.get("values", [])]
@@ -114,6 +114,8 @@ def verdict_cell(claim: dict) -> str:
     """The stated verdict's badge; with a seed sweep, how many seeds it holds in (and what the
     book's own seed recorded when the sweep weakened it)."""
     stated = stated_verdict(claim)
+    if stated == ANSWERED:
+        return f"{badge(stated)}<br>{html.escape(str(claim.get('answer', '')))}"
     held = seeds_holding(claim, stated)
     if not held:
         return badge(stated)
@@ -180,7 +182,7 @@ def _count_badges(counts: Counter) -> str:
 def verdict_counts_table(chapters: list[ChapterResults], prefix: str = "") -> list[str]:
     """Markdown lines: one row per chapter with its verdict counts as badges, and a total row.
     Two narrow columns of text rather than one column per verdict: it fits a phone."""
-    lines = ["| chapter | verdicts | claims |", "|:---|:---|---:|"]
+    lines = ["| chapter | verdicts and answers | tested |", "|:---|:---|---:|"]
     total = Counter()
     for chapter in chapters:
         total.update(chapter.counts())
@@ -202,7 +204,7 @@ def _scale_sentence(chapters: list[ChapterResults]) -> str:
         sentence = f"Every claim was measured at `scale=\"{scale}\"`." if scale else ""
     if kinds == {"paper"}:
         sentence += " All are claims the papers make."
-    elif kinds == {"ours"}:
+    elif kinds == {"question"}:
         sentence += " All are questions of our own."
     return sentence.strip()
 
@@ -212,12 +214,34 @@ def render_findings(root: Path) -> Path:
     root = Path(root)
     chapters = load_results(root)
     if chapters:
+        from optbook.pipeline.page import bottom_line
+
         lines = verdict_counts_table(chapters)
-        lines += ["", f"{_scale_sentence(chapters)} Every claim, with the paper's number and ours, is in "
-                  "the [claims ledger](claims.md)."]
+        lines += ["", f"{_scale_sentence(chapters)}{_data_sentence(root, chapters)} Every claim, with the "
+                  "paper's number and ours, is in the [claims ledger](claims.md).", ""]
+        for chapter in chapters:
+            line = bottom_line(chapter.claims).removeprefix("**In short.** ")
+            if line:
+                lines += [f"- **{_markdown_link(chapter)}.** {line}"]
     else:
         lines = ["No chapter has recorded a claim yet."]
     return _write_if_changed(root / FINDINGS, "\n".join(lines) + "\n")
+
+
+# What a data set's key means to a reader, where the book used a stand-in for the paper's.
+DATA_NOTES = {"mnist-5k": "MNIST results use a 5,000-image subset of MNIST (MNIST-5k), the full set not being "
+                          "on the machine that built the book"}
+
+
+def _data_sentence(root: Path, chapters: list[ChapterResults]) -> str:
+    """Which stand-in data sets the executed chapters used, from their stamps."""
+    used = set()
+    for chapter in chapters:
+        if chapter.document:
+            notebook = json.loads((Path(root) / "book" / f"{chapter.document}.ipynb").read_text())
+            used.update(notebook.get("metadata", {}).get("optbook", {}).get("datasets", []))
+    notes = [DATA_NOTES[key] for key in sorted(used) if key in DATA_NOTES]
+    return "".join(f" {note}." for note in notes)
 
 
 def _has_sweeps(chapters: list[ChapterResults]) -> bool:
@@ -228,7 +252,15 @@ def _kinds(chapters: list[ChapterResults]) -> set:
     return {claim.get("kind") for chapter in chapters for claim in chapter.claims}
 
 
-def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: bool):
+# How the ledger names whose claim a row is, beside the claim (a paper's claims go unmarked).
+KIND_LABELS = {"paper": "", "ours": "our claim", "question": "our question"}
+# The verdict column's index in the ledger's table: the filter buttons search it.
+VERDICT_COLUMN = "verdict"
+
+
+def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
+    """One row per claim: chapter, claim (whose it is, and its notes behind a click), the reference
+    value, ours, the verdict. Five columns, so each has the room to be read at 1280 px."""
     import pandas as pd
 
     rows = []
@@ -241,21 +273,20 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool, with_kind: b
         for claim in chapter.claims:
             reference = claim.get("reference")
             source = claim.get("source") or ""
+            kind = KIND_LABELS.get(claim.get("kind"), "")
+            notes = " ".join(filter(None, [claim.get("notes"), f"Source: {source}." if source else ""]))
             row = {
                 "ch.": link,
-                "claim": f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}",
-                "whose": "the paper's" if claim.get("kind") == "paper" else "ours",
+                "claim": (f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}"
+                          + (f" <i>({kind})</i>" if kind else "")
+                          + (f"<details><summary>notes</summary>{html.escape(notes)}</details>" if notes else "")),
                 "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
                 + html.escape(_text(claim.get("paper"))),
                 "ours": html.escape(_text(claim.get("ours"))),
-                "verdict": verdict_cell(claim),
-                "notes": html.escape(" ".join(filter(None, [claim.get("notes"),
-                                                            f"Source: {source}." if source else ""]))),
+                VERDICT_COLUMN: verdict_cell(claim),
             }
             if with_scale:
                 row["scale"] = html.escape(_text(claim.get("scale")))
-            if not with_kind:
-                del row["whose"]
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -287,10 +318,43 @@ def _interactive_table(frame, bundle_url: str) -> str:
     table = to_html_datatable(
         frame, allow_html=True, showIndex=False, paging=False, connected=True, dt_url=bundle_url,
         classes="display compact", table_id="optbook-claims-table",  # not "claims-ledger": the page heading has that id
-        columnDefs=[{"width": "30%", "targets": 1}],
+        columnDefs=[{"width": "34%", "targets": 1}, {"width": "9em", "targets": _column_index(frame, VERDICT_COLUMN)}],
+        text_in_header_can_be_selected=False,  # a click anywhere on a heading sorts, not only on its arrow
     )
     # A blank line would end the raw-HTML block in Markdown and print the rest as text.
     return "\n".join(line for line in table.splitlines() if line.strip())
+
+
+def _column_index(frame, name: str) -> int:
+    return list(frame.columns).index(name)
+
+
+# The filter buttons: one click shows only the rows with that verdict. DataTables searches the
+# verdict column's text, which starts with the stated verdict ("partly reproduced holds in 4 of 5").
+_FILTER_SCRIPT = """<script type="module">
+import {{ jQuery as $ }} from '{bundle}';
+const table = $('#optbook-claims-table').DataTable();
+document.querySelectorAll('.optbook-verdict-filter button').forEach((button) => {{
+  button.addEventListener('click', () => {{
+    const verdict = button.dataset.verdict;
+    table.column({column}).search(verdict ? '^' + verdict : '', true, false).draw();
+    document.querySelectorAll('.optbook-verdict-filter button')
+      .forEach((other) => other.setAttribute('aria-pressed', String(other === button)));
+  }});
+}});
+</script>"""
+
+
+def verdict_filter(chapters: list[ChapterResults], bundle_url: str, column: int) -> str:
+    """A row of buttons above the ledger's table, one per verdict stated (with its count) and
+    "all": a click filters the table to that verdict."""
+    counts = Counter(stated_verdict(claim) for chapter in chapters for claim in chapter.claims)
+    buttons = ['<button type="button" data-verdict="" aria-pressed="true">all '
+               f"{sum(counts.values())}</button>"]
+    buttons += [f'<button type="button" data-verdict="{html.escape(v)}" aria-pressed="false">'
+                f"{badge(v, f'{counts[v]} {v}')}</button>" for v in VERDICTS if counts[v]]
+    return "\n".join(['<div class="optbook-verdict-filter">Show: ' + " ".join(buttons) + "</div>",
+                      _FILTER_SCRIPT.format(bundle=bundle_url, column=column)])
 
 
 def render_ledger(root: Path) -> Path:
@@ -312,18 +376,23 @@ def render_ledger(root: Path) -> Path:
         lines += ["## Summary", "", *verdict_counts_table(chapters, prefix=""), "",
                   _scale_sentence(chapters), "",
                   "## Every claim", "",
-                  "Click a column heading to sort; type in the search box to filter (e.g. `not reproduced`). "
-                  "*ch.* links to the chapter (its title on hover); *whose* says whether a paper makes the claim "
-                  "or it is a question of ours that no paper asked."
+                  "Click a verdict below to show only its rows, a column heading to sort, and type in the search "
+                  "box to find a word. *ch.* links to the chapter (its title on hover). Claims without a mark are "
+                  "the papers'; *our claim* is one the book makes, and *our question* one it asks: a question gets "
+                  "an answer, not a verdict. Each claim's notes open with a click."
                   + (f" Where a chapter was re-run over several seeds, a verdict must hold in {STABLE_SHARE:.0%} "
                      "of them to be stated (a seed that fully reproduces a claim also partly reproduces it); "
                      "otherwise the ledger states the strongest weaker verdict that does: \"partly reproduced\" "
                      "for a \"reproduced\" that some seeds only partly reproduce, else \"inconclusive\"."
                      if _has_sweeps(chapters) else ""),
-                  "", _interactive_table(_ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1,
-                                                      with_kind=len(_kinds(chapters)) > 1),
-                                        _install_datatables(root)), ""]
+                  "", *_table_with_filter(chapters, _install_datatables(root)), ""]
     return _write_if_changed(root / LEDGER, "\n".join(lines) + "\n")
+
+
+def _table_with_filter(chapters: list[ChapterResults], bundle_url: str) -> list[str]:
+    frame = _ledger_frame(chapters, with_scale=len(_scales(chapters)) > 1)
+    return [verdict_filter(chapters, bundle_url, _column_index(frame, VERDICT_COLUMN)), "",
+            _interactive_table(frame, bundle_url)]
 
 
 def _write_if_changed(target: Path, text: str) -> Path:

@@ -7,7 +7,8 @@ verdicts), so the committed notebook (which Colab opens) and the built page read
 - the title carries the chapter's number, as the book numbers chapters;
 - the parameters cells (ours and the one papermill injects) are removed from the page;
 - under the title, a box with the paper's claims and our verdicts, from what the chapter recorded
-  (and, where the chapter's seed sweep is published, in how many seeds each holds, as the ledger states it);
+  (and, where the chapter's seed sweep is published, in how many seeds each holds, as the ledger states it),
+  and under it the bottom line: one generated sentence of what held and what did not;
 - after "What we found", the same claims with what we measured;
 - at the end, "Run it yourself": the command, the Colab link and the time this run took.
 
@@ -21,7 +22,7 @@ import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from optbook.pipeline.ledger import verdict_cell
+from optbook.pipeline.ledger import KIND_LABELS, stated_verdict, verdict_cell
 
 GENERATED_TAG = "optbook-generated"
 HIDDEN_TAGS = ("parameters", "injected-parameters")
@@ -47,7 +48,7 @@ def finish_page(notebook, number: int, chapter_id: str, claims: Sequence[Mapping
         findings = _findings_index(notebook.cells)
         if findings is not None:
             notebook.cells.insert(findings + 1, generated(measured_table(claims)))
-        notebook.cells.insert(title_index + 1, generated(verdict_box(claims)))
+        notebook.cells.insert(title_index + 1, generated(verdict_box(claims) + "\n\n" + bottom_line(claims)))
     notebook.cells.append(generated(run_it_yourself(number, chapter_id, stamp, colab_url)))
 
 
@@ -92,7 +93,8 @@ def _findings_index(cells) -> int | None:
 
 def _claim_label(claim: Mapping) -> str:
     label = html.escape(str(claim["claim"]))
-    return label + (" <i>(our question)</i>" if claim.get("kind") == "ours" else "")
+    kind = KIND_LABELS.get(claim.get("kind"), "")
+    return label + (f" <i>({kind})</i>" if kind else "")
 
 
 def verdict_box(claims: Sequence[Mapping]) -> str:
@@ -103,13 +105,43 @@ def verdict_box(claims: Sequence[Mapping]) -> str:
         '<div class="admonition tip">',
         '<p class="admonition-title">The claims this chapter tests, and our verdicts</p>',
         '<table class="optbook-verdicts">',
-        "<thead><tr><th>claim</th><th>verdict</th></tr></thead>",
+        "<thead><tr><th>claim</th><th>verdict or answer</th></tr></thead>",
         f"<tbody>\n{rows}\n</tbody>",
         "</table>",
         '<p>Every number behind a verdict is in the <a href="../claims.html">claims ledger</a>; '
         "how each was measured is in the section that tests it.</p>",
         "</div>",
     ])
+
+
+# The bottom line names claims by their stated verdict, strongest first.
+BOTTOM_LINE_GROUPS = (("held", ("reproduced",)), ("held in part", ("partly reproduced",)),
+                      ("did not hold", ("not reproduced",)), ("undecided", ("mixed", "inconclusive")),
+                      ("not run", ("not run",)))
+
+
+def bottom_line(claims: Sequence[Mapping]) -> str:
+    """One generated sentence: which claims held, in part, not, or are undecided (by their gist,
+    with the verdict the box states), then each question of ours with its answer."""
+    parts = []
+    for label, verdicts in BOTTOM_LINE_GROUPS:
+        named = [_gist(c) for c in claims if c.get("kind") != "question" and stated_verdict(c) in verdicts]
+        if named:
+            parts.append(f"{label}: {_join(named)}")
+    sentence = "; ".join(parts)
+    sentence = (sentence[0].upper() + sentence[1:] + ".") if sentence else ""
+    questions = [f"{_gist(c).rstrip('?')}? {c.get('answer', '')}." for c in claims if c.get("kind") == "question"]
+    if questions:
+        sentence += (" " if sentence else "") + "Our questions: " + " ".join(questions)
+    return f"**In short.** {html.escape(sentence, quote=False)}" if sentence else ""
+
+
+def _gist(claim: Mapping) -> str:
+    return str(claim.get("gist") or claim["claim"]).strip().rstrip(".")
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def measured_table(claims: Sequence[Mapping]) -> str:
@@ -120,7 +152,7 @@ def measured_table(claims: Sequence[Mapping]) -> str:
     )
     return "\n".join([
         '<table class="optbook-verdicts">',
-        "<thead><tr><th>claim</th><th>what we measured</th><th>verdict</th></tr></thead>",
+        "<thead><tr><th>claim</th><th>what we measured</th><th>verdict or answer</th></tr></thead>",
         f"<tbody>\n{rows}\n</tbody>",
         "</table>",
     ])
@@ -156,8 +188,11 @@ def run_it_yourself(number: int, chapter_id: str, stamp: Mapping, colab_url: str
         "(`scale smoke`):",
         "",
         "```bash",
-        f".venv/bin/optbook run {number:02d} -p scale {scale} -p seed {other_seed} --output /tmp/{chapter_id}.ipynb",
-        f".venv/bin/optbook run {number:02d} -p scale smoke --output /tmp/{chapter_id}_smoke.ipynb",
+        # Two lines each, so no line runs past the page's code frame.
+        f".venv/bin/optbook run {number:02d} -p scale {scale} -p seed {other_seed} \\",
+        f"    --output /tmp/{chapter_id}.ipynb",
+        f".venv/bin/optbook run {number:02d} -p scale smoke \\",
+        f"    --output /tmp/{chapter_id}_smoke.ipynb",
         "```",
         "",
         "`optbook list` shows every parameter of the chapter; see also [Reproducing the book](../reproduce.md).",

@@ -2,7 +2,8 @@
 
 :func:`page_problems` reads an executed notebook and lists every visible code cell that records a
 claim, glues a number, holds parameters or defines a long helper, and every output that shows a
-Python dict repr, a terminal log line, a progress bar, a warning or an unrounded float. The tests
+Python dict repr, a terminal log line, a progress bar, a warning or an unrounded float, and every
+code line wider than the page shows. The tests
 run it over the committed chapters and over a smoke build of the sources.
 
 :func:`source_problems` reads a chapter's source (``notebooks/NN_name.py``), the file a contributor
@@ -28,6 +29,9 @@ PLUMBING_CALLS = {"record": "records a claim", "glue": "glues a number"}
 SOURCE_FORBIDDEN_CALLS = {"record": "records a claim (declare it in the study)",
                           "glue": "glues a value by hand (publish the study's findings)"}
 PARAMETER_TAGS = ("parameters", "injected-parameters")
+# The widest line a code cell shows without scrolling inside its frame (the page's 1280 px layout,
+# _static/optbook.css's code size; folded "hide-input" cells are the narrowest frame).
+MAX_CODE_LINE = 80
 
 DICT_REPR = re.compile(r"\{\s*'[^'\n]{1,80}'\s*:")
 LOG_LINE = re.compile(r"^\s*\[(reproduced|partly reproduced|mixed|inconclusive|not reproduced|not run"
@@ -73,6 +77,9 @@ def code_problems(source: str, tags=()) -> list[tuple[str, str]]:
     found = []
     if any(tag in tags for tag in PARAMETER_TAGS):
         found.append(("shows a parameters cell", source.strip().split("\n")[0]))
+    for line in source.splitlines():
+        if len(line) > MAX_CODE_LINE:
+            found.append((f"shows a {len(line)}-character line (at most {MAX_CODE_LINE} fit the page)", line[:80]))
     try:
         tree = ast.parse(source)
     except SyntaxError:

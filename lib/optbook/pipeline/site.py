@@ -28,4 +28,8 @@ def jupyter_book_command(root: Path) -> list[str]:
 
 
 def render_html(root: Path) -> int:
+    """The HTML book, with the maths renderer it ships (equations render without a network)."""
+    from optbook.pipeline.mathjax import install_mathjax
+
+    install_mathjax(Path(root))
     return subprocess.run(jupyter_book_command(root), cwd=root).returncode

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from optbook.findings import Claim, Finding, numbers
+from optbook.findings import Claim, Finding, numbers, yes_or_no
 from optbook.studies import hypergradient as hd
 from optbook.studies import hypergradient_figures as hd_figures
 
@@ -36,48 +36,48 @@ FIG3_PAPER = "the paper's Fig. 3 shows HD lower for SGD, SGDN and Adam; "
 HD_BEATS_BASELINE = Claim(
     "hd-beats-baseline",
     "{task}: from α₀ = 0.001 each HD optimizer ends with lower training loss than its baseline (Fig. 3)",
-    paper="", source=FIG3_SOURCE, reference="official code")
+    paper="", source=FIG3_SOURCE, reference="official code", gist="each HD optimizer beats its baseline on {task}")
 HD_BEATS_BASELINE_PAPER_ITERATIONS = Claim(
     "hd-beats-baseline-logreg-paper-iterations",
     f"LogReg at the paper's {hd.PAPER_ITERATIONS:,} iterations: from α₀ = 0.001 each HD optimizer ends with lower "
     "training loss than its baseline (Fig. 3)",
-    paper="", source=FIG3_SOURCE, reference="official code")
+    paper="", source=FIG3_SOURCE, reference="official code", gist="on LogReg at the paper's iteration count")
 HD_BEATS_BASELINE_FASHION = Claim(
     "hd-beats-baseline-logreg-fashion",
     f"LogReg on Fashion-MNIST (another data set) at the paper's {hd.PAPER_ITERATIONS:,} iterations and 20 epochs: "
     "each HD optimizer ends with lower training loss than its baseline",
     paper="the paper's Fig. 3 (MNIST) shows HD lower for SGD, SGDN and Adam; no Fashion-MNIST numbers in any source",
-    source="Baydin et al. 2018 Fig. 3 (the claim; its data set was MNIST)")
+    source="Baydin et al. 2018 Fig. 3 (the claim; its data set was MNIST)", gist="on Fashion-MNIST")
 HD_BEATS_BASELINE_FASHION_NOT_RUN = Claim(
     "hd-beats-baseline-logreg-fashion",
     "LogReg on Fashion-MNIST (another data set) at the paper's iterations: each HD optimizer ends lower than its baseline",
-    paper="no Fashion-MNIST numbers in any source", source="Baydin et al. 2018 Fig. 3")
+    paper="no Fashion-MNIST numbers in any source", source="Baydin et al. 2018 Fig. 3", gist="on Fashion-MNIST")
 ALPHA_TRAJECTORY = Claim(
     "hd-alpha-trajectory",
     "α of SGD-HD and SGDN-HD rises from 0.001 to about 0.05; Adam-HD's peaks barely above 0.001 (about 0.00116 on LogReg)",
     paper="SGD-HD 0.047, SGDN-HD 0.049, Adam-HD 0.001161 (LogReg); SGD-HD 0.0495, SGDN-HD 0.052 (MLP)",
-    source="Baydin et al. 2018 Fig. 3 and poster; code logs", reference="official code")
+    source="Baydin et al. 2018 Fig. 3 and poster; code logs", reference="official code", gist="α follows the paper's trajectory")
 GRID_ROBUST = Claim(
     "hd-grid-robust",
     "Over α₀ × β, HD reaches the loss threshold no later than its baseline except at very large β or α₀ (Fig. 4)",
     paper="e.g. at α₀=1e-3: SGD 2657 vs SGD-HD 1452…153 iterations; Adam 2215 vs Adam-HD 76…30 (β ≤ 1e-3)",
-    source="Baydin et al. 2018 Fig. 4")
+    source="Baydin et al. 2018 Fig. 4", gist="HD is robust over α₀ × β")
 ALPHA0_SENSITIVITY = Claim(
     "hd-alpha0-sensitivity",
     "From untuned α₀ (1e-1 … 1e-6), HD moves the loss trajectory toward that of a good α₀ (Fig. 2)",
-    paper="qualitative (Fig. 2)", source="Baydin et al. 2018 Fig. 2")
+    paper="qualitative (Fig. 2)", source="Baydin et al. 2018 Fig. 2", gist="HD rescues an untuned α₀")
 VARIANTS_SOURCE = "Mittal et al. 2019, Hypergradient variants (README and report)"
 VARIANTS = {
     "generalise": Claim("variants-generalise",
                         "The variants reach lower validation loss (better generalisation) than their HD baselines",
-                        paper="claimed without numbers (report, README)", source=VARIANTS_SOURCE, reference=None),
+                        paper="claimed without numbers (report, README)", source=VARIANTS_SOURCE, reference=None, gist="the variants generalise better"),
     "converge": Claim("variants-converge",
                       "The variants reach lower training loss at the end (faster convergence) than their HD baselines",
-                      paper="claimed without numbers (report, README)", source=VARIANTS_SOURCE, reference=None),
+                      paper="claimed without numbers (report, README)", source=VARIANTS_SOURCE, reference=None, gist="the variants converge faster"),
     "less-sensitive": Claim("variants-less-sensitive",
                             "The variants reach a lower cost of an untuned α₀ (less sensitivity to α₀) than their HD "
                             "baselines", paper="claimed without numbers (VGG runs over α₀ 0.01 … 0.0001)",
-                            source=VARIANTS_SOURCE, reference=None),
+                            source=VARIANTS_SOURCE, reference=None, gist="the variants are less sensitive to α₀"),
 }
 ADAMLOP_MOVING_BETA = Claim(
     "variants-adamlop-moving-beta",
@@ -85,19 +85,19 @@ ADAMLOP_MOVING_BETA = Claim(
     "Adam-HD at the same β?",
     paper="none: the variants ran only β = 1e-7, at which α moves by at most {bound_one_sign} over {steps} "
           "iterations here (any hypergradients: {bound_worst})",
-    source="Mittal et al. 2019, Hypergradient variants (β from run.sh)", kind="ours", reference=None)
+    source="Mittal et al. 2019, Hypergradient variants (β from run.sh)", kind="question", reference=None, gist="Does Adam on α beat Adam-HD where α can move")
 TRANSITION = Claim(
     "hd-transition",
     "With the §5 transition (δ(t) = 1/(1+(t−1)/τ)², α∞ = {alpha_inf} < 1/L), does SGD-HD end lower than SGD at the "
     "fixed rate α∞?",
     paper="Theorem 5.1 (convergence for convex L-smooth f with deterministic gradients); no experiment in the paper",
-    source="Baydin et al. 2018 §5", kind="ours", reference=None)
+    source="Baydin et al. 2018 §5", kind="question", reference=None, gist="Does the §5 transition beat SGD at α∞")
 VGG = Claim(
     "hd-vgg",
     "VGG-16/CIFAR-10: SGD-HD and SGDN-HD reach lower validation loss than SGD and SGDN; Adam-HD much lower training "
     "loss than Adam",
     paper="SGD .721→.510, SGDN .540→.442 (valid); Adam .137→.025 (train), code logs at 100 epochs",
-    source="Baydin et al. 2018 Fig. 3; code logs", reference="official code")
+    source="Baydin et al. 2018 Fig. 3; code logs", reference="official code", gist="HD wins on VGG-16/CIFAR-10")
 
 PAIRS_RULE = " Judged per pair by the book's paired rule on the last epoch's training loss. "
 
@@ -284,8 +284,8 @@ def moving_beta_findings(moving: pd.DataFrame, moving_judged: Mapping, label: st
     """Adamop-Adamlop against Adam-HD at a β where α can move."""
     headline = moving_judged["Adamop-Adamlop" + label]
     moved = hd.lr_movement(moving, "Adamop-Adamlop" + label).max()
-    return ADAMLOP_MOVING_BETA.judged(
-        headline.verdict,
+    return ADAMLOP_MOVING_BETA.answered(
+        f"{yes_or_no(headline.verdict)} (mean {headline.mean_a:.3g} against {headline.mean_b:.3g})",
         f"{headline.verdict}: mean {headline.mean_a:.4g} vs {headline.mean_b:.4g}; largest |α − α₀| {moved:.2g}; "
         + "; ".join(f"{k}: {r.verdict}" for k, r in moving_judged.items() if k != "Adamop-Adamlop" + label),
         notes=f"{data_name}, LogReg, {config['logreg_epochs']} epochs × {config['logreg_seeds']} seeds. " + headline.detail,
@@ -313,8 +313,8 @@ def transition_findings(transition: pd.DataFrame, transition_judged: Mapping, al
                                                     else f"not within the {steps} iterations")
                               for tau, n in handover.items())
     paper_delta = transition_judged[f"SGD-HD (τ={taus[0]:g})"]
-    return TRANSITION.judged(
-        paper_delta.verdict,
+    return TRANSITION.answered(
+        f"{yes_or_no(paper_delta.verdict)} (mean {paper_delta.mean_a:.4g} against {paper_delta.mean_b:.4g})",
         "; ".join(f"{k}: {r.verdict}, mean {r.mean_a:.4g} vs {r.mean_b:.4g}" for k, r in transition_judged.items())
         + "; γ stays within 10% of α∞ (" + handover_text + ")",
         notes=f"{data_name}, LogReg, {config['logreg_epochs']} epochs × {config['transition_seeds']} seeds, "

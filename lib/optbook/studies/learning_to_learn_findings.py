@@ -34,42 +34,42 @@ QUADRATIC_BEATS = Claim(
     "quadratic-beats-baselines",
     "On 10-d quadratics the LSTM optimizer has a lower loss than tuned SGD, RMSprop, Adam and NAG over the "
     "{steps} steps (mean loss over the trajectory).",
-    paper="LSTM below all baselines throughout (Fig. 4, left)", source=f"{PAPER}, Fig. 4 (left)")
+    paper="LSTM below all baselines throughout (Fig. 4, left)", source=f"{PAPER}, Fig. 4 (left)", gist="the LSTM beats tuned baselines on quadratics over the run")
 QUADRATIC_FINAL = Claim(
     "quadratic-final-step", "On 10-d quadratics the LSTM optimizer ends lower than the tuned baselines at step {steps}.",
-    paper="LSTM below all baselines at the last step (Fig. 4, left)", source=f"{PAPER}, Fig. 4 (left)")
+    paper="LSTM below all baselines at the last step (Fig. 4, left)", source=f"{PAPER}, Fig. 4 (left)", gist="the LSTM beats them on quadratics at step 100")
 REPRODUCTION_BASELINES = Claim(
     "quadratic-reproduction-baselines",
     "The later reproduction's quadratic win for the LSTM (0.25 vs 0.33 at step 100) comes from under-tuned "
     "baselines: at its learning rates our baselines land near its numbers, and our tuned rates beat them.",
     paper="OPT-ML baselines at step 100: {opt_ml_means}",
-    source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7); rates of the chenwydj port",
-    kind="ours", reference="reproduction")
+    source="AfoninAndrei/OPT-ML main.ipynb outputs; rates of the chenwydj port",
+    kind="ours", reference="reproduction", gist="the reproduction's quadratic win came from under-tuned baselines")
 MNIST_BEATS = Claim(
     "mnist-beats-baselines",
     "On the MNIST MLP (20 sigmoid units) the LSTM optimizer has a lower loss than the tuned baselines over "
     "{steps} steps (mean over the trajectory).",
-    paper="LSTM lowest throughout 100 steps (Fig. 4, centre)", source=f"{PAPER}, Fig. 4 (centre)")
+    paper="LSTM lowest throughout 100 steps (Fig. 4, centre)", source=f"{PAPER}, Fig. 4 (centre)", gist="the LSTM beats them on MNIST over the run")
 MNIST_FINAL = Claim(
     "mnist-final-step", "On the MNIST MLP the LSTM optimizer ends lower than the tuned baselines at step {steps}.",
-    paper="LSTM lowest at step 100 (Fig. 4, centre)", source=f"{PAPER}, Fig. 4 (centre)")
+    paper="LSTM lowest at step 100 (Fig. 4, centre)", source=f"{PAPER}, Fig. 4 (centre)", gist="the LSTM beats them on MNIST at step 100")
 MNIST_KEEPS_LEAD = Claim(
     "mnist-keeps-lead",
     "Run for {steps} steps, twice its training horizon, the LSTM optimizer is still below the baselines at the end.",
-    paper="LSTM lowest from step 100 to 200 (Fig. 4, right)", source=f"{PAPER}, Fig. 4 (right)")
+    paper="LSTM lowest from step 100 to 200 (Fig. 4, right)", source=f"{PAPER}, Fig. 4 (right)", gist="it keeps its lead at 200 steps")
 # task key -> (claim, whether the paper says the LSTM wins there)
 TRANSFER = {
     "mnist-40": (Claim("transfer-40-units",
                        "The MNIST-trained LSTM still beats the baselines on an MLP with 40 hidden units. "
-                       "(Mean loss over the {steps} steps.)", paper="LSTM wins (Fig. 5)", source=f"{PAPER}, Fig. 5"), True),
+                       "(Mean loss over the {steps} steps.)", paper="LSTM wins (Fig. 5)", source=f"{PAPER}, Fig. 5", gist="it transfers to 40 hidden units"), True),
     "mnist-2layer": (Claim("transfer-2-layers",
                            "The MNIST-trained LSTM still beats the baselines on an MLP with two hidden layers. "
                            "(Mean loss over the {steps} steps.)", paper="LSTM wins (Fig. 5)",
-                           source=f"{PAPER}, Fig. 5"), True),
+                           source=f"{PAPER}, Fig. 5", gist="it transfers to two hidden layers"), True),
     "mnist-relu": (Claim("transfer-relu-fails",
                          "The MNIST-trained LSTM does not generalise to ReLU units: a baseline does better. "
                          "(Mean loss over the {steps} steps.)", paper="LSTM worse than the baselines (Fig. 5)",
-                         source=f"{PAPER}, Fig. 5"), False),
+                         source=f"{PAPER}, Fig. 5", gist="it fails on ReLU units"), False),
 }
 TRANSFER_WINS = {key: wins for key, (_, wins) in TRANSFER.items()}
 RELU_FLAT = Claim(
@@ -77,18 +77,18 @@ RELU_FLAT = Claim(
     "OPT-ML's flat ReLU curve (loss near chance level, ln 10) came from evaluating the LSTM at ten times its training "
     "output scale.",
     paper="OPT-ML: LSTM 2.31 at step 100 on ReLU, evaluated at output scale 1.0 after training at 0.1",
-    source="AfoninAndrei/OPT-ML main.ipynb cells 30, 34, 41 (specs/learned-optimizers.md 2.8)",
-    kind="ours", reference="reproduction")
+    source="AfoninAndrei/OPT-ML main.ipynb cells 30, 34, 41",
+    kind="ours", reference="reproduction", gist="OPT-ML's flat ReLU curve came from the output scale")
 ARCHITECTURE_SWEEP = Claim(
     "architecture-sweep",
     "On how many sigmoid MLPs of the Fig. 6 sweep does the MNIST-trained LSTM beat the baselines at step {steps}?",
-    paper="Fig. 6 (curves; no number in the text)", source=f"{PAPER}, Fig. 6", kind="ours", reference=None)
+    paper="Fig. 6 (curves; no number in the text)", source=f"{PAPER}, Fig. 6", kind="question", reference=None, gist="On how many of Fig. 6's MLPs does it win")
 META_TRAINING_ROBUST = Claim(
     "meta-training-robust",
     "Is meta-training robust to its learning rate and initialisation: does every meta-trained LSTM beat the tuned "
     "baselines on quadratics at step {steps}?",
     paper=None, source="our question (the paper reports one network per problem); Metz et al. 2019 on meta-training "
-                       "pathologies", kind="ours", reference=None)
+                       "pathologies", kind="question", reference=None, gist="Does every meta-trained LSTM beat the baselines")
 
 
 def learned_fields(judged: PairedComparison, learned: str = l2l.LEARNED, prefix: str = "") -> dict[str, str]:
@@ -269,8 +269,8 @@ def architecture_findings(sweep: pd.DataFrame, steps: int, n_problems: int, data
     """Fig. 6: on how many architectures of the sweep the LSTM beats the baselines."""
     per_architecture = sweep.groupby(["layers", "hidden units"])["verdict (LSTM beats the baselines)"].first()
     wins = int((per_architecture == "reproduced").sum())
-    return ARCHITECTURE_SWEEP.judged(
-        claims.verdict_from_fraction(wins / len(per_architecture)),
+    return ARCHITECTURE_SWEEP.answered(
+        f"On {wins} of {len(per_architecture)}",
         f"{wins}/{len(per_architecture)} architectures: " + "; ".join(
             f"{layers}x{hidden} {verdict}" for (layers, hidden), verdict in per_architecture.items()),
         notes=f"{data_name}; {n_problems} problems per architecture; baselines at the rates tuned for the "
@@ -285,8 +285,9 @@ def sensitivity_findings(sensitivity: pd.DataFrame, last: int, n_problems: int, 
     step_column, trajectory_column = f"verdict at step {last}", "verdict over the trajectory"
     beats = int((sensitivity[step_column] == "reproduced").sum())
     beats_trajectory = int((sensitivity[trajectory_column] == "reproduced").sum())
-    return META_TRAINING_ROBUST.judged(
-        claims.verdict_from_fraction(beats / len(sensitivity)),
+    return META_TRAINING_ROBUST.answered(
+        f"Yes: all {beats} nets beat them" if beats == len(sensitivity)
+        else f"No: {beats} of {len(sensitivity)} nets beat them",
         f"{beats}/{len(sensitivity)} variants beat the baselines at step {last} by the book's rule "
         f"({beats_trajectory}/{len(sensitivity)} over the trajectory); verdicts at step {last}: "
         + ", ".join(f"{v} {n}" for v, n in sensitivity[step_column].value_counts().items())

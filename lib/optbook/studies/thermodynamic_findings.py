@@ -28,57 +28,57 @@ FIG8_MEAN_ACCURACY = Claim(
     "Mean test accuracy over 100 runs, 2-turn spirals, 20 nodes, 2 % subsampling, 10K steps (Fig. 8; "
     "the problem's protocol from Fig. 14's caption)",
     paper=", ".join(f"{m} {p:.1%}" for m, p in thermo.FIG8_PAPER_ACCURACY.items()),
-    source=f"{PAPER} Fig. 8 caption (protocol: Fig. 14 caption)")
+    source=f"{PAPER} Fig. 8 caption (protocol: Fig. 14 caption)", gist="Fig. 8's mean accuracies")
 FIG8_ADLALA_BEST = Claim(
     "fig8-adlala-best",
     "On the 2-turn spirals AdLaLa (γ=0.5) reaches a higher test accuracy than SGD, Adam, SGLD and AdLaLa (γ=10) (Fig. 8)",
-    paper="AdLaLa (γ=0.5) 93.4 % vs at most 85.5 % for the others", source=f"{PAPER} Fig. 8")
+    paper="AdLaLa (γ=0.5) 93.4 % vs at most 85.5 % for the others", source=f"{PAPER} Fig. 8", gist="AdLaLa is best on the 2-turn spirals")
 SGLD_SIGMA_READING = Claim(
     "sgld-sigma-reading",
     "Which reading of SGLD's σ matches Fig. 8's SGLD mean (78 %): θ ← θ − h∇L + σR (σ per step) rather than σ√h R?",
     paper=f"SGLD {thermo.FIG8_PAPER_ACCURACY['SGLD']:.0%} (h = 0.1, σ = 0.1)", source=f"{PAPER} Fig. 8 caption",
-    kind="ours")
+    kind="question", gist="Which reading of SGLD's σ fits Fig. 8")
 FIG10_BEATS_TUNED = Claim(
     "fig10-adlala-beats-tuned",
     "4-turn spirals: AdLaLa at fixed parameters beats SGD, SGLD (σ = 0.005 … 0.1) and Adam over several step sizes (Fig. 10)",
-    paper="AdLaLa above every bar (figure)", source=f"{PAPER} Fig. 10")
+    paper="AdLaLa above every bar (figure)", source=f"{PAPER} Fig. 10", gist="AdLaLa beats tuned methods on the 4-turn spirals")
 TRIG_BEST = Claim(
     "trig",
     "On planar trigonometric data (our reconstruction of Eq. 17) {scheme} reaches a higher test accuracy than "
     "SGD, Adam and SGLD (Figs. 11, 12)",
-    paper="{scheme} above the others (figures; values not in the captions)", source=f"{PAPER} Figs. 11, 12")
+    paper="{scheme} above the others (figures; values not in the captions)", source=f"{PAPER} Figs. 11, 12", gist="{scheme} is best on trigonometric data")
 FIG1_TEMPERATURE = Claim(
     "fig1-temperature",
     "BAOAB's classifier improves as the temperature rises from 1e-8 to 1e-5 (Fig. 1)",
-    paper="improves substantially with τ (test accuracies shown in the figure, not readable)", source=f"{PAPER} Fig. 1")
+    paper="improves substantially with τ (test accuracies shown in the figure, not readable)", source=f"{PAPER} Fig. 1", gist="BAOAB improves with temperature")
 FIG1_MINIBATCH_HEAT = Claim(
     "fig1-minibatch-heat",
     "At 2 % subsampling, the heat of minibatch gradient noise swamps the temperatures of Fig. 1 (τ ≤ 1e-5), so τ "
     "cannot shape BAOAB's classifier there",
-    paper=None, source="our measurement (issue: why Fig. 1 is flat)", kind="ours", reference=None)
+    paper=None, source="our measurement (issue: why Fig. 1 is flat)", kind="ours", reference=None, gist="minibatch noise swamps Fig. 1's temperatures")
 FIG15_SENSITIVITY = Claim(
     "fig15-sensitivity",
     "AdLaLa gives good test accuracy on the 4-turn spirals over a range of τ₁ and σ_A (Fig. 15)",
-    paper="heatmap of mean accuracies over 10 runs (values not in the caption)", source=f"{PAPER} Fig. 15")
+    paper="heatmap of mean accuracies over 10 runs (values not in the caption)", source=f"{PAPER} Fig. 15", gist="AdLaLa is insensitive to τ₁ and σ_A")
 FIG14_VARIANCE = Claim(
     "fig14-variance",
     "Over 100 runs AdLaLa's test accuracy varies less between runs than SGD's and Adam's (Fig. 14)",
-    paper="lower variance for AdLaLa (figure; values not in the caption)", source=f"{PAPER} Fig. 14")
+    paper="lower variance for AdLaLa (figure; values not in the caption)", source=f"{PAPER} Fig. 14", gist="AdLaLa varies less between runs")
 FIG14_INITIALISATION = Claim(
     "fig14-initialisation",
     "AdLaLa's accuracy depends less on the initial weights than Adam's (Figs. 9, 14: Gaussian against PyTorch's default)",
     paper="Fig. 14 draws both with 0.01·N(0,1) and PyTorch's initialisation (figure; values not in the caption)",
-    source=f"{PAPER} Figs. 9, 14")
+    source=f"{PAPER} Figs. 9, 14", gist="AdLaLa depends less on the initial weights")
 FIG9_FOUR_TURN = Claim(
     "fig9-four-turn-adlala-vs-adam",
     "4-turn spirals: AdLaLa finds better classifiers than Adam (Figs. 7, 9: test accuracy 0.8 vs 0.67 at 10K steps)",
     paper="AdLaLa 0.80 vs Adam 0.67 (Fig. 7, one run); notebook: 92.9 % vs 68.6 % after 80K steps",
-    source=f"{PAPER} Figs. 7, 9; official notebook output")
+    source=f"{PAPER} Figs. 7, 9; official notebook output", gist="AdLaLa beats Adam on the 4-turn spirals")
 FASTER_MORE_ACCURATE_MORE_ROBUST = Claim(
     "faster-more-accurate-more-robust",
     "Thermodynamic parameterization (AdLaLa) is (i) faster, (ii) more accurate and (iii) more robust than SGD and Adam",
     paper="claimed in the abstract, on spirals, trigonometric data and MNIST", source=f"{PAPER}, abstract",
-    reference=None)
+    reference=None, gist="AdLaLa is faster, more accurate and more robust")
 ASPECTS = ("faster", "more accurate", "more robust")
 
 
@@ -128,13 +128,14 @@ def fig8_findings(two_frame: pd.DataFrame, two_final: pd.DataFrame, versus_paper
     per_step = thermo.FIG8_SGLD_PER_STEP.label
     closer = sgld_readings["difference"].abs().idxmin()
     reading = {"SGLD": "σ√h R (our reading)", per_step: "σR, σ the noise of one step"}
-    sigma = SGLD_SIGMA_READING.judged(
-        "reproduced" if closer == per_step and not sgld_readings.loc[per_step, "beyond"]
-        else "not reproduced" if closer == "SGLD" else "inconclusive",
+    sigma = SGLD_SIGMA_READING.answered(
+        "σR, the noise of one step" if closer == per_step and not sgld_readings.loc[per_step, "beyond"]
+        else "σ√h R, ours" if closer == "SGLD"
+        else "Neither: σR is the closer, but outside the interval of the paper's mean",
         "; ".join(f"{reading[m]}: {pct(sgld_readings.loc[m, 'ours'])} ({points(sgld_readings.loc[m, 'difference'])} ± "
                   f"{100 * sgld_readings.loc[m, 'half-width']:.1f} points)" for m in sgld_readings.index),
-        notes=f"One ensemble per reading on the same {n_runs} seeds. Reproduced: the per-step reading is the "
-              "closer one and within the interval of the paper's mean; not reproduced: our reading σ√h R is closer.")
+        notes=f"One ensemble per reading on the same {n_runs} seeds. The answer is the reading whose mean is "
+              "closer to the paper's, if the paper's mean lies within its interval.")
     sentence = (f"All of this is over {n_runs} paired runs. {summary[0].upper() + summary[1:]}: against "
                 f"the paper, the verdict is **{verdict}**. AdLaLa (γ = 0.5) against each other method of Fig. 8: "
                 f"{thermo.verdict_counts(best)}. SGLD's σ read as σ√h R gives {pct(sgld_readings.loc['SGLD', 'ours'])}, "
