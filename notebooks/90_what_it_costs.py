@@ -53,7 +53,8 @@ import optbook
 from optbook import bench, findings, report, scales
 from optbook.studies import costs
 
-session = optbook.setup(scale=scale, device=device, seed=seed, seed_moves_runs=False)
+session = optbook.setup(scale=scale, device=device, seed=seed,
+                        seed_moves_runs=False)
 config = scales.chapter_config("90", scale)
 report.config_table(config, caption=f"What it costs, at scale={scale}")
 
@@ -86,9 +87,8 @@ with bench.torch_threads(threads):
 fig = costs.step_cost_figure(step_costs, scale, step_costs.attrs["parameters"])
 
 # %%
-report.show(costs.step_table(step_costs), caption=f"optimizer.step() on the MLP of {step_costs.attrs['parameters']:,} "
-            f"parameters; one pass {step_costs.attrs['pass_ms']:.3g} ms, one Gaussian draw per coordinate "
-            f"{step_costs.attrs['draw_ms']:.3g} ms")
+report.show(costs.step_table(step_costs),
+            caption=costs.step_caption(step_costs))
 
 # %% [markdown]
 # How to read the floor column: a ratio near 1 means the step does little beyond the arithmetic
@@ -97,7 +97,8 @@ report.show(costs.step_table(step_costs), caption=f"optimizer.step() on the MLP 
 # before the update can use it, so it is a sweep of its own:
 
 # %%
-report.show(costs.passes_table(), caption="The passes of each elementwise optimizer's floor")
+report.show(costs.passes_table(),
+            caption="The passes of each elementwise optimizer's floor")
 
 # %% [markdown]
 # A learned optimizer's floor is the larger of its net's multiply-adds at the machine's
@@ -124,9 +125,9 @@ with bench.torch_threads(threads):
 fig = costs.ensemble_figure(ensemble_costs, scale)
 
 # %%
-report.show(costs.ensemble_table(ensemble_costs), caption=f"{ensemble_costs.attrs['task']}: cost per run of "
-            f"{int(ensemble_costs['steps'].iloc[0])} training steps; the loop is timed on up to "
-            f"{config['ensembles']['loop_runs']} single runs")
+loop_runs = config["ensembles"]["loop_runs"]
+report.show(costs.ensemble_table(ensemble_costs),
+            caption=costs.ensemble_caption(ensemble_costs, loop_runs))
 
 # %% [markdown]
 # ## Training the learned optimizer
@@ -151,8 +152,8 @@ report.show(costs.ensemble_table(ensemble_costs), caption=f"{ensemble_costs.attr
 # %%
 with bench.torch_threads(threads):
     meta_costs = costs.meta_costs(config["meta"], dataset, session.device)
-report.show(costs.meta_table(meta_costs), caption=f"Coordinate-steps per second, {meta_costs['task'].iloc[0]} "
-            f"({int(meta_costs['coordinates_per_run'].iloc[0]):,} coordinates per run)")
+report.show(costs.meta_table(meta_costs),
+            caption=costs.meta_caption(meta_costs))
 
 # %% [markdown]
 # ## On a GPU
@@ -161,8 +162,9 @@ report.show(costs.meta_table(meta_costs), caption=f"Coordinate-steps per second,
 # device). The column of the device this page did not run on says so.
 
 # %%
-report.show(costs.summary_table(step_costs, ensemble_costs, meta_costs, session.device),
-            caption="The headline ratios, per device")
+headline = costs.summary_table(step_costs, ensemble_costs, meta_costs,
+                              session.device)
+report.show(headline, caption="The headline ratios, per device")
 
 # %% tags=["remove-cell"]
 findings.publish("90", costs.findings(step_costs, ensemble_costs, meta_costs), scale=scale)

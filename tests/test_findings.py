@@ -79,3 +79,26 @@ def test_yes_or_no_refuses_what_answers_no_question():
 def test_a_family_gist_is_filled_per_member():
     family = Claim("best", "A is best on {task}", paper="", source="s", gist="A is best on {task}")
     assert family.with_id("mnist", task="MNIST").gist == "A is best on MNIST"
+
+
+def _declared_claims(value):
+    if isinstance(value, Claim):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _declared_claims(item)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _declared_claims(item)
+
+
+def test_every_claim_a_chapter_declares_has_a_gist_for_its_bottom_line():
+    import importlib
+
+    modules = ["tasks_and_baselines", "learning_to_learn_findings", "hamiltonian_findings",
+               "hypergradient_findings", "thermodynamic_findings"]
+    declared = [claim for name in modules
+                for value in vars(importlib.import_module(f"optbook.studies.{name}")).values()
+                for claim in _declared_claims(value)]
+    assert len(declared) >= 40
+    assert [c.id for c in declared if not c.gist] == []

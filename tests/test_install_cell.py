@@ -96,7 +96,7 @@ def test_the_install_source_can_be_overridden(monkeypatch):
 def test_provenance_is_stated():
     assert "uncommitted changes" in install_cell.render("https://github.com/a/b", "main", COMMIT, True, [])
     unpinned = install_cell.render("https://github.com/a/b", "dev", None, False, [])
-    assert "git+https://github.com/a/b@dev" in unpinned and "outside a git checkout" in unpinned
+    assert "git+https://github.com/a/b@dev" in _joined(unpinned) and "outside a git checkout" in unpinned
     with pytest.raises(ValueError, match="commit="):
         install_cell.render("https://github.com/a/b", "main", "HEAD; rm", False, [])
 
@@ -142,7 +142,7 @@ def test_the_build_writes_the_cell_from_config_and_stamp(tmp_path):
     stamp = {"git_commit": COMMIT, "git_dirty": False, "datasets": ["mnist-5k"]}
     assert install_cell.write_install_cell(notebook, root, stamp)
     cell = notebook.cells[index]
-    assert f"optbook[data] @ git+https://github.com/someone/their-book@{COMMIT}" in cell.source
+    assert f'"optbook[data] @ git+https://github.com/someone/their-book"\n        "@{COMMIT}"' in cell.source
     assert '"OPTBOOK_PAGE_DATA", "mnist-5k"' in cell.source and cell.metadata["tags"] == tags
     assert not install_cell.write_install_cell(notebook, root, stamp)  # already so
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import optbook")])
@@ -162,8 +162,8 @@ def test_build_refreshes_a_fresh_chapters_cell_when_the_repository_changes(tmp_p
     chapter.executed_path.parent.mkdir(parents=True)
     nbformat.write(notebook, chapter.executed_path)
     assert build.refresh_page(chapter)
-    assert "git+https://github.com/someone/their-book@" in nbformat.read(chapter.executed_path, 4).cells[
-        install_cell.find_install_cell(notebook)].source
+    assert "git+https://github.com/someone/their-book@" in _joined(nbformat.read(chapter.executed_path, 4).cells[
+        install_cell.find_install_cell(notebook)].source)
     assert not build.refresh_page(chapter)
     _book(root, "https://github.com/moved/book")
     assert build.refresh_page(chapter)
@@ -174,3 +174,9 @@ def test_the_reproduce_page_shows_the_cell_the_build_writes():
     cell = install_cell.render("https://github.com/OWNER/REPO", "main", "053c112521f17f9f5864f39d886ae50d755cbdea",
                                False, ["mnist-5k"])
     assert cell in page
+
+
+def _joined(source: str) -> str:
+    """The cell's source with the requirement's two adjacent literals (split before the commit, so
+    every line fits the page) read as one."""
+    return source.replace('"\n        "@', "@")

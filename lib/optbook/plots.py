@@ -22,13 +22,16 @@ METHOD_COLORS = {
     "AdLaLa": "#332288", "LOL": "#AA4499",
     "SGDop-SGDNlop": "#EE6677", "SGDNop-SGDNlop": "#88CCEE", "Adamop-Adamlop": "#CCBB44",
     "Adam-HD (code order)": "#777777",
+    # Tol's green: no other method's family, and far from the HNN's wine (a spare colour was a
+    # second dark red beside it).
+    "port-Hamiltonian": "#117733",
 }
 # Variants drawn in a shade of their base method's colour: (base method, lightness change).
 SHADES = {"SGD-HD": ("SGD", -0.12), "SGD-HDM": ("SGD", 0.18), "SGDN-HD": ("SGDN", -0.1),
           "Adam-HD": ("Adam", -0.12), "Adam-HDM": ("Adam", 0.18)}
 METHOD_ORDER = ("SGD", "SGD-HD", "SGD-HDM", "Momentum", "NAG", "SGDN", "SGDN-HD", "RMSprop", "Adam", "Adam-HD",
                 "Adam-HDM", "SGDop-SGDNlop", "SGDNop-SGDNlop", "Adamop-Adamlop", "Adam-HD (code order)", "LSTM",
-                "HNN", "SGLD", "BAOAB", "AdLaLa", "LOL")
+                "HNN", "port-Hamiltonian", "SGLD", "BAOAB", "AdLaLa", "LOL")
 # Lightness changes for the settings of one method: its own colour, a lighter and a darker shade.
 SETTING_SHADES = (0.0, 0.25, -0.12, 0.4)
 # Methods the book does not know get these, in order of appearance.

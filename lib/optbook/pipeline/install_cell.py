@@ -119,7 +119,8 @@ def render(url: str | None, branch: str, commit: str | None, dirty: bool, page_d
             "                           \"to a pip requirement of it, or run the page from a checkout of the book\")",
         ]
     else:
-        opening = ["# In Colab, install the library that built this page; anywhere else nothing is installed."]
+        opening = ["# In Colab, install the library that built this page; anywhere else",
+                   "# nothing is installed."]
         requirement = install_requirement(url, commit, branch)
         if commit is None:
             opening.append(f"# This page was built outside a git checkout: the install follows branch {branch!r}.")
@@ -128,8 +129,13 @@ def render(url: str | None, branch: str, commit: str | None, dirty: bool, page_d
                            "uncommitted changes on top of it.")
         else:
             opening.append(f"# Pinned to the commit that built this page ({commit[:12]}).")
-        opening.append(f"# {INSTALL_ENV} overrides what is installed (any pip requirement, e.g. a wheel file).")
-        install = ["    requirement = os.environ.get(", f"        {_literal(INSTALL_ENV)},", f"        {_literal(requirement)})"]
+        opening += [f"# {INSTALL_ENV} overrides what is installed (any pip requirement,",
+                    "# e.g. a wheel file)."]
+        # The requirement in two adjacent literals, split before the commit, so no line is wider
+        # than the reproduce page shows.
+        package, at, pinned = requirement.rpartition("@")
+        install = ["    requirement = os.environ.get(", f"        {_literal(INSTALL_ENV)},",
+                   f"        {_literal(package)}", f"        {_literal(at + pinned)})"]
     return "\n".join([
         *opening,
         "import importlib.util",
@@ -137,10 +143,13 @@ def render(url: str | None, branch: str, commit: str | None, dirty: bool, page_d
         "import subprocess",
         "import sys",
         "",
-        f"os.environ.setdefault({_literal(PAGE_DATA_ENV)}, {_literal(data)})  # the data sets this page was built with",
-        'if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None:',
+        "# the data sets this page was built with",
+        f"os.environ.setdefault({_literal(PAGE_DATA_ENV)}, {_literal(data)})",
+        'if ("google.colab" in sys.modules',
+        '        and importlib.util.find_spec("optbook") is None):',
         *install,
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", requirement], check=True)',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",',
+        "                    requirement], check=True)",
     ])
 
 

@@ -16,8 +16,9 @@ from optbook.findings import Finding, numbers
 from optbook.learned import CoordinatewiseLSTM
 
 __all__ = [
-    "ensemble_costs", "ensemble_figure", "ensemble_table", "findings", "meta_costs", "meta_table", "passes_table",
-    "step_cost_figure", "step_costs", "step_table", "summary_table",
+    "ensemble_caption", "ensemble_costs", "ensemble_figure", "ensemble_table", "findings", "meta_caption",
+    "meta_costs", "meta_table", "passes_table", "step_caption", "step_cost_figure", "step_costs", "step_table",
+    "summary_table",
 ]
 
 #: The L2L LSTM of chapter 1's MNIST problem, fresh (meta-training speed does not depend on φ).
@@ -35,6 +36,11 @@ def step_table(costs: pd.DataFrame) -> pd.DataFrame:
     return costs[["optimizer", "median_ms", "vs_sgd", "vs_adam", "floor_ms", "over_floor", "floor"]].rename(columns={
         "median_ms": "step (ms)", "vs_sgd": "× SGD", "vs_adam": "× Adam", "floor_ms": "floor (ms)",
         "over_floor": "× floor", "floor": "the floor counts"})
+
+
+def step_caption(costs: pd.DataFrame) -> str:
+    return (f"optimizer.step() on the MLP of {costs.attrs['parameters']:,} parameters; one pass "
+            f"{costs.attrs['pass_ms']:.3g} ms, one Gaussian draw per coordinate {costs.attrs['draw_ms']:.3g} ms")
 
 
 def passes_table() -> pd.DataFrame:
@@ -85,6 +91,11 @@ def ensemble_table(costs: pd.DataFrame) -> pd.DataFrame:
         "speedup": "speed-up", "floor_ms_per_run": "floor (ms per run)", "batched_over_floor": "× floor"})
 
 
+def ensemble_caption(costs: pd.DataFrame, loop_runs: int) -> str:
+    return (f"{costs.attrs['task']}: cost per run of {int(costs['steps'].iloc[0])} training steps; the loop is "
+            f"timed on up to {loop_runs} single runs")
+
+
 def ensemble_figure(costs: pd.DataFrame, scale: str) -> plt.Figure:
     """Cost per run against the number of runs R, log–log: batched, looped and the floor."""
     colors = plots.method_colors(list(costs["optimizer"].unique()))
@@ -114,6 +125,11 @@ def meta_costs(config: Mapping, dataset: str, device) -> pd.DataFrame:
         book_task(config["task"], dataset=dataset), lambda: CoordinatewiseLSTM(**net), problems=config["problems"],
         evaluation_runs=config["evaluation_runs"], evaluation_steps=config["evaluation_steps"],
         name=f"LSTM {net['layers']}×{net['hidden']}", device=device)
+
+
+def meta_caption(meta: pd.DataFrame) -> str:
+    return (f"Coordinate-steps per second, {meta['task'].iloc[0]} "
+            f"({int(meta['coordinates_per_run'].iloc[0]):,} coordinates per run)")
 
 
 def meta_table(meta: pd.DataFrame) -> pd.DataFrame:

@@ -32,12 +32,12 @@ from optbook.studies import learning_to_learn as l2l
 
 __all__ = [
     "NETS", "OPT_ML_TABLE", "PROBLEMS", "best_of_search", "net_spec", "optimizer_response", "published_table", "response_figure",
-    "response_slopes", "search_specs", "search_table", "summary", "truncated", "update_responses",
+    "response_slopes", "search_specs", "search_table", "summary", "summary_table", "truncated", "update_responses",
 ]
 
 PROBLEMS = ("quadratic", "mnist")
-# OPT-ML's table (loss at step 100, mean of 100 runs; its main.ipynb stored outputs, spec §2.7);
-# its baselines' numbers are optbook.baselines.REFERENCE_FINAL_LOSS.
+# OPT-ML's table (loss at step 100, mean of 100 runs; the stored outputs of the repository's
+# main.ipynb); its baselines' numbers are optbook.baselines.REFERENCE_FINAL_LOSS.
 OPT_ML_TABLE = {
     "quadratic": {"HNN": 0.23, "LSTM": 0.25},
     "mnist-sigmoid": {"HNN": 0.38, "LSTM": 0.29},
@@ -118,13 +118,14 @@ def best_of_search(trained: dict[float, l2l.TrainedOptimizer]) -> float:
 
 
 def search_table(searches: dict[str, dict[float, l2l.TrainedOptimizer]]) -> pd.DataFrame:
-    """Validation score per net (rows) and meta-learning rate (columns), the kept one starred."""
-    rows = {}
+    """Validation score per net (rows, named in the first column, since the page's tables hide
+    the index) and meta-learning rate (columns), the kept one starred."""
+    rows = []
     for name, trained in searches.items():
         best = best_of_search(trained)
-        rows[name] = {f"meta-lr {lr:g}": f"{trained[lr].info['best_score']:.3g}" + (" *" if lr == best else "")
-                      for lr in trained}
-    return pd.DataFrame(rows).T
+        rows.append({"net": name, **{f"meta-lr {lr:g}": f"{trained[lr].info['best_score']:.3g}"
+                                     + (" *" if lr == best else "") for lr in trained}})
+    return pd.DataFrame(rows)
 
 
 def truncated(frame: pd.DataFrame, steps: int) -> pd.DataFrame:
@@ -160,6 +161,25 @@ def summary(frame: pd.DataFrame, step: int) -> pd.DataFrame:
         f"median at step {step}": values.median().map("{:.3g}".format),
         "diverged": np.isinf(values).sum(),
     }).loc[plots.ordered(values.columns)]
+
+
+def summary_table(frames: dict[str, pd.DataFrame], step: int) -> pd.DataFrame:
+    """:func:`summary` of several tasks side by side, narrow enough for the page: per task (the
+    column groups) the mean and median loss at ``step`` per method (rows); a method's diverged
+    runs on a task, if any, are counted in its mean's cell."""
+    from optbook import plots
+
+    columns = {}
+    for task, frame in frames.items():
+        values = l2l.per_problem(frame, step)
+        diverged = np.isinf(values).sum()
+        means = values.replace(np.inf, np.nan).mean()
+        columns[(task, "mean")] = {m: f"{means[m]:.3g}" + (f" ({diverged[m]} diverged)" if diverged[m] else "")
+                                   for m in values.columns}
+        columns[(task, "median")] = values.median().map("{:.3g}".format)
+    table = pd.DataFrame(columns)
+    table.columns.names = (None, f"loss at step {step}")
+    return table.loc[plots.ordered(table.index)].rename_axis("method")
 
 
 def published_table(measured: dict[str, pd.DataFrame], reference: dict[str, dict[str, float]], step: int,
@@ -237,12 +257,11 @@ def response_slopes(responses: pd.DataFrame, last_step: int) -> pd.DataFrame:
     return frame.loc[plots.ordered(frame.index)]
 
 
-def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[int], title: str, scale: str,
-                    learned: Sequence[str] = ("LSTM", "HNN", "port-Hamiltonian")):
+def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[int], title: str, scale: str):
     """One row per task: |update| against the gradient at the first and last of ``steps_shown``
-    (left), and the update relative to the first one under a constant gradient (the middle value
-    probed) over the steps (right): momentum builds up where it rises. Learned nets solid,
-    hand-designed optimizers dashed."""
+    (left; one line style per step), and the update relative to the first one under a constant
+    gradient (the middle value probed) over the steps (right): momentum builds up where it rises.
+    One colour per method, the book's (optbook.plots.METHOD_COLORS)."""
     import matplotlib.pyplot as plt
 
     from optbook import plots
@@ -250,20 +269,24 @@ def response_figure(responses: dict[str, pd.DataFrame], steps_shown: Sequence[in
     fig, axes = plt.subplots(len(responses), 2, figsize=(10.8, 4.3 * len(responses)), squeeze=False)
     all_methods = sorted({m for frame in responses.values() for m in frame["method"].unique()})
     colors = plots.method_colors(all_methods)
+    first_step, last_step = steps_shown[0], steps_shown[-1]
+    step_styles = {first_step: "-", last_step: "--"}
+    # The line styles' key, first in the one legend below the panels (its first column).
+    for step, style in step_styles.items():
+        axes[0][0].plot([], [], style, color="0.35", lw=1.8, label=f"|update| at step {step}")
     for row, (task, frame) in zip(axes, responses.items()):
         middle = frame["coordinate"].nunique() // 2  # coordinates are the probed values in their order
         held = float(frame.loc[frame["coordinate"] == middle, "gradient"].iloc[0])
         for method in plots.ordered(frame["method"].unique()):
             part = frame[frame["method"] == method]
-            style = "-" if method in learned else "--"
-            for step, alpha in zip(steps_shown, (1.0, 0.45)):
-                first = part[part["step"] == step].sort_values("gradient")
-                row[0].plot(first["gradient"], first["update"].abs(), style, color=colors[method], alpha=alpha,
-                            label=method if step == steps_shown[0] else None)
+            for step, style in step_styles.items():
+                shown = part[part["step"] == step].sort_values("gradient")
+                row[0].plot(shown["gradient"], shown["update"].abs(), style, color=colors[method], lw=1.8,
+                            label=method if step == first_step else None)
             line = part[part["coordinate"] == middle].sort_values("step")
-            row[1].plot(line["step"], line["update"] / line["update"].iloc[0], style, color=colors[method])
+            row[1].plot(line["step"], line["update"] / line["update"].iloc[0], "-", color=colors[method], lw=1.8)
         row[0].set(xscale="log", yscale="log", xlabel="gradient (held constant)", ylabel="|update|",
-                   title=f"{task}\nstep {steps_shown[0]} (dark) and step {steps_shown[-1]} (light)")
+                   title=f"{task}\nstep {first_step} (solid) and step {last_step} (dashed)")
         plots.plain_log_ticks(row[0])
         row[1].set(xlabel="step", ylabel="update / first update", title=f"{task}\ngradient held at {held:.2g}")
         row[1].axhline(1.0, color="0.6", lw=0.8)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optbook import claims
-from optbook.comparison import PairedComparison
+from optbook.comparison import BETTER, UNCLEAR, PairedComparison
 from optbook.findings import Claim, Finding, numbers
 from optbook.learned import HNNUpdate, PortHamiltonianUpdate
 from optbook.studies import hamiltonian as ham
@@ -23,22 +23,24 @@ from optbook.studies.learning_to_learn_findings import means_text
 __all__ = ["weights_table", "training_findings", "published_findings", "fair_findings", "scale_findings",
            "physics_findings", "momentum_findings"]
 
-OPT_ML_SOURCE = "AfoninAndrei/OPT-ML main.ipynb stored outputs (specs/learned-optimizers.md 2.7)"
+OPT_ML_SOURCE = "AfoninAndrei/OPT-ML, main.ipynb (its stored outputs)"
 PUBLISHED = {
     "quadratic": Claim(
         "published-quadratic",
         "Trained and run as published, the HNN optimizer ends lower than the LSTM and every baseline on 10-d quadratics "
         "(loss at step {steps}).", paper="HNN 0.23, LSTM 0.25, best baseline (momentum SGD) 0.33",
-        source=OPT_ML_SOURCE, reference="official code"),
+        source=OPT_ML_SOURCE, reference="official code", gist="as published, the HNN wins on quadratics"),
     "mnist-sigmoid": Claim(
         "published-mnist",
         "Trained and run as published, the LSTM ends lower than the HNN on the MNIST MLP (sigmoid) at step {steps}.",
-        paper="LSTM 0.29, HNN 0.38, best baseline (NAG) 0.33", source=OPT_ML_SOURCE, reference="official code"),
+        paper="LSTM 0.29, HNN 0.38, best baseline (NAG) 0.33", source=OPT_ML_SOURCE, reference="official code",
+        gist="as published, the LSTM beats the HNN on MNIST"),
     "mnist-relu": Claim(
         "published-relu",
         "Trained on sigmoid units and run unchanged on ReLU units, the HNN transfers and the LSTM fails: the HNN ends "
         "lower than the LSTM at step {steps}.", paper="HNN 0.36, LSTM 2.31, best baseline (Adam) 0.34",
-        source=OPT_ML_SOURCE, reference="official code"),
+        source=OPT_ML_SOURCE, reference="official code",
+        gist="as published, the HNN transfers to ReLU units where the LSTM fails"),
 }
 # The fair protocol, as every fair and physics claim's notes state it.
 FAIR_NOTES = ("{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training "
@@ -46,35 +48,37 @@ FAIR_NOTES = ("{n_eval} held-out problems; every net under chapter 1's LSTM prot
               "run at its training output multiplier; baselines at chapter 0's tuned rates.")
 FAIR_SENTENCE = "Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps})."
 FAIR = {
-    key: Claim(claim_id, FAIR_SENTENCE, paper=published, source=OPT_ML_SOURCE, kind="ours", reference="official code")
-    for key, claim_id, published in (
-        ("quadratic", "fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)"),
-        ("mnist-sigmoid", "fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)"),
-        ("mnist-relu", "fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)"),
+    key: Claim(claim_id, FAIR_SENTENCE, paper=published, source=OPT_ML_SOURCE, kind="ours", reference="official code",
+               gist=f"under one protocol, the HNN beats the LSTM on {where}")
+    for key, claim_id, published, where in (
+        ("quadratic", "fair-quadratic", "HNN 0.23 vs LSTM 0.25 (uneven protocol)", "quadratics"),
+        ("mnist-sigmoid", "fair-mnist", "HNN 0.38 vs LSTM 0.29 (uneven protocol)", "MNIST"),
+        ("mnist-relu", "fair-relu", "HNN 0.36 vs LSTM 2.31 (LSTM at 10x its training output multiplier)", "ReLU units"),
     )
 }
 HNN_BEATS_TUNED = Claim(
     "hnn-beats-tuned-baselines-quadratic",
     "The HNN optimizer beats classic optimizers on the artificial task (quadratics, step {steps}), here against "
     "baselines tuned by chapter 0.", paper="abstract: 'outperforms many basic optimizers' on the artificial task",
-    source="Timofeev et al. 2021, arXiv 2111.00565, abstract")
+    source="Timofeev et al. 2021, arXiv 2111.00565, abstract", gist="the HNN beats tuned baselines on quadratics")
 SCALE_ARTEFACT = Claim(
     "lstm-relu-scale-artefact",
     "The LSTM's ReLU failure in OPT-ML's table is a scale artefact: run at its training output multiplier it ends lower "
     "than at ten times it (step {steps}).",
     paper="LSTM 2.31 at output multiplier 1.0 after training at 0.1 (chance level ln 10 = 2.30)",
-    source=OPT_ML_SOURCE, kind="ours", reference="official code")
+    source=OPT_ML_SOURCE, kind="ours", reference="official code", gist="the LSTM's ReLU failure is a scale artefact")
 PHYSICS = Claim(
     "physics-helps",
     "The structure-true port-Hamiltonian net ends lower than the published HNN architecture ({title}, step {steps}).",
-    paper=None, source="our question (the published code dropped the energy structure; spec 2.8.2)", kind="ours",
-    reference=None)
+    paper=None, source="our question: AfoninAndrei/OPT-ML's final src/hamiltonian.py has no energy function (its "
+                       "first notebook, OPT_ML.ipynb, had one)", kind="ours",
+    reference=None, gist="the port-Hamiltonian net beats the HNN on {title}")
 MOMENTUM = Claim(
     "hnn-learns-momentum",
     "The README's picture: the trained HNN moves like a heavy ball, its step under a constant gradient growing as "
     "momentum builds up (at least 1.5x from the first step to the last probed).",
-    paper="README: 'the Heavy Ball method considers gradient descent as a sliding of a heavy ball'",
-    source="AfoninAndrei/OPT-ML README (seeds/hnn-optimizer_opt-ml-readme.txt)", kind="ours", reference="official code")
+    paper="README: 'the Heavy Ball method considers the gradient descent procedure as a sliding of a heavy ball'",
+    source="AfoninAndrei/OPT-ML, README.md", kind="ours", reference="official code", gist="the HNN learns momentum")
 # "Moves like a heavy ball": the step under a constant gradient grows at least this much.
 MOMENTUM_GROWTH = 1.5
 
@@ -110,9 +114,64 @@ def training_findings(published: Mapping, searches: Mapping, fair: Mapping, data
         **{f"lr_{net}": f"{ham.best_of_search(searches[net]):g}" for net in ham.NETS})
 
 
+def _outcome(judged: PairedComparison, means: bool = True) -> str:
+    """What happened, in plain words: which of the two methods ended lower (losses), on the typical
+    problem and on average, each pair of numbers in the order of the sentence. Said before the
+    verdict's numbers, so that "not reproduced" never hides who did better. The typical problem
+    is judged on the median of the paired differences; the two methods' own medians are quoted
+    where they point the same way, that median difference where they do not. ``means=False``
+    leaves out the means where the typical problem tells the story (a short clause)."""
+    a, b = judged.a, judged.b
+    values = {"median": {a: judged.median_a, b: judged.median_b}, "mean": {a: judged.mean_a, b: judged.mean_b}}
+
+    def numbers(first: str, second: str, *which: str) -> str:
+        """``first``'s and ``second``'s medians and/or means; for a ``first`` that is lower on the
+        typical problem but not by its own median, the median paired difference instead."""
+        said = []
+        for w in which:
+            if w == "median" and judged.typical_says != UNCLEAR and values[w][first] > values[w][second]:
+                difference = judged.median_difference if first == a else -judged.median_difference
+                said.append(f"median paired difference {first} − {second} {difference:+.3g}")
+            else:
+                said.append(f"{w} {values[w][first]:.3g} vs {values[w][second]:.3g}")
+        return ", ".join(said)
+
+    both = ("median", "mean") if means else ("median",)
+    typical, average = judged.typical_says, judged.mean_says
+    if typical == average == UNCLEAR:
+        return f"{a} and {b} ended within noise of each other: {numbers(a, b, *both)}"
+    if typical == average:
+        winner, loser = (a, b) if typical == BETTER else (b, a)
+        return f"{winner} ended lower than {loser}: {numbers(winner, loser, *both)}"
+    if UNCLEAR not in (typical, average):  # one statistic each way
+        typical_winner, average_winner = (a, b) if typical == BETTER else (b, a)
+        return (f"{typical_winner} ended lower on the typical problem, "
+                f"{numbers(typical_winner, average_winner, 'median')}, and {average_winner} on average, "
+                f"{numbers(average_winner, typical_winner, 'mean')}")
+    clear, other = ("median", "mean") if typical != UNCLEAR else ("mean", "median")
+    winner, loser = (a, b) if BETTER in (typical, average) else (b, a)
+    where = "on the typical problem" if clear == "median" else "on average"
+    text = f"{winner} ended lower than {loser} {where}, {numbers(winner, loser, clear)}"
+    if other in both:
+        text += f", while their {other}s are within noise of each other, {numbers(winner, loser, other)}"
+    return text
+
+
+def _ours(judged: PairedComparison) -> str:
+    """Our value for the ledger: what happened in plain words, then the paired differences behind
+    the verdict (the numbers of :attr:`PairedComparison.detail`, without repeating the means)."""
+    outcome = _outcome(judged)
+    diverged = (f"; diverged runs: {judged.a} {judged.diverged_a}, {judged.b} {judged.diverged_b}"
+                if judged.diverged_a or judged.diverged_b else "")
+    return (f"{outcome[0].upper()}{outcome[1:]}. Paired differences {judged.a} − {judged.b}: mean "
+            f"{judged.mean_difference:+.3g} [{judged.mean_lo:.3g}, {judged.mean_hi:.3g}], median "
+            f"{judged.median_difference:+.3g} [{judged.median_lo:.3g}, {judged.median_hi:.3g}] "
+            f"({round(100 * judged.level)}% intervals); {judged.a} lower on {judged.fraction_better:.0%} of "
+            f"{judged.n} problems{diverged}.")
+
+
 def _comparison_text(judged: PairedComparison) -> str:
-    return (f"mean {judged.mean_a:.3g} vs {judged.mean_b:.3g}, median {judged.median_a:.3g} vs {judged.median_b:.3g}, "
-            f"{judged.a} lower on {judged.fraction_better:.0%} of problems")
+    return f"{_outcome(judged)}; {judged.a} lower on {judged.fraction_better:.0%} of problems"
 
 
 def _mean(values: pd.Series) -> str:
@@ -121,22 +180,25 @@ def _mean(values: pd.Series) -> str:
 
 def published_findings(as_published: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int,
                        n_eval: int, lstm_scale: float, data_name: str) -> list[Finding]:
-    """OPT-ML's table re-run as published: the HNN against the LSTM and the baselines at the ports'
-    rates (and ``evaluation.n_eval``, the number of held-out problems every comparison uses)."""
+    """OPT-ML's table re-run as published: the HNN against the LSTM and the baselines at the rates
+    OPT-ML copied from an earlier PyTorch re-implementation (and ``evaluation.n_eval``, the number
+    of held-out problems every comparison uses)."""
     values = {task_keys[title]: l2l.per_problem(frame, steps) for title, frame in as_published.items()}
     quad, mnist, relu = values["quadratic"], values["mnist-sigmoid"], values["mnist-relu"]
     judged = {"quadratic": l2l.judge(quad, learned="HNN"),
               "mnist-sigmoid": claims.compare_paired(mnist["LSTM"], mnist["HNN"], "LSTM", "HNN"),
               "mnist-relu": claims.compare_paired(relu["HNN"], relu["LSTM"], "HNN", "LSTM")}
     lstm_note = f"LSTM at output multiplier {lstm_scale:g} as OPT-ML ran it. "
-    notes = {"quadratic": f"{n_eval} held-out problems; baselines at the ports' rates as published. ",
+    notes = {"quadratic": f"{n_eval} held-out problems; baselines at the learning rates OPT-ML copied from an "
+                          "earlier PyTorch re-implementation (chenwydj's). ",
              "mnist-sigmoid": f"{data_name}; {n_eval} held-out problems; " + lstm_note,
              "mnist-relu": f"{data_name}; {n_eval} held-out problems; " + lstm_note}
     extra = {"quadratic": {"hnn_mean": _mean(quad["HNN"]), "lstm_mean": _mean(quad["LSTM"])},
              "mnist-sigmoid": {"lstm_mean": _mean(mnist["LSTM"])}, "mnist-relu": {"lstm_mean": _mean(relu["LSTM"])}}
     return [numbers("evaluation", n_eval=f"{n_eval}")] + [
-        PUBLISHED[key].judged(r.verdict, r.detail, notes=notes[key] + f"Means: {means_text(values[key])}.", steps=steps,
-                              verdict=r.verdict, text=_comparison_text(r), against=r.b, **extra[key])
+        PUBLISHED[key].judged(r.verdict, _ours(r), notes=notes[key] + f"Means: {means_text(values[key])}.", steps=steps,
+                              verdict=r.verdict, text=_comparison_text(r), plainly=_outcome(r, means=False),
+                              against=r.b, **extra[key])
         for key, r in judged.items()]
 
 
@@ -154,16 +216,14 @@ def fair_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[st
         judged = claims.compare_paired(values["HNN"], values["LSTM"], "HNN", "LSTM")
         tuned[key] = against = l2l.judge(values.drop(columns=["LSTM", "port-Hamiltonian"]), learned="HNN")
         found.append(FAIR[key].judged(
-            judged.verdict, judged.detail,
+            judged.verdict, _ours(judged),
             notes=_fair_notes(n_eval, title, data_name)
-            + f" HNN against the tuned baselines: {against.verdict} (vs {against.b}: mean {against.mean_a:.3g} "
-            f"vs {against.mean_b:.3g}, median {against.median_a:.3g} vs {against.median_b:.3g}).",
-            title=title, steps=steps, verdict=judged.verdict,
-            text=f"HNN mean {judged.mean_a:.3g} vs LSTM {judged.mean_b:.3g}, median {judged.median_a:.3g} "
-                 f"vs {judged.median_b:.3g}",
-            tuned=f"{against.verdict} (best: {against.b}, median {against.median_b:.3g})"))
+            + f" HNN against the tuned baselines: {against.verdict}; {_outcome(against)}.",
+            title=title, steps=steps, verdict=judged.verdict, text=_comparison_text(judged),
+            plainly=_outcome(judged, means=False),
+            tuned=f"{against.verdict} ({_outcome(against, means=False)})", tuned_verdict=against.verdict))
     quadratic = tuned["quadratic"]
-    found.append(HNN_BEATS_TUNED.judged(quadratic.verdict, quadratic.detail, notes=FAIR_NOTES.format(n_eval=n_eval),
+    found.append(HNN_BEATS_TUNED.judged(quadratic.verdict, _ours(quadratic), notes=FAIR_NOTES.format(n_eval=n_eval),
                                         steps=steps))
     return found
 
@@ -175,7 +235,7 @@ def scale_findings(scale_runs: pd.DataFrame, trained_name: str, large_name: str,
     judged = claims.compare_paired(values[trained_name], values[large_name], trained_name, large_name)
     chance = float(np.log(10))
     return SCALE_ARTEFACT.judged(
-        judged.verdict, judged.detail,
+        judged.verdict, _ours(judged),
         notes=f"{data_name}; {n_eval} held-out problems. Medians: as trained {values[trained_name].median():.3g}, "
               f"x10 {values[large_name].median():.3g}, HNN {values['HNN'].median():.3g}; chance level {chance:.3g}.",
         steps=steps, verdict=judged.verdict,
@@ -190,9 +250,8 @@ def physics_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping
     for title, values in fair_values.items():
         judged = claims.compare_paired(values["port-Hamiltonian"], values["HNN"], "port-Hamiltonian", "HNN")
         found.append(PHYSICS.with_id(task_keys[title], title=title, steps=steps).judged(
-            judged.verdict, judged.detail, notes=_fair_notes(n_eval, title, data_name),
-            verdict=judged.verdict, text=f"median {judged.median_a:.3g} against {judged.median_b:.3g}, mean "
-                                         f"{judged.mean_a:.3g} against {judged.mean_b:.3g}"))
+            judged.verdict, _ours(judged), notes=_fair_notes(n_eval, title, data_name),
+            verdict=judged.verdict, text=_comparison_text(judged), plainly=_outcome(judged, means=False)))
     return found
 
 
@@ -206,7 +265,15 @@ def momentum_findings(responses: Mapping[str, pd.DataFrame], task_keys: Mapping[
     for title, g in growth.items():
         fields[f"growth_{task_keys[title]}"] = f"{g:.2g}"
         fields[f"slope_{task_keys[title]}"] = f"{slopes[title].loc['HNN', 'slope at step 0']:.2f}"
+    grows = "; ".join(f"{title}: {g:.2g}x" for title, g in growth.items())
+    if all(momentum_like):
+        plainly = "The HNN's step builds up like a heavy ball's"
+    elif any(momentum_like):
+        plainly = "The HNN's step builds up like a heavy ball's on some tasks only"
+    else:
+        plainly = "The HNN's step does not build up like a heavy ball's"
     return MOMENTUM.judged(
         claims.verdict_from_fraction(sum(momentum_like) / len(momentum_like)),
-        "; ".join(f"{title}: step grows {g:.2g}x" for title, g in growth.items()),
+        f"{plainly}: under a constant gradient it grows {grows} over {probe_steps} steps (a heavy ball at "
+        f"momentum 0.9 grows about 10x; the claim needs {MOMENTUM_GROWTH:g}x).",
         notes=f"Fair-protocol HNN; gradient held at the median probed value for {probe_steps} steps.", **fields)

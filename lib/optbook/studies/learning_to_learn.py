@@ -33,10 +33,12 @@ from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.tasks import base, ensemble, mlp, quadratic
 
 __all__ = [
-    "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep", "baseline_runs",
-    "chapter_net", "chapter_net_spec", "comparison", "comparison_table", "evaluate_learned", "find_trained", "fingerprint",
-    "judge", "learned_and_baseline_runs", "longest_lead", "loss_figure", "meta_trained", "meta_training_figure", "per_problem",
-    "sensitivity_figure", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trained_net", "trajectory_means",
+    "AT_STEP", "NetSpec", "TRAJECTORY", "TrainedOptimizer", "architecture_figure", "architecture_sweep",
+    "architecture_table", "baseline_runs", "chapter_net", "chapter_net_spec", "comparison", "comparison_table",
+    "evaluate_learned", "find_trained", "fingerprint", "judge", "learned_and_baseline_runs", "longest_lead",
+    "loss_figure", "meta_trained", "meta_training_figure", "per_problem", "sensitivity_figure",
+    "sensitivity_for_page", "sensitivity_table", "throughput_table", "toy_acceptance_test", "trained_net",
+    "trajectory_means",
 ]
 
 LEARNED = "LSTM"
@@ -262,12 +264,18 @@ def comparison(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED
             for measure in MEASURES for step in steps}
 
 
-def comparison_table(judged: dict) -> pd.DataFrame:
+def comparison_table(judged: dict, group=None) -> pd.DataFrame:
     """The judged comparisons as a narrow table for the page: one column per (measure, step),
-    one row per number, rounded to 3 significant digits."""
+    one row per number, rounded to 3 significant digits.
+
+    With ``group``, only the comparisons whose key starts with it: a measure (:data:`AT_STEP` or
+    :data:`TRAJECTORY`), or the first part of longer keys (a task's title), which then names the
+    table in its corner instead of every column. Two columns fit the page; split wider tables."""
     def g(x: float) -> str:
         return f"{x:.3g}"
 
+    if group is not None:
+        judged = {(key[1:] if len(key) > 2 else key): r for key, r in judged.items() if key[0] == group}
     columns = {}
     for key, r in judged.items():
         measure, step = key[-2:]
@@ -282,7 +290,10 @@ def comparison_table(judged: dict) -> pd.DataFrame:
             "problems where the first is lower": f"{r.fraction_better:.0%}",
             "verdict": r.verdict,
         }
-    return pd.DataFrame(columns)
+    table = pd.DataFrame(columns)
+    if group is not None and group not in MEASURES:
+        table.columns.name = group
+    return table
 
 
 def longest_lead(frame: pd.DataFrame, learned: str = LEARNED, statistic: str = "mean") -> tuple[int, int] | None:
@@ -332,6 +343,20 @@ def sensitivity_table(evaluations: dict[tuple, pd.DataFrame], baselines_frame: p
                      "lower than": at_step.b, "on problems": f"{at_step.fraction_better:.0%}",
                      f"verdict at step {step}": at_step.verdict, "verdict over the trajectory": over.verdict})
     return pd.DataFrame(rows)
+
+
+def sensitivity_for_page(sensitivity: pd.DataFrame, step: int) -> pd.DataFrame:
+    """:func:`sensitivity_table` narrow enough for the page: per variant the median loss at
+    ``step``, on how many problems the LSTM is lower than the baseline that decides, and the
+    verdicts at ``step`` and over steps 0 .. ``step``."""
+    return pd.DataFrame({
+        "meta-lr": sensitivity["meta_lr"],
+        "seed": sensitivity["meta-training seed"],
+        "median loss": sensitivity[f"median loss at step {step}"],
+        "LSTM lower on": sensitivity["on problems"] + " vs " + sensitivity["lower than"],
+        f"verdict at step {step}": sensitivity[f"verdict at step {step}"],
+        f"over 0..{step}": sensitivity["verdict over the trajectory"],
+    })
 
 
 def toy_acceptance_test() -> dict[str, float]:
@@ -427,6 +452,19 @@ def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], l
                              "median loss": float(values[method].median()),
                              "verdict (LSTM beats the baselines)": verdict.verdict})
     return pd.DataFrame(rows)
+
+
+def architecture_table(sweep: pd.DataFrame) -> pd.DataFrame:
+    """:func:`architecture_sweep` for the page: the median loss per architecture (rows) and
+    method (columns, in the book's order), rounded, and the verdict for "the LSTM beats the
+    baselines" on that architecture."""
+    from optbook import plots
+
+    index = ["layers", "hidden units"]
+    table = sweep.pivot_table(index=index, columns="method", values="median loss")
+    table = table[plots.ordered(table.columns)].round(3)
+    verdicts = sweep.groupby(index)["verdict (LSTM beats the baselines)"].first()
+    return table.join(verdicts.rename("verdict"))
 
 
 def architecture_figure(sweep: pd.DataFrame, trained_hidden: int, steps: int, title: str):

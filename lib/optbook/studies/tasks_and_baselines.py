@@ -13,11 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from optbook import baselines, claims, plots, scales
+from optbook import baselines, claims, plots, report, scales
 from optbook.findings import Claim, Finding, numbers
 
-__all__ = ["final_loss_table", "rate_agreement", "tuned_rates_table", "tuning_figure", "tasks_table",
-           "tuning_findings", "evaluation_findings", "findings_table"]
+__all__ = ["final_loss_table", "final_loss_for_page", "rate_agreement", "rates_for_page", "tuned_rates_table",
+           "tuning_figure", "tasks_table", "tuning_findings", "evaluation_findings", "findings_table"]
 
 LOSS_LABEL = "minibatch loss"
 
@@ -25,14 +25,15 @@ LOSS_LABEL = "minibatch loss"
 TUNED_RATES = Claim(
     "tuned-lr",
     "The L2L reproduction's tuned rates on {task} are the best on the grid under its trajectory criterion",
-    paper="", source="chenwydj L2L port (specs/learned-optimizers.md 1.6)", kind="ours", reference="reproduction",
-)
+    paper="", source="chenwydj's PyTorch port of L2L, Grad_buffer.ipynb (its tuned rates)",
+    kind="ours", reference="reproduction",
+    gist="the L2L reproduction's rates are the best on {task}")
 BASELINE_STRENGTH = Claim(
     "baseline-strength",
     "Tuned baselines reach the step-100 losses the HNN project reported on {task} (ours no more than 10 % higher)",
-    paper="", source="AfoninAndrei/OPT-ML main.ipynb outputs (specs/learned-optimizers.md 2.7)",
+    paper="", source="OPT-ML (AfoninAndrei/OPT-ML), main.ipynb outputs",
     kind="ours", reference="reproduction",
-)
+    gist="tuned baselines match the HNN project's losses on {task}")
 # Ours "as strong as" theirs: a mean step-100 loss at most this factor above theirs.
 STRENGTH_TOLERANCE = 1.1
 
@@ -62,10 +63,46 @@ def tuned_rates_table(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _by_method(frame: pd.DataFrame, rows: Mapping[str, str], label: str = "") -> pd.DataFrame:
+    """A long table (one row per task and method) turned to fit the page: one row per task and
+    quantity (``rows``: its label -> the column holding it), one column per method in the book's
+    order, each task named once. A quantity no method of a task has is left out for that task."""
+    methods = plots.ordered(frame["method"].unique())
+    out = []
+    for task, group in frame.groupby("task", sort=False):
+        values = group.set_index("method").reindex(methods)
+        shown = [(name, values[column]) for name, column in rows.items()
+                 if not values[column].map(_is_empty).all()]
+        for index, (name, row) in enumerate(shown):
+            out.append({"task": task if index == 0 else "", label: name, **row.to_dict()})
+    return pd.DataFrame(out, columns=["task", label, *methods])
+
+
 def rates_for_page(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`tuned_rates_table` with each rate written as it is on the grid (0.03, not 0.03000)."""
+    """:func:`tuned_rates_table` for the page: per task a row for each criterion's rate, the
+    reproduction's rate and the rates tried (and the methods whose best rate is at an edge, if
+    any), one column per method; rates written as on the grid (0.03, 1e-5)."""
+    rate = lambda lr: "–" if pd.isna(lr) else report.format_number(lr)  # noqa: E731
+    tried = lambda text: "–".join(report.format_number(float(x)) for x in text.split(" – "))  # noqa: E731
     columns = [c for c in table.columns if c.startswith("lr ")]
-    return table.assign(**{c: table[c].map(lambda lr: "–" if pd.isna(lr) else f"{lr:g}") for c in columns})
+    table = table.assign(**{c: table[c].map(rate) for c in columns}, **{"rates tried": table["rates tried"].map(tried)})
+    return _by_method(table, {"paper criterion": "lr (final loss, ours)", "trajectory": "lr (trajectory, ours)",
+                              "reproduction": "lr (reproduction)", "rates tried": "rates tried",
+                              "best at an edge": "best at an edge"}, label="rate")
+
+
+def final_loss_for_page(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`final_loss_table` for the page: per task a row for each statistic (test accuracy
+    only where there is one, the HNN project's value where it reported one), one column per
+    method."""
+    return _by_method(table, {"mean": f"mean {LOSS_LABEL}", "± 95% CI": "95% CI ±",
+                              "median": f"median {LOSS_LABEL}", "diverged": "diverged",
+                              "test accuracy": "test accuracy", "HNN project": "reference (HNN project)"})
 
 
 def rate_agreement(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -216,9 +253,9 @@ def findings_table(runs_by_task: Mapping[str, pd.DataFrame], evaluation_by_task:
         finals = final[final["task"] == key].sort_values(f"median {LOSS_LABEL}")
         rows.append({
             "task": key,
-            "best baseline (median)": finals.iloc[0]["method"],
+            "best by median": finals.iloc[0]["method"],
             "its median loss": finals.iloc[0][f"median {LOSS_LABEL}"],
-            "best baseline (mean)": final[final["task"] == key].sort_values(f"mean {LOSS_LABEL}").iloc[0]["method"],
-            "criteria agree on the rate": f"{agree}/{len(table)}",
+            "best by mean": final[final["task"] == key].sort_values(f"mean {LOSS_LABEL}").iloc[0]["method"],
+            "criteria agree": f"{agree}/{len(table)}",
         })
     return pd.DataFrame(rows)
