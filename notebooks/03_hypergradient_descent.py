@@ -51,6 +51,12 @@ from optbook.studies import hypergradient_findings as hd_findings
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("03", scale)
+
+# %% [markdown]
+# The settings of this scale (epochs, seeds and grids of every experiment) are in the table
+# below.
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
 report.config_table(config, caption=f"Chapter 3 at scale={scale}")
 
 # %% [markdown]
@@ -90,14 +96,17 @@ report.config_table(config, caption=f"Chapter 3 at scale={scale}")
 from optbook.optim import SGDHD
 import torch
 
-# The first three steps on f(θ) = ½‖θ‖², by hand: g1 = θ0, no hypergradient yet; then α grows by β g_t·g_{t−1}.
+# The first three steps on f(θ) = ½‖θ‖², by hand: g1 = θ0, no hypergradient
+# yet; then α grows by β g_t·g_{t−1}.
 theta = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
 opt = SGDHD([theta], lr=0.1, hypergrad_lr=0.01)
 for t in range(1, 4):
     opt.zero_grad()
     (0.5 * theta.pow(2).sum()).backward()
     opt.step()
-    print(f"step {t}: α = {opt.param_groups[0]['lr']:.4f}, θ = ({theta[0]:.4f}, {theta[1]:.4f})")
+    alpha = opt.param_groups[0]["lr"]
+    print(f"step {t}: α = {alpha:.4f}, "
+          f"θ = ({theta[0]:.4f}, {theta[1]:.4f})")
 # by hand: alpha_2 = 0.1 + 0.01 * (0.9 θ0)·θ0 = 0.1 + 0.01 * 0.9 * 5 = 0.145
 
 # %% [markdown]
@@ -124,65 +133,102 @@ for t in range(1, 4):
 
 # %%
 logreg = hd.logistic_regression(dataset)
-two_at_once = {"workers": 2}  # logistic-regression ensembles are small: two at a time, one core each
+# logistic-regression ensembles are small: two at a time, one core each
+two_at_once = {"workers": 2}
 mlp = hd.multilayer_perceptron(config["mlp_hidden"], dataset)
 data_name = logreg.data().name
 try:  # downloaded where a network exists, at the scale that trains VGG-16 on it
     load_cifar10(download=None if config["vgg_epochs"] > 0 else False)
-    cifar_note = "CIFAR-10 is on disk, but VGG-16 for 100-200 epochs needs a GPU: not run at this scale."
+    cifar_note = ("CIFAR-10 is on disk, but VGG-16 for 100-200 epochs needs a "
+                  "GPU: not run at this scale.")
 except DatasetUnavailable:
-    cifar_note = ("CIFAR-10 is not on this machine and could not be downloaded: the VGG experiment was not run."
+    cifar_note = ("CIFAR-10 is not on this machine and could not be "
+                  "downloaded: the VGG experiment was not run."
                   if config["vgg_epochs"] > 0 else
-                  "CIFAR-10 is not on this machine (scale='paper' downloads it): the VGG experiment was not run.")
-print(f"MNIST problems use {data_name}; {logreg.steps_per_epoch} steps per epoch.\n{cifar_note}")
+                  "CIFAR-10 is not on this machine (scale='paper' downloads "
+                  "it): the VGG experiment was not run.")
+print(f"MNIST problems use {data_name}; {logreg.steps_per_epoch} steps per "
+      f"epoch.\n{cifar_note}")
 
 # %%
-logreg_methods = hd.PAPER_METHODS + tuple(hd.VARIANT_PAIRS) + ("Adam-HD (code order)",)
+logreg_methods = (hd.PAPER_METHODS + tuple(hd.VARIANT_PAIRS)
+                  + ("Adam-HD (code order)",))
+logreg_seeds = session.run_seeds(config["logreg_seeds"])
 curves = {
-    "LogReg": hd.training_curves(logreg, logreg_methods, config["logreg_epochs"], session.run_seeds(config["logreg_seeds"]),
+    "LogReg": hd.training_curves(logreg, logreg_methods,
+                                 config["logreg_epochs"], logreg_seeds,
                                  device=session.device, **two_at_once),
-    "MLP": hd.training_curves(mlp, hd.PAPER_METHODS, config["mlp_epochs"], session.run_seeds(config["mlp_seeds"]),
+    "MLP": hd.training_curves(mlp, hd.PAPER_METHODS, config["mlp_epochs"],
+                              session.run_seeds(config["mlp_seeds"]),
                               device=session.device),
 }
-if config["mlp_variant_seeds"]:  # the variants on the MLP: 1.8 M parameters per run, beyond the budget at scale="cpu"
-    curves["MLP"] = pd.concat([curves["MLP"], hd.training_curves(
-        mlp, tuple(hd.VARIANT_PAIRS), config["mlp_epochs"], session.run_seeds(config["mlp_variant_seeds"]), device=session.device)],
-        ignore_index=True)
-epochs = {name: hd.per_epoch(frame, (logreg if name == "LogReg" else mlp).steps_per_epoch)
+# the variants on the MLP: 1.8 M parameters per run, beyond the budget at "cpu"
+if config["mlp_variant_seeds"]:
+    mlp_variants = hd.training_curves(
+        mlp, tuple(hd.VARIANT_PAIRS), config["mlp_epochs"],
+        session.run_seeds(config["mlp_variant_seeds"]), device=session.device)
+    curves["MLP"] = pd.concat([curves["MLP"], mlp_variants], ignore_index=True)
+steps_per_epoch = {"LogReg": logreg.steps_per_epoch, "MLP": mlp.steps_per_epoch}
+epochs = {name: hd.per_epoch(frame, steps_per_epoch[name])
           for name, frame in curves.items()}
 
 # %% [markdown]
 # ## Claim 1: HD beats its baseline from the same $\alpha_0$ (the paper's Fig. 3)
 #
 # Dashed lines are the baselines, solid lines their HD versions, each the mean over seeds with a
-# 95% band; top row the learning rate (epoch mean) with, as in the paper, an inset of $\alpha$ at
-# every iteration on a logarithmic iteration axis, then the training loss (mean minibatch loss of
-# the epoch) and the validation loss.
+# 95% band. The top row is the paper's inset, drawn as a panel of its own so that it hides no
+# curve: $\alpha$ at every iteration on a logarithmic iteration axis (the HD versions; the dashed
+# line is $\alpha_0$). Below it the learning rate as an epoch mean, the training loss (mean
+# minibatch loss of the epoch) and the validation loss.
 
 # %% tags=["hide-input"]
-hd_figures.figure3(epochs, {"LogReg": logreg.title, "MLP": mlp.title}, data_name, scale, curves=curves);
+hd_figures.figure3(epochs, {"LogReg": logreg.title, "MLP": mlp.title},
+                   data_name, scale, curves=curves);
 
 # %%
-judged = {name: hd.judge_pairs(table, hd.BASELINE_OF) for name, table in epochs.items()}
-judged_valid = {name: hd.judge_pairs(table, hd.BASELINE_OF, "valid_loss") for name, table in epochs.items()}
-report.show(pd.concat({name: hd_figures.paired_table(j) for name, j in judged.items()}, names=["task", None])
-            .reset_index(level=0), caption="HD against its baseline: training loss of the last epoch, paired over seeds")
+judged = {name: hd.judge_pairs(table, hd.BASELINE_OF)
+          for name, table in epochs.items()}
+judged_valid = {name: hd.judge_pairs(table, hd.BASELINE_OF, "valid_loss")
+                for name, table in epochs.items()}
+train_verdicts, train_intervals = hd_figures.paired_tables(judged, group="task")
+report.show(train_verdicts, caption="HD against its baseline: training loss of "
+            "the last epoch, paired over seeds")
 
-# %%
-report.show(pd.concat({name: hd_figures.paired_table(j) for name, j in judged_valid.items()}, names=["task", None])
-            .reset_index(level=0), caption="The same for the validation loss at the end")
+# %% [markdown]
+# The paired differences behind those verdicts, of the mean and of the median, with their 95%
+# intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(train_intervals, caption="HD − baseline: training loss of the last "
+            "epoch, paired over seeds")
+
+# %% [markdown]
+# The same comparison for the validation loss at the end, verdicts and intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+valid_verdicts, valid_intervals = hd_figures.paired_tables(judged_valid,
+                                                           group="task")
+display(report.show(valid_verdicts, caption="HD against its baseline: "
+                    "validation loss at the end, paired over seeds"))
+report.show(valid_intervals, caption="HD − baseline: validation loss at the end")
 
 # %% [markdown]
 # The official code's logged values (full MNIST, α₀ = 0.001; logistic regression after 10 epochs,
-# the MLP after 100) are the reference: training loss / validation loss / max α. They are one
-# run each; the code logged no Adam-HD run of the MLP at this β.
+# the MLP after 100) are the reference: each cell is ours (the mean over seeds) against the
+# code's single logged run, for the training loss, the validation loss and the largest $\alpha$
+# (the code logged no Adam-HD run of the MLP at this β).
 
 # %%
-comparison = hd_figures.code_comparison(epochs, hd_findings.CODE_REFERENCE, hd_findings.REFERENCE_EPOCH)
-report.show(comparison, caption="Ours (mean over seeds) against the official code's logged values (at the code's epoch, or our last)")
+comparison = hd_figures.code_comparison(epochs, hd_findings.CODE_REFERENCE,
+                                        hd_findings.REFERENCE_EPOCH)
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(hd_figures.code_comparison_table(comparison),
+            caption="Ours (mean over seeds) vs the official code's log, at the "
+                    "code's epoch or our last")
 
 # %% [markdown]
-# The insets show what the epoch means hide: from $\alpha_0 = 0.001$ the learning rate of SGD-HD
+# The top row shows what the epoch means hide: from $\alpha_0 = 0.001$ the learning rate of SGD-HD
 # passes 0.01 at iteration {glue:text}`fig3.rise_sgdhd` and that of SGDN-HD at iteration
 # {glue:text}`fig3.rise_sgdnhd` (logistic regression, mean over seeds), inside the first epoch, as in
 # the paper's insets. By the paired rule, the HD versions end lower on logistic regression for
@@ -211,31 +257,57 @@ try:
     fashion_name = load_fashion_mnist().name
 except DatasetUnavailable as missing:
     fashion_name = None
-    print(f"Fashion-MNIST is not on this machine, so its comparison was not run. {missing}")
+    print("Fashion-MNIST is not on this machine, so its comparison was not "
+          f"run. {missing}")
 parity_tasks = {data_name: hd.logistic_regression(dataset, eval_train=False)}
 if fashion_name:
-    parity_tasks[fashion_name] = hd.logistic_regression("fashion-mnist", eval_train=False)
+    parity_tasks[fashion_name] = hd.logistic_regression("fashion-mnist",
+                                                        eval_train=False)
 window = config["parity_window"]
-parity_curves = {name: hd.paired_curves(task, config["parity_steps"], session.run_seeds(config["parity_seeds"]), window,
-                                        device=session.device, **two_at_once) for name, task in parity_tasks.items()}
-parity = {name: hd.per_epoch(frame, window) for name, frame in parity_curves.items()}
+parity_steps = config["parity_steps"]
+parity_curves = {
+    name: hd.paired_curves(task, parity_steps,
+                           session.run_seeds(config["parity_seeds"]), window,
+                           device=session.device, **two_at_once)
+    for name, task in parity_tasks.items()}
+parity = {name: hd.per_epoch(frame, window)
+          for name, frame in parity_curves.items()}
 
 # %% tags=["hide-input"]
-hd_figures.figure3(parity, {name: logreg.title for name in parity}, {name: name for name in parity}, scale,
-                   curves=parity_curves, xlabel=f"iterations / {window}",
-                   what=f"Logistic regression for {config['parity_steps']:,} iterations, from α₀ = 0.001");
+hd_figures.figure3(
+    parity, {name: logreg.title for name in parity},
+    {name: name for name in parity}, scale, curves=parity_curves,
+    xlabel=f"iterations / {window}",
+    what=f"Logistic regression for {parity_steps:,} iterations, "
+         "from α₀ = 0.001");
 
 # %%
-parity_judged = {name: hd.judge_pairs(table, hd.BASELINE_OF) for name, table in parity.items()}
-report.show(pd.concat({name: hd_figures.paired_table(j) for name, j in parity_judged.items()}, names=["data", None])
-            .reset_index(level=0), caption=f"HD against its baseline after {config['parity_steps']:,} iterations "
-            f"(training loss of the last {window} iterations, paired over seeds)")
+parity_judged = {name: hd.judge_pairs(table, hd.BASELINE_OF)
+                 for name, table in parity.items()}
+short = {name: name.split(" (")[0] for name in parity}  # "MNIST-5k"
+parity_verdicts, parity_intervals = hd_figures.paired_tables(
+    {short[name]: j for name, j in parity_judged.items()}, group="data")
+report.show(parity_verdicts, caption=f"HD against its baseline after "
+            f"{parity_steps:,} iterations (training loss of the last {window} "
+            "iterations, paired over seeds)")
+
+# %% [markdown]
+# The paired differences behind those verdicts, with their 95% intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(parity_intervals, caption=f"HD − baseline after {parity_steps:,} "
+            "iterations, paired over seeds")
 
 # %%
-verdict_changes = hd_figures.verdict_changes(
-    {f"{config['logreg_epochs']} epochs ({config['logreg_epochs'] * logreg.steps_per_epoch:,} iterations)": judged["LogReg"],
-     **{f"{config['parity_steps']:,} iterations, {name.split(' (')[0]}": j for name, j in parity_judged.items()}})
-report.show(verdict_changes, caption="Which verdicts change with the number of iterations and the data set (logistic regression)")
+iterations = config["logreg_epochs"] * logreg.steps_per_epoch
+settings = {f"{config['logreg_epochs']} epochs ({iterations:,} iterations)":
+            judged["LogReg"]}
+for name, j in parity_judged.items():
+    settings[f"{parity_steps:,} iterations, {short[name]}"] = j
+verdict_changes = hd_figures.verdict_changes(settings)
+report.show(hd_figures.verdicts_by_setting(verdict_changes),
+            caption="Which verdicts change with the number of iterations and "
+                    "the data set (logistic regression)")
 
 # %% [markdown]
 # Verdicts that differ between the columns of the last table: {glue:text}`parity.changed`. After
@@ -253,22 +325,38 @@ report.show(verdict_changes, caption="Which verdicts change with the number of i
 # within the cap.
 
 # %%
-grid = hd.iterations_to_threshold(logreg, hd.PAPER_METHODS, config["grid_alphas"], config["grid_betas"],
-                                  threshold=config["threshold"], cap=config["grid_cap"], seed=session.run_seeds(1)[0],
-                                  device=session.device, **two_at_once)
+grid = hd.iterations_to_threshold(
+    logreg, hd.PAPER_METHODS, config["grid_alphas"], config["grid_betas"],
+    threshold=config["threshold"], cap=config["grid_cap"],
+    seed=session.run_seeds(1)[0], device=session.device, **two_at_once)
 
 # %% tags=["hide-input"]
-hd_figures.grid_figure(grid, config["grid_cap"], config["threshold"], data_name, scale);
+hd_figures.grid_figure(grid, config["grid_cap"], config["threshold"], data_name,
+                       scale);
 
 # %%
 grid_verdict = hd_figures.grid_summary(grid)
 grid_judged = hd.judge_grid(grid)
-report.show(grid_verdict, caption="Grid cells where HD needs no more iterations than its baseline at the same α₀")
+grid_verdicts, grid_intervals = hd_figures.paired_tables(grid_judged,
+                                                         "iterations (log10)")
+report.show(grid_verdicts, caption="HD against its baseline, paired over the "
+            "cells with β ≤ 1e-3 (log10 of the iterations; a cell that never "
+            "reached the threshold counts as the cap)")
 
-# %%
-report.show(hd_figures.paired_table(grid_judged, "iterations (log10)"),
-            caption="HD against its baseline, paired over the cells with β ≤ 1e-3 (log10 of the iterations; a cell "
-                    "that never reached the threshold counts as the cap)")
+# %% [markdown]
+# The paired differences behind those verdicts, with their 95% intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(grid_intervals, caption="HD − baseline, log10 of the iterations, "
+            "paired over the cells with β ≤ 1e-3")
+
+# %% [markdown]
+# How many cells of each panel HD is no slower in, over all $\beta$ and over $\beta \le 10^{-3}$:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(hd_figures.grid_summary_table(grid_verdict),
+            caption="Grid cells where HD needs no more iterations than its "
+                    "baseline at the same α₀")
 
 # %% [markdown]
 # HD is no slower than its baseline in {glue:text}`hd-grid-robust.fraction` of the cells with
@@ -289,31 +377,50 @@ report.show(hd_figures.paired_table(grid_judged, "iterations (log10)"),
 # chapter's budget at this scale.)
 
 # %%
-sweep = hd.alpha0_sweep(logreg, ("SGD", "SGD-HD", "SGD-HDM", "Adam", "Adam-HD", "Adam-HDM"),
-                        config["sweep_alphas"], config["sweep_epochs"], seeds=session.run_seeds(config["sweep_seeds"]),
-                        hypergrad_lr=config["sweep_beta"], device=session.device, **two_at_once)
+sweep_methods = ("SGD", "SGD-HD", "SGD-HDM", "Adam", "Adam-HD", "Adam-HDM")
+sweep = hd.alpha0_sweep(logreg, sweep_methods, config["sweep_alphas"],
+                        config["sweep_epochs"],
+                        seeds=session.run_seeds(config["sweep_seeds"]),
+                        hypergrad_lr=config["sweep_beta"],
+                        device=session.device, **two_at_once)
 
 # %% tags=["hide-input"]
-hd_figures.sweep_figure(sweep, config["sweep_epochs"], config["sweep_beta"], data_name, scale);
+hd_figures.sweep_figure(sweep, config["sweep_epochs"], config["sweep_beta"],
+                        data_name, scale);
 
 # %%
-sweep_pairs = {"SGD-HD": "SGD", "SGD-HDM": "SGD", "Adam-HD": "Adam", "Adam-HDM": "Adam"}
+sweep_pairs = {"SGD-HD": "SGD", "SGD-HDM": "SGD", "Adam-HD": "Adam",
+               "Adam-HDM": "Adam"}
 cost = hd.untuned_cost(sweep, sweep_pairs)
-report.show(cost.reset_index(), caption="Cost of an untuned α₀: log10 of the final loss over the baseline's best "
-                                        "over α₀ (mean and worst over α₀ and seeds)")
+report.show(cost.reset_index(), caption="Cost of an untuned α₀: log10 of the "
+            "final loss over the baseline's best over α₀ (mean and worst over "
+            "α₀ and seeds)")
 
 # %%
 sweep_judged = hd.judge_sweep(sweep, sweep_pairs)
-report.show(hd_figures.paired_table(sweep_judged, "log10 loss"), caption="HD against its baseline from the same α₀, "
+sweep_verdicts, sweep_intervals = hd_figures.paired_tables(sweep_judged,
+                                                           "log10 loss")
+report.show(sweep_verdicts, caption="HD against its baseline from the same α₀, "
             "paired over α₀ and seeds (log10 of the final training loss)")
+
+# %% [markdown]
+# The paired differences behind those verdicts, and what Adam-HD's $\alpha$ did from each
+# $\alpha_0$ (its peak, when, how often it was negative, where it ended):
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(sweep_intervals, caption="HD − baseline, log10 of the final "
+            "training loss, paired over α₀ and seeds")
 
 # %%
 adam_path = hd.alpha_path(sweep, "Adam-HD")
-report.show(adam_path.reset_index(), caption=f"Adam-HD's α at β = {config['sweep_beta']:g}, seed 0")
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(adam_path.reset_index(),
+            caption=f"Adam-HD's α at β = {config['sweep_beta']:g}, seed 0")
 
 # %% [markdown]
 # The mean cost of an untuned $\alpha_0$ falls from {glue:text}`hd-alpha0-sensitivity.cost_sgd` for SGD to
-# {glue:text}`hd-alpha0-sensitivity.cost_sgdhd` for SGD-HD (verdict: **{glue:text}`hd-alpha0-sensitivity.sgd_verdict`**). For Adam it
+# {glue:text}`hd-alpha0-sensitivity.cost_sgdhd` for SGD-HD (verdict: {glue:text}`hd-alpha0-sensitivity.sgd_verdict`). For Adam it
 # goes from {glue:text}`hd-alpha0-sensitivity.cost_adam` to {glue:text}`hd-alpha0-sensitivity.cost_adamhd` (**{glue:text}`hd-alpha0-sensitivity.adam_verdict`**),
 # and the bottom-right panel shows why: at $\beta$ = {glue:text}`hd-alpha0-sensitivity.beta` Adam-HD's $\alpha$ is
 # anything but stuck. From $\alpha_0$ = {glue:text}`hd-alpha0-sensitivity.adam_jump_alphas` it jumps to
@@ -334,25 +441,37 @@ report.show(adam_path.reset_index(), caption=f"Adam-HD's α at β = {config['swe
 # logistic regression, over the $\alpha_0$ values of the variants' own sensitivity runs (the cost
 # of an untuned $\alpha_0$, as above, paired over $\alpha_0$ and seeds).
 
-# %% tags=["hide-input"]
-hd_figures.variants_figure({name: table for name, table in epochs.items()
-                            if set(hd.VARIANT_PAIRS) <= set(table["method"])}, data_name, scale);
-
 # %%
-variant_sweep = hd.alpha0_sweep(logreg, tuple(hd.VARIANT_PAIRS) + tuple(hd.VARIANT_PAIRS.values()),
-                                config["variant_alphas"], config["variant_epochs"], seeds=session.run_seeds(config["variant_seeds"]),
-                                device=session.device, **two_at_once)
-variant_tasks = {name: table for name, table in epochs.items() if set(hd.VARIANT_PAIRS) <= set(table["method"])}
+variant_tasks = {name: table for name, table in epochs.items()
+                 if set(hd.VARIANT_PAIRS) <= set(table["method"])}
+variant_sweep = hd.alpha0_sweep(
+    logreg, tuple(hd.VARIANT_PAIRS) + tuple(hd.VARIANT_PAIRS.values()),
+    config["variant_alphas"], config["variant_epochs"],
+    seeds=session.run_seeds(config["variant_seeds"]), device=session.device,
+    **two_at_once)
+generalise, converge = {}, {}
+for name, table in variant_tasks.items():
+    pairs = hd.judge_pairs(table, hd.VARIANT_PAIRS, "valid_loss")
+    generalise |= {f"{v} · {name}": r for v, r in pairs.items()}
+    pairs = hd.judge_pairs(table, hd.VARIANT_PAIRS)
+    converge |= {f"{v} · {name}": r for v, r in pairs.items()}
 variant_judged = {
-    "generalise": {f"{v} · {name}": r for name, table in variant_tasks.items()
-                   for v, r in hd.judge_pairs(table, hd.VARIANT_PAIRS, "valid_loss").items()},
-    "converge": {f"{v} · {name}": r for name, table in variant_tasks.items()
-                 for v, r in hd.judge_pairs(table, hd.VARIANT_PAIRS).items()},
-    "less-sensitive": hd.judge_sweep(variant_sweep, hd.VARIANT_PAIRS),
-}
-report.show(pd.concat({k: hd_figures.paired_table(j) for k, j in variant_judged.items()}, names=["claim", None])
-            .reset_index(level=0), caption="Variants against their HD baselines: validation loss (generalise), training "
-            "loss (converge), log10 final loss over α₀ and seeds on LogReg (less sensitive)")
+    "generalise": generalise, "converge": converge,
+    "less-sensitive": hd.judge_sweep(variant_sweep, hd.VARIANT_PAIRS)}
+variant_verdicts, variant_intervals = hd_figures.variant_tables(variant_judged)
+report.show(variant_verdicts, caption="Variants against their HD baselines: "
+            "validation loss (generalise), training loss (converge), log10 "
+            "final loss over α₀ and seeds on LogReg (less sensitive)")
+
+# %% [markdown]
+# The paired differences behind those verdicts, with their 95% intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(variant_intervals, caption="Variant − HD baseline, paired over seeds "
+            "(and over α₀ for \"less sensitive\")")
+
+# %% tags=["hide-input"]
+hd_figures.variants_figure(variant_tasks, data_name, scale);
 
 # %% [markdown]
 # Of the variants' {glue:text}`variants.reproduced` comparisons reproduced; in
@@ -368,14 +487,11 @@ report.show(pd.concat({k: hd_figures.paired_table(j) for k, j in variant_judged.
 # %%
 steps_run = config["logreg_epochs"] * logreg.steps_per_epoch
 bound = hd.adam_lr_movement_bound(hd.paper_beta("Adam-HD"), steps_run)
-moved = {name: hd.lr_movement(frame, "Adamop-Adamlop").max() for name, frame in curves.items()
+moved = {name: hd.lr_movement(frame, "Adamop-Adamlop").max()
+         for name, frame in curves.items()
          if "Adamop-Adamlop" in set(frame["method"])}
-report.show(pd.DataFrame({
-    "iterations": [steps_run],
-    "bound if h keeps its sign (β·T)": [bound["one sign"]],
-    "bound for any hypergradients": [bound["worst case"]],
-    **{f"largest |α − α₀| seen, {name}": [value] for name, value in moved.items()},
-}), caption="How far Adam on α can move α from α₀ = 0.001 at β = 1e-7", precision=2)
+report.show(hd_figures.bound_table(bound, moved, steps_run), precision=2,
+            caption="How far Adam on α can move α from α₀ = 0.001 at β = 1e-7")
 
 # %% [markdown]
 # Over the run $\alpha$ stays within {glue:text}`adamlop-bound.one_sign` of $\alpha_0 = 0.001$
@@ -388,26 +504,41 @@ report.show(pd.DataFrame({
 
 # %%
 moving_beta = config["adamlop_beta"]
-moving = hd.training_curves(logreg, ("Adam-HD", "Adamop-Adamlop"), config["logreg_epochs"], session.run_seeds(config["logreg_seeds"]),
-                            device=session.device, betas={"Adam-HD": moving_beta, "Adamop-Adamlop": moving_beta},
-                            **two_at_once)
+moving = hd.training_curves(
+    logreg, ("Adam-HD", "Adamop-Adamlop"), config["logreg_epochs"],
+    logreg_seeds, device=session.device,
+    betas={"Adam-HD": moving_beta, "Adamop-Adamlop": moving_beta},
+    **two_at_once)
 moving_label = f" (β={moving_beta:g})"
 moving = moving.assign(method=moving["method"] + moving_label)
-moving_table = hd.per_epoch(pd.concat([moving, curves["LogReg"][curves["LogReg"]["method"].isin(["Adam", "Adam-HD"])]]),
+logreg_curves = curves["LogReg"]
+adam_runs = logreg_curves[logreg_curves["method"].isin(["Adam", "Adam-HD"])]
+moving_table = hd.per_epoch(pd.concat([moving, adam_runs]),
                             logreg.steps_per_epoch)
-moving_judged = hd.judge_pairs(moving_table, {"Adamop-Adamlop" + moving_label: "Adam-HD" + moving_label})
-moving_judged.update({f"{m} vs Adam": r for m, r in hd.judge_pairs(
-    moving_table, {"Adamop-Adamlop" + moving_label: "Adam", "Adam-HD" + moving_label: "Adam"}).items()})
-report.show(hd_figures.paired_table(moving_judged), caption=f"At β = {moving_beta:g}: training loss of the last epoch, "
-            "paired over seeds")
+adamlop, adamhd = "Adamop-Adamlop" + moving_label, "Adam-HD" + moving_label
+moving_judged = hd.judge_pairs(moving_table, {adamlop: adamhd})
+against_adam = hd.judge_pairs(moving_table, {adamlop: "Adam", adamhd: "Adam"})
+moving_judged.update({f"{m} vs Adam": r for m, r in against_adam.items()})
+moving_verdicts, moving_intervals = hd_figures.paired_tables(
+    moving_judged, strip=moving_label)
+report.show(moving_verdicts, caption=f"At β = {moving_beta:g} (Adam at its own "
+            "α): training loss of the last epoch, paired over seeds")
+
+# %% [markdown]
+# The paired differences behind those verdicts, with their 95% intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(moving_intervals, caption=f"At β = {moving_beta:g}: differences of "
+            "the training loss of the last epoch, paired over seeds")
 
 # %% tags=["hide-input"]
 hd_figures.moving_beta_figure(moving, logreg.steps_per_epoch, data_name, scale);
 
 # %% [markdown]
 # At $\beta$ = {glue:text}`variants-adamlop-moving-beta.beta` Adamop-Adamlop moves $\alpha$ by up to
-# {glue:text}`variants-adamlop-moving-beta.moved`, and "Adam on α beats plain HD on α at the same β" is
-# **{glue:text}`variants-adamlop-moving-beta.verdict`** (mean final training loss {glue:text}`variants-adamlop-moving-beta.means`).
+# {glue:text}`variants-adamlop-moving-beta.moved`. Does Adam on $\alpha$ then end lower than plain HD on
+# $\alpha$ at the same $\beta$? **{glue:text}`variants-adamlop-moving-beta.answer`**, in mean final
+# training loss.
 #
 # ## Does the official code's per-tensor ordering matter?
 #
@@ -416,15 +547,24 @@ hd_figures.moving_beta_figure(moving, logreg.steps_per_epoch, data_name, scale);
 # dot product over all parameters first. Both ran above on logistic regression from the same seeds:
 
 # %%
-order = hd.final_epoch(epochs["LogReg"]).loc[["Adam-HD", "Adam-HD (code order)"]]
-report.show(order.reset_index().rename(columns={"train_loss": "training loss", "valid_loss": "validation loss",
-                                                "alpha": "α (last epoch)", "peak_alpha": "peak α"}),
-            caption="Adam-HD: the paper's single update of α against the code's per-tensor updates", precision=6)
-
-# %%
+orders = ["Adam-HD", "Adam-HD (code order)"]
+order = hd.final_epoch(epochs["LogReg"]).loc[orders]
 ordering = pd.Series(hd.ordering_effect(curves["LogReg"], epochs["LogReg"]))
-order_judged = hd.judge_pairs(epochs["LogReg"], {"Adam-HD (code order)": "Adam-HD"})["Adam-HD (code order)"]
-report.show(ordering.rename("LogReg").rename_axis("measure").reset_index(), caption="The ordering's effect on α and on the final loss")
+order_judged = hd.judge_pairs(epochs["LogReg"],
+                              {orders[1]: orders[0]})[orders[1]]
+order_table, ordering_table = hd_figures.ordering_tables(order, ordering)
+
+# %% [markdown]
+# The two orderings side by side at the last epoch, and the ordering's largest effect on
+# $\alpha$ and on the final loss:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(order_table, precision=6, caption="Adam-HD: the paper's single "
+            "update of α against the code's per-tensor updates")
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(ordering_table, caption="The ordering's effect on α and on the "
+            "final loss")
 
 # %% [markdown]
 # With $\beta = 10^{-7}$, $\alpha$ moves by about $10^{-7}$ times a dot product per step either way:
@@ -448,21 +588,36 @@ report.show(ordering.rename("LogReg").rename_axis("measure").reset_index(), capt
 # %%
 L = hd.logistic_smoothness(logreg)
 alpha_inf = hd.rate_below_bound(L)
-print(f"L ≤ {L:.1f}, so Theorem 5.1 needs α∞ < {1 / L:.2g}; we take α∞ = {alpha_inf:g}.")
-transition = hd.transition_curves(logreg, "SGD-HD", alpha_inf, config["transition_taus"],
-                                  config["logreg_epochs"] * logreg.steps_per_epoch, session.run_seeds(config["transition_seeds"]),
-                                  logreg.steps_per_epoch, device=session.device, **two_at_once)
+print(f"L ≤ {L:.1f}, so Theorem 5.1 needs α∞ < {1 / L:.2g}; "
+      f"we take α∞ = {alpha_inf:g}.")
+transition = hd.transition_curves(
+    logreg, "SGD-HD", alpha_inf, config["transition_taus"], steps_run,
+    session.run_seeds(config["transition_seeds"]), logreg.steps_per_epoch,
+    device=session.device, **two_at_once)
 transition_table = hd.per_epoch(transition, logreg.steps_per_epoch)
 
 # %% tags=["hide-input"]
-hd_figures.transition_figure(transition, transition_table, alpha_inf, data_name, scale);
+hd_figures.transition_figure(transition, transition_table, alpha_inf, data_name,
+                             scale);
 
 # %%
 sgd_fixed = f"SGD (α={alpha_inf:g})"
-transition_judged = hd.judge_pairs(transition_table, {f"SGD-HD (τ={tau:g})": sgd_fixed for tau in config["transition_taus"]}
-                                   | {"SGD-HD": sgd_fixed})
-report.show(hd_figures.paired_table(transition_judged), caption="SGD-HD with the transition against SGD at the fixed "
-            "rate α∞: training loss of the last epoch, paired over seeds")
+handovers = {f"SGD-HD (τ={tau:g})": sgd_fixed
+             for tau in config["transition_taus"]}
+transition_judged = hd.judge_pairs(transition_table,
+                                   handovers | {"SGD-HD": sgd_fixed})
+transition_verdicts, transition_intervals = hd_figures.paired_tables(
+    transition_judged)
+report.show(transition_verdicts, caption="SGD-HD with the transition against "
+            "SGD at the fixed rate α∞: training loss of the last epoch, paired "
+            "over seeds")
+
+# %% [markdown]
+# The paired differences behind those verdicts, with their 95% intervals:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(transition_intervals, caption="SGD-HD − SGD at α∞: training loss of "
+            "the last epoch, paired over seeds")
 
 # %% [markdown]
 # The bound is $L \le$ {glue:text}`hd-transition.L`, so $\alpha_\infty$ = {glue:text}`hd-transition.alpha_inf`.
@@ -482,19 +637,22 @@ report.show(hd_figures.paired_table(transition_judged), caption="SGD-HD with the
 # is on disk; its code is tested on CIFAR-shaped random data.
 
 # %%
-vgg_runs = config["vgg_epochs"] > 0 and cifar_note.startswith("CIFAR-10 is on disk")
+on_disk = cifar_note.startswith("CIFAR-10 is on disk")
+vgg_runs = config["vgg_epochs"] > 0 and on_disk
 vgg_table = None
 if vgg_runs:
     from optbook.tasks.vgg import CIFARVGGTask
 
     vgg = CIFARVGGTask()
-    vgg_table = hd.per_epoch(
-        hd.training_curves(vgg, hd.PAPER_METHODS, config["vgg_epochs"], [0], device=session.device, betas=hd.VGG_BETA),
-        vgg.steps_per_epoch)
-    hd_figures.figure3({"VGG": vgg_table}, {"VGG": vgg.title}, "CIFAR-10", scale)
+    vgg_curves = hd.training_curves(vgg, hd.PAPER_METHODS, config["vgg_epochs"],
+                                    [0], device=session.device,
+                                    betas=hd.VGG_BETA)
+    vgg_table = hd.per_epoch(vgg_curves, vgg.steps_per_epoch)
+    hd_figures.figure3({"VGG": vgg_table}, {"VGG": vgg.title}, "CIFAR-10",
+                       scale)
 else:
-    print(cifar_note if not cifar_note.startswith("CIFAR-10 is on disk") else
-          f"VGG runs at scale='paper' only (here: scale={scale!r}).")
+    print(f"VGG runs at scale='paper' only (here: scale={scale!r})."
+          if on_disk else cifar_note)
 
 # %% tags=["remove-cell"]
 findings.publish("03", [
@@ -521,12 +679,12 @@ findings.publish("03", [
 # ends lower than its baseline on logistic regression for {glue:text}`hd-beats-baseline-logreg.verdicts`, and
 # on the MLP for {glue:text}`hd-beats-baseline-mlp.verdicts`. At the paper's number of iterations the verdicts
 # that change are: {glue:text}`parity.changed`. HD is no slower than its baseline in
-# {glue:text}`hd-grid-robust.fraction` of the $(\alpha_0, \beta)$ cells with $\beta \le 10^{-3}$, and it
+# **{glue:text}`hd-grid-robust.fraction`** of the $(\alpha_0, \beta)$ cells with $\beta \le 10^{-3}$, and it
 # lowers the cost of an untuned $\alpha_0$ for SGD ({glue:text}`hd-alpha0-sensitivity.sgd_verdict`) and for Adam
 # ({glue:text}`hd-alpha0-sensitivity.adam_verdict`). Of the variants' paired comparisons with plain HD,
-# {glue:text}`variants.reproduced` reproduced, and the Adam-on-α variant
+# **{glue:text}`variants.reproduced`** reproduced, and the Adam-on-α variant
 # at the variants' $\beta$ cannot move $\alpha$ enough for any comparison to mean something; at a
-# $\beta$ where it can, its verdict is {glue:text}`variants-adamlop-moving-beta.verdict`.
+# $\beta$ where it can, does it end lower than Adam-HD? {glue:text}`variants-adamlop-moving-beta.answer`.
 
 # %% [markdown]
 # ## What differs from the paper, and why

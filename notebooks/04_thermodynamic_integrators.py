@@ -44,11 +44,14 @@ device = "auto"  # a torch device, or "auto" (CUDA when present)
 seed = 0  # the book seed: run r of every experiment is seed s·10⁶ + r (0, 1, ... at seed 0)
 
 # %%
+import math
+
 import pandas as pd
 import torch
 
 import optbook
 from optbook import claims, findings, report, scales
+from optbook.optim.noise import noise_generators
 from optbook.studies import thermodynamic as thermo
 from optbook.studies import thermodynamic_figures as figures
 from optbook.studies import thermodynamic_findings as thermo_findings
@@ -56,6 +59,12 @@ from optbook.tasks import SpiralTask, trigonometric, two_spirals
 
 session = optbook.setup(scale=scale, device=device, seed=seed)
 config = scales.chapter_config("04", scale)
+
+# %% [markdown]
+# The settings of this scale (runs, steps and problem sizes of every experiment) are in the
+# table below.
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
 report.config_table(config, caption=f"Chapter 4 at scale={scale}")
 
 # %% [markdown]
@@ -117,15 +126,20 @@ report.config_table(config, caption=f"Chapter 4 at scale={scale}")
 # choose their integrator (`method="sgld" | "overdamped" | "langevin" | "adaptive"`); `SGLD`,
 # `BAOAB`, `AdaptiveLangevin`, `AdLaLa(model, ...)` and `LOL(model, ...)` configure it.
 # The tests in `tests/test_langevin.py` check each step against these formulas by hand and each
-# sampler against Gaussian targets. A first look at temperature: on $L(\theta) = k\theta^2/2$
-# the stationary law is $\mathcal N(0, \tau/k)$, and BAOAB recovers its variance for every $\tau$.
+# sampler against Gaussian targets; further down, one AdLaLa step (whose Langevin part is a BAOAB
+# step) is written out in plain torch and checked against the library. A first look at
+# temperature: on $L(\theta) = k\theta^2/2$ the stationary law is $\mathcal N(0, \tau/k)$, and
+# BAOAB recovers its variance for every $\tau$.
 
 # %%
 from optbook.optim import AdLaLa
 
 k, runs_demo, steps_demo = 2.0, 500, 3000
-report.show(thermo.gaussian_variance_check(k, (1e-4, 1e-2, 1.0), runs_demo, steps_demo), precision=4,
-            caption=f"Sampling N(0, τ/k): variance over {runs_demo} runs × {steps_demo - steps_demo // 3} steps after a burn-in")
+variances = thermo.gaussian_variance_check(k, (1e-4, 1e-2, 1.0), runs_demo,
+                                           steps_demo)
+report.show(variances, precision=4,
+            caption=f"Sampling N(0, τ/k): variance over {runs_demo} runs × "
+                    f"{steps_demo - steps_demo // 3} steps after a burn-in")
 
 # %% [markdown]
 # BAOAB's variance is exact up to sampling error; SGLD's is biased by a factor $1/(1 - hk/2)$, the
@@ -134,9 +148,73 @@ report.show(thermo.gaussian_variance_check(k, (1e-4, 1e-2, 1.0), runs_demo, step
 
 # %%
 demo_task = SpiralTask(hidden=20, turns=2)
-demo_model = demo_task.build([0, 1, 2])
-demo_opt = AdLaLa(demo_model, ensemble_dim=0, generators=[torch.Generator().manual_seed(s) for s in range(3)])
-report.show(figures.param_groups_table(demo_opt), caption="AdLaLa's parameter groups on a 2-20-1 perceptron")
+demo_model = demo_task.build([0, 1, 2])  # three runs, one batched model
+demo_opt = AdLaLa(demo_model, ensemble_dim=0,
+                  generators=noise_generators([0, 1, 2]))
+report.show(figures.param_groups_table(demo_opt),
+            caption="AdLaLa's parameter groups on a 2-20-1 perceptron, 3 runs")
+
+# %% [markdown]
+# ### One AdLaLa step from scratch
+#
+# Each substep is a line of torch. The next cell writes one AdLaLa step by hand, in the order of
+# the composition above, on run 0 of that perceptron: adaptive Langevin ($C_{1/2} D_{1/2}
+# E_{1/2}$, then $E_{1/2} D_{1/2} C_{1/2}$) on the first layer $W_1, b_1$, and Langevin on the
+# rest, whose share of the step is BAOAB itself: the opening half kick $B_{1/2}$, $A_{1/2} O_1
+# A_{1/2}$, and a closing kick with the gradient at the new parameters (a full $B_1$, since the
+# next step's opening $B_{1/2}$ uses the same gradient). The partition (the first two tensors
+# adaptive), the order of the substeps and the starting values ($p = 0$ followed by $B_{1/2}$,
+# $\xi_0 = 0.1$) are those of `Optimizer_AdLaLa.py` in the official repository
+# [TiffanyVlaar/ThermodynamicParameterizationOfNNs](https://github.com/TiffanyVlaar/ThermodynamicParameterizationOfNNs).
+# The noise $R$ of the whole step is one draw from the run's own generator, seeded from the
+# run's seed as the library seeds it (`noise_generators`), in the order the library draws it:
+# $D_{1/2}$ of layer 1, $O_1$ of the rest, then the second $D_{1/2}$.
+
+# %%
+h, gamma, tau, sigma_A, eps = 0.25, 0.5, 1e-4, 0.01, 0.1  # Fig. 8's AdLaLa
+net = demo_task.build([0])  # run 0 alone: W1, b1, W2, b2
+batch = net.sample_batch()
+theta = list(net.parameters())
+p = [-h / 2 * g for g in torch.autograd.grad(net(batch).sum(), theta)]  # B½
+xi = [torch.tensor([0.1]), torch.tensor([0.1])]  # ξ₀ for W1 and for b1
+noisy = theta + theta[:2]  # the step's noise: D½ on W1, b1; O on W2, b2; D½
+sizes = [t.numel() for t in noisy]
+R = torch.randn(sum(sizes), generator=noise_generators([0])[0]).split(sizes)
+R = [r.view_as(t) for r, t in zip(R, noisy)]
+c, sd, e = math.exp(-gamma * h), sigma_A * math.sqrt(h / 2), eps * h / 2
+with torch.no_grad():
+    for t, m in zip(theta, p):  # A½ on every layer
+        t.add_(m, alpha=h / 2)
+    for i in (0, 1):  # layer 1, adaptive Langevin: C½ D½ E½
+        p[i] = (p[i] * torch.exp(-h / 2 * xi[i])).add(R[i], alpha=sd)
+        xi[i] = xi[i].add((p[i] ** 2).sum() - p[i].numel() * tau, alpha=e)
+    for i in (2, 3):  # the rest, Langevin: O (friction and noise at τ)
+        p[i] = p[i].mul(c).add(R[i], alpha=math.sqrt((1 - c * c) * tau))
+    for i in (0, 1):  # layer 1: E½ D½ C½
+        xi[i] = xi[i].add((p[i] ** 2).sum() - p[i].numel() * tau, alpha=e)
+        p[i] = p[i].add(R[i + 4], alpha=sd) * torch.exp(-h / 2 * xi[i])
+    for t, m in zip(theta, p):  # A½ on every layer
+        t.add_(m, alpha=h / 2)
+grad = torch.autograd.grad(net(batch).sum(), theta)  # the step's one gradient
+p = [m.add(g, alpha=-h) for m, g in zip(p, grad)]  # B₁ on every layer
+
+# %% [markdown]
+# The library's `AdLaLa` takes the same step on a second copy of run 0, from the same
+# minibatch and with the same noise generator:
+
+# %%
+twin = demo_task.build([0])
+opt = AdLaLa(twin, lr=h, gamma=gamma, tau1=tau, tau2=tau, sigma_A=sigma_A,
+             eps=eps, ensemble_dim=0, generators=noise_generators([0]))
+opt.step(thermo.closure(opt, twin, batch))  # zero_grad, loss, backward
+state = [opt.state[t] for t in twin.parameters()]
+ours = theta + p + xi
+library = [*twin.parameters(), *(s["momentum"] for s in state),
+           state[0]["xi"], state[1]["xi"]]
+torch.testing.assert_close(ours, library)
+gap = max((a - b).abs().max().item() for a, b in zip(ours, library))
+print("from scratch equals the library (θ, p and ξ): "
+      f"max difference {report.format_number(gap, 1)}")
 
 # %% [markdown]
 # ## The data
@@ -155,10 +233,15 @@ report.show(figures.param_groups_table(demo_opt), caption="AdLaLa's parameter gr
 # its seed.
 
 # %%
-data_panels = [("Spirals, 2 turns", two_spirals(500, turns=2, generator=torch.Generator().manual_seed(0))),
-               ("Spirals, 4 turns", two_spirals(500, turns=4, generator=torch.Generator().manual_seed(0)))]
-data_panels += [(f"Trigonometric (ours), a={a}", trigonometric(1000, a=a, b=2, c=0.02, generator=torch.Generator().manual_seed(0)))
-                for a in (3, 6, 10)]
+data_panels = [
+    (f"Spirals, {turns} turns",
+     two_spirals(500, turns=turns, generator=torch.Generator().manual_seed(0)))
+    for turns in (2, 4)]
+data_panels += [
+    (f"Trigonometric (ours), a={a}",
+     trigonometric(1000, a=a, b=2, c=0.02,
+                   generator=torch.Generator().manual_seed(0)))
+    for a in (3, 6, 10)]
 
 # %% tags=["hide-input"]
 figures.data_figure(data_panels, scale);
@@ -185,24 +268,33 @@ problems = thermo.problems(config)
 two_cfg = config["two_turn"]
 two_task = problems["two_turn"]
 two_seeds = session.run_seeds(two_cfg["runs"])
-two = thermo.compare(two_task, thermo.TWO_TURN, two_seeds, two_cfg["steps"], two_cfg["eval_every"],
-                     snapshots=two_cfg["snapshots"], probe_every=two_cfg["eval_every"] // 5, device=session.device)
+two = thermo.compare(two_task, thermo.TWO_TURN, two_seeds, two_cfg["steps"],
+                     two_cfg["eval_every"], snapshots=two_cfg["snapshots"],
+                     probe_every=two_cfg["eval_every"] // 5,
+                     device=session.device)
 two_frame = two["frame"]
 
 # %% tags=["hide-input"]
-figures.accuracy_and_spread(two_frame, f"{two_task.title}, 2 % subsampling, {len(two_seeds)} runs", scale);
+figures.accuracy_and_spread(
+    two_frame, f"{two_task.title}, 2 % subsampling, {len(two_seeds)} runs",
+    scale);
 
 # %%
 two_final = thermo.final_accuracy(two_frame)
+paper_sgld = thermo.FIG8_PAPER_ACCURACY["SGLD"]
 versus_paper = thermo.against_paper(two_final, thermo.FIG8_PAPER_ACCURACY)
-sgld_readings = thermo.against_paper(two_final, {"SGLD": thermo.FIG8_PAPER_ACCURACY["SGLD"],
-                                                 thermo.FIG8_SGLD_PER_STEP.label: thermo.FIG8_PAPER_ACCURACY["SGLD"]})
-report.show(figures.fig8_table(two_final, versus_paper, sgld_readings),
-    caption=f"Final test accuracy after {two_cfg['steps']:,} steps over {len(two_seeds)} runs against Fig. 8's means "
-            "(± allows for the sampling error of both means; the per-step SGLD row is compared with the paper's SGLD)")
+per_step = thermo.FIG8_SGLD_PER_STEP.label  # the other reading of SGLD's σ
+sgld_readings = thermo.against_paper(
+    two_final, {"SGLD": paper_sgld, per_step: paper_sgld})
+report.show(
+    figures.fig8_table(two_final, versus_paper, sgld_readings),
+    caption=f"Final test accuracy after {two_cfg['steps']:,} steps against "
+            "Fig. 8's means (± allows for the sampling error of both means; "
+            "the per-step SGLD row is compared with the paper's SGLD)")
 
 # %% tags=["hide-input"]
-figures.final_accuracy_boxes(two_frame, two_cfg["steps"], thermo.FIG8_PAPER_ACCURACY, two_task.title, scale);
+figures.final_accuracy_boxes(two_frame, two_cfg["steps"],
+                             thermo.FIG8_PAPER_ACCURACY, two_task.title, scale);
 
 # %% [markdown]
 # {glue:text}`fig8.sentence`
@@ -215,11 +307,19 @@ figures.final_accuracy_boxes(two_frame, two_cfg["steps"], thermo.FIG8_PAPER_ACCU
 # run away from, one minimum. The histograms pool the first-layer weights $W_1$ of all runs at
 # three moments of training.
 
-# %%
+# %% tags=["hide-input"]
 snap_steps = sorted(next(iter(two["snapshots"].values())))
 shown = ["SGD", "Adam", "SGLD", "AdLaLa (γ=0.5)"]
-fig, final_spread = figures.weight_histograms(two["snapshots"], snap_steps, shown, len(two_seeds), two_task.title, scale)
-report.show(final_spread.reset_index(), caption=f"Spread of the first-layer weights after {snap_steps[-1]:,} steps")
+fig, final_spread = figures.weight_histograms(
+    two["snapshots"], snap_steps, shown, len(two_seeds), two_task.title, scale)
+
+# %% [markdown]
+# The standard deviation and the largest magnitude of those weights at the end of training, per
+# method:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(final_spread.reset_index(), caption="Spread of the first-layer "
+            f"weights after {snap_steps[-1]:,} steps")
 
 # %% [markdown]
 # ## Four turns: Adam against AdLaLa (Figs. 9 and 10)
@@ -239,28 +339,35 @@ report.show(final_spread.reset_index(), caption=f"Spread of the first-layer weig
 four_cfg = config["four_turn"]
 four_task = problems["four_turn"]
 four_seeds = session.run_seeds(four_cfg["runs"])
-every = four_cfg["eval_every"]  # snapshots on evaluated steps, so each map has its test accuracy
-four_snaps = (round(four_cfg["steps"] / 3 / every) * every, round(2 * four_cfg["steps"] / 3 / every) * every,
+# snapshots on evaluated steps, so that each map has its test accuracy
+every = four_cfg["eval_every"]
+four_snaps = (round(four_cfg["steps"] / 3 / every) * every,
+              round(2 * four_cfg["steps"] / 3 / every) * every,
               four_cfg["steps"])
-four = thermo.compare(four_task, (thermo.ADAM, thermo.FIG10_ADLALA), four_seeds, four_cfg["steps"],
-                      four_cfg["eval_every"], snapshots=four_snaps, device=session.device)
+four = thermo.compare(four_task, (thermo.ADAM, thermo.FIG10_ADLALA), four_seeds,
+                      four_cfg["steps"], four_cfg["eval_every"],
+                      snapshots=four_snaps, device=session.device)
 four_frame = four["frame"]
 four_final = thermo.final_accuracy(four_frame)
-four_judged = claims.compare_paired(thermo.final_values(four_frame)["AdLaLa"], thermo.final_values(four_frame)["Adam"],
+four_values = thermo.final_values(four_frame)
+four_judged = claims.compare_paired(four_values["AdLaLa"], four_values["Adam"],
                                     "AdLaLa", "Adam", higher_is_better=True)
 
 # %% tags=["hide-input"]
-figures.accuracy_curves({"four": four_frame}, {"four": four_task.title},
-                        f"Test accuracy, {len(four_seeds)} runs (mean, 95 % CI)", scale);
+figures.accuracy_curves(
+    {"four": four_frame}, {"four": four_task.title},
+    f"Test accuracy, {len(four_seeds)} runs (mean, 95 % CI)", scale);
 
 # %% [markdown]
 # The classifiers of one run (run 0, the same initial weights for both) at three moments, as in
 # Fig. 9: the colour is the predicted probability of class 1, the points the run's training data.
 
 # %% tags=["hide-input"]
-figures.classifier_grid([[(four["snapshots"][m][step], 0, figures.run_title(four_frame, m, four_seeds[0], step))
-                          for step in four_snaps]
-                         for m in ("Adam", "AdLaLa")], four_task, f"Classifiers of run 0, {four_task.title}", scale);
+maps = [[(four["snapshots"][m][step], 0,
+          figures.run_title(four_frame, m, four_seeds[0], step))
+         for step in four_snaps] for m in ("Adam", "AdLaLa")]
+figures.classifier_grid(maps, four_task,
+                        f"Classifiers of run 0, {four_task.title}", scale);
 
 # %% [markdown]
 # Fig. 10 holds AdLaLa fixed and varies the others: SGLD over its noise $\sigma$ ($\sigma = 0$ is SGD,
@@ -273,20 +380,25 @@ figures.classifier_grid([[(four["snapshots"][m][step], 0, figures.run_title(four
 sweep_cfg = config["sweep"]
 sweep_seeds = four_seeds[:sweep_cfg["runs"]]
 sweep_settings = thermo.sweep_settings(sweep_cfg)
-sweep = thermo.compare(four_task, sweep_settings, sweep_seeds, sweep_cfg["steps"], sweep_cfg["steps"],
+sweep = thermo.compare(four_task, sweep_settings, sweep_seeds,
+                       sweep_cfg["steps"], sweep_cfg["steps"],
                        device=session.device)["frame"]
 reference = four_frame[four_frame["seed"].isin(sweep_seeds)]
-reference = reference.assign(method=reference["method"].replace({"Adam": "Adam (h=0.005)"}))
+reference = reference.assign(
+    method=reference["method"].replace({"Adam": "Adam (h=0.005)"}))
 sweep_both = pd.concat([sweep[sweep["step"] == sweep_cfg["steps"]], reference])
 sweep_final = thermo.final_accuracy(sweep_both, step=sweep_cfg["steps"])
 adlala_sweep = sweep_final.loc["AdLaLa", "mean"]
 rivals = sweep_final.drop(index="AdLaLa")
 
 rival_order = thermo.fig10_rival_order(sweep_settings, rivals.index)
-sweep_judged = thermo.beats(thermo.final_values(sweep_both, step=sweep_cfg["steps"]), "AdLaLa", rival_order)
+sweep_judged = thermo.beats(
+    thermo.final_values(sweep_both, step=sweep_cfg["steps"]), "AdLaLa",
+    rival_order)
 
 # %% tags=["hide-input"]
-figures.sweep_bars(rivals, rival_order, adlala_sweep, sweep_cfg["steps"], len(sweep_seeds), four_task.title, scale);
+figures.sweep_bars(rivals, rival_order, adlala_sweep, sweep_cfg["steps"],
+                   len(sweep_seeds), four_task.title, scale);
 
 # %% [markdown]
 # ## Trigonometric data (Figs. 11 and 12)
@@ -305,20 +417,37 @@ trig_seeds = session.run_seeds(trig_cfg["runs"])
 trig = {}
 for a in trig_cfg["a"]:
     task = problems[f"trig a={a}"]
-    trig[a] = (task, thermo.compare(task, thermo.TRIG[a], trig_seeds, trig_cfg["steps"], trig_cfg["eval_every"],
-                                    device=session.device)["frame"])
+    runs = thermo.compare(task, thermo.TRIG[a], trig_seeds, trig_cfg["steps"],
+                          trig_cfg["eval_every"], device=session.device)
+    trig[a] = (task, runs["frame"])
 
 # %% tags=["hide-input"]
-figures.accuracy_curves({a: frame for a, (_, frame) in trig.items()}, {a: task.title for a, (task, _) in trig.items()},
-                        f"Reconstructed trigonometric data, {len(trig_seeds)} runs (mean, 95 % CI)", scale);
+figures.accuracy_curves(
+    {a: frame for a, (_, frame) in trig.items()},
+    {a: task.title for a, (task, _) in trig.items()},
+    f"Reconstructed trigonometric data, {len(trig_seeds)} runs (mean, 95 % CI)",
+    scale);
 
 # %%
-trig_final = pd.concat({a: thermo.final_accuracy(frame) for a, (_, frame) in trig.items()}, names=["a"])
-trig_judged = {(scheme, a): thermo.beats(thermo.final_values(frame), scheme, ["SGD", "Adam", "SGLD"])
-               for scheme in ("LOL", "AdLaLa") for a, (_, frame) in trig.items()}
-report.show(figures.trig_table(trig_judged),
-            caption=f"Final test accuracy on the reconstructed trigonometric data: each partitioned scheme against "
-                    f"each rival on the same {len(trig_seeds)} runs (points)")
+trig_final = pd.concat({a: thermo.final_accuracy(frame)
+                        for a, (_, frame) in trig.items()}, names=["a"])
+trig_judged = {(scheme, a): thermo.beats(thermo.final_values(frame), scheme,
+                                         ["SGD", "Adam", "SGLD"])
+               for scheme in ("LOL", "AdLaLa")
+               for a, (_, frame) in trig.items()}
+trig_verdicts, trig_intervals = figures.trig_tables(trig_judged)
+report.show(trig_verdicts,
+            caption="Final test accuracy on the reconstructed trigonometric "
+                    f"data (%, mean over the same {len(trig_seeds)} runs): "
+                    "each partitioned scheme against each rival")
+
+# %% [markdown]
+# The paired differences behind those verdicts, of the mean and of the median, with their 95 %
+# intervals (points of accuracy):
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(trig_intervals, caption="Paired differences of the final test "
+            "accuracy, scheme − rival (points)")
 
 # %% [markdown]
 # ## Temperature shapes the classifier (Fig. 1)
@@ -334,21 +463,27 @@ temp_cfg = config["temperatures"]
 temp_task = problems["temperatures"]
 temp_seeds = session.run_seeds(temp_cfg["runs"])
 temp_settings = thermo.temperature_settings(temp_cfg)
-temps = thermo.compare(temp_task, temp_settings, temp_seeds, temp_cfg["steps"], temp_cfg["steps"],
-                       probe_every=temp_cfg["probe_every"], device=session.device)
+temps = thermo.compare(temp_task, temp_settings, temp_seeds, temp_cfg["steps"],
+                       temp_cfg["steps"], probe_every=temp_cfg["probe_every"],
+                       device=session.device)
 paper_temps = temp_settings[:len(temp_cfg["taus"])]
-temp_final = thermo.final_accuracy(temps["frame"]).loc[[s.label for s in temp_settings]]
+temp_final = thermo.final_accuracy(temps["frame"])
+temp_final = temp_final.loc[[s.label for s in temp_settings]]
+last = temp_cfg["steps"]
 
 # %% tags=["hide-input"]
-figures.classifier_grid([[(temps["snapshots"][s.label][temp_cfg["steps"]], 0,
-                           figures.temperature_title(temps["frame"], s, temp_seeds[0], temp_cfg["steps"]))
-                          for s in paper_temps[i:i + 2]] for i in range(0, len(paper_temps), 2)],
-                        temp_task, f"BAOAB classifiers of run 0 after {temp_cfg['steps']:,} steps, {temp_task.title}",
-                        scale);
+maps = [(temps["snapshots"][s.label][last], 0,
+         figures.temperature_title(temps["frame"], s, temp_seeds[0], last))
+        for s in paper_temps]
+figures.classifier_grid(
+    [maps[i:i + 2] for i in range(0, len(maps), 2)], temp_task,
+    f"BAOAB classifiers of run 0 after {last:,} steps\n{temp_task.title}",
+    scale);
 
 # %%
 report.show(temp_final[["mean", "std", "min", "max", "n"]].reset_index(),
-            caption="Final test accuracy at each temperature (the last rows: hotter than Fig. 1)", precision=4)
+            caption="Final test accuracy at each temperature (the last rows: "
+                    "hotter than Fig. 1)", precision=4)
 
 # %% [markdown]
 # ## Why the temperature does not matter here: the heat of minibatch noise
@@ -370,30 +505,42 @@ report.show(temp_final[["mean", "std", "min", "max", "n"]].reset_index(),
 # (Fig. 8's AdLaLa, $\gamma = 0.5$) with that prediction.
 
 # %%
-temp_noise = {s.label: thermo.gradient_noise(temp_task, temps["snapshots"][s.label][temp_cfg["steps"]], temp_seeds,
-                                             device=session.device) for s in temp_settings}
-temperatures = thermo.temperature_table(temps["probes"], temp_noise, {s.label: s.hyper["tau"] for s in temp_settings},
-                                        h=thermo.FIG1_BAOAB.hyper["lr"], gamma=thermo.FIG1_BAOAB.hyper["gamma"],
-                                        after=temp_cfg["steps"] // 2)
+baoab = thermo.FIG1_BAOAB.hyper
+temp_noise = {
+    s.label: thermo.gradient_noise(temp_task, temps["snapshots"][s.label][last],
+                                   temp_seeds, device=session.device)
+    for s in temp_settings}
+taus = {s.label: s.hyper["tau"] for s in temp_settings}
+temperatures = thermo.temperature_table(temps["probes"], temp_noise, taus,
+                                        h=baoab["lr"], gamma=baoab["gamma"],
+                                        after=last // 2)
 adlala = thermo.FIG8[3]
-adlala_noise = thermo.gradient_noise(two_task, two["snapshots"][adlala.label][two_cfg["steps"]], two_seeds,
-                                     device=session.device).groupby("part")["sigma_g2"].mean()
+adlala_noise = thermo.gradient_noise(
+    two_task, two["snapshots"][adlala.label][two_cfg["steps"]], two_seeds,
+    device=session.device).groupby("part")["sigma_g2"].mean()
 xi_probes = two["probes"][two["probes"]["method"] == adlala.label]
-xi_lines = {"σ_A²/(2τ₁): no gradient noise": thermo.thermostat_friction(0.0, adlala.hyper["lr"], adlala.hyper["sigma_A"],
-                                                                         adlala.hyper["tau1"]),
-            **{f"(σ_A² + hσ_g²)/(2τ₁), σ_g² of {name} measured": float(thermo.thermostat_friction(
-                adlala_noise[name], adlala.hyper["lr"], adlala.hyper["sigma_A"], adlala.hyper["tau1"]))
-               for name in ("W1", "b1")}}
+h_A, sigma_A1, tau_1 = (adlala.hyper[k] for k in ("lr", "sigma_A", "tau1"))
+xi_lines = {"σ_A²/(2τ₁): no gradient noise":
+            thermo.thermostat_friction(0.0, h_A, sigma_A1, tau_1)}
+for name in ("W1", "b1"):
+    xi_lines[f"(σ_A² + hσ_g²)/(2τ₁), σ_g² of {name} measured"] = float(
+        thermo.thermostat_friction(adlala_noise[name], h_A, sigma_A1, tau_1))
 
 # %% tags=["hide-input"]
-figures.temperature_figure(temperatures, xi_probes, xi_lines,
-                           (f"BAOAB, trigonometric data (ours), a = {temp_task.a:g}", f"AdLaLa (γ=0.5), {two_task.title}"),
-                           scale);
+figures.temperature_figure(
+    temperatures, xi_probes, xi_lines,
+    (f"BAOAB, trigonometric data (ours), a = {temp_task.a:g}",
+     f"AdLaLa (γ=0.5), {two_task.title}"), scale);
 
-# %%
-report.show(figures.temperature_columns(temperatures),
-    caption=f"BAOAB (h = {thermo.FIG1_BAOAB.hyper['lr']:g}, γ = {thermo.FIG1_BAOAB.hyper['gamma']:g}), 2 % "
-            f"subsampling: kinetic temperature per layer, mean over {len(temp_seeds)} runs", precision=3)
+# %% [markdown]
+# The numbers behind the left panel: per temperature and layer, the measured kinetic
+# temperature, $\sigma_g^2$ and the heat it predicts:
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(figures.temperature_columns(temperatures), precision=3,
+            caption=f"BAOAB (h = {baoab['lr']:g}, γ = {baoab['gamma']:g}), "
+                    "2 % subsampling: kinetic temperature pᵀp/N per layer, mean "
+                    f"over {len(temp_seeds)} runs; noise heat: h²σ_g²/(1 − e^(−2γh))")
 
 # %% [markdown]
 # {glue:text}`fig1-minibatch-heat.sentence`
@@ -411,14 +558,17 @@ report.show(figures.temperature_columns(temperatures),
 sens_cfg = config["sensitivity"]
 sens_task = problems["sensitivity"]
 sens_seeds = session.run_seeds(sens_cfg["runs"])
-sens = thermo.sensitivity(sens_task, thermo.FIG15_ADLALA, {"tau1": sens_cfg["tau1"], "sigma_A": sens_cfg["sigma_A"]},
-                          sens_seeds, sens_cfg["steps"], device=session.device)
-sens_adam_frame = thermo.compare(sens_task, (thermo.ADAM,), sens_seeds, sens_cfg["steps"], sens_cfg["steps"],
+grid = {"tau1": sens_cfg["tau1"], "sigma_A": sens_cfg["sigma_A"]}
+sens = thermo.sensitivity(sens_task, thermo.FIG15_ADLALA, grid, sens_seeds,
+                          sens_cfg["steps"], device=session.device)
+sens_adam_frame = thermo.compare(sens_task, (thermo.ADAM,), sens_seeds,
+                                 sens_cfg["steps"], sens_cfg["steps"],
                                  device=session.device)["frame"]
 sens_adam = thermo.final_accuracy(sens_adam_frame).loc["Adam", "mean"]
 
 # %% tags=["hide-input"]
-figures.sensitivity_heatmap(sens, sens_cfg["steps"], len(sens_seeds), sens_adam, sens_task.title, scale);
+figures.sensitivity_heatmap(sens, sens_cfg["steps"], len(sens_seeds), sens_adam,
+                            sens_task.title, scale);
 
 # %% [markdown]
 # ## Initialisation (Figs. 9 and 14)
@@ -434,22 +584,31 @@ figures.sensitivity_heatmap(sens, sens_cfg["steps"], len(sens_seeds), sens_adam,
 # %%
 init_cfg = config["initialisation"]
 four_init_seeds = four_seeds[:init_cfg["four_turn_runs"]]
-init_frames = {("2-turn", thermo.DEFAULT_INIT): two_frame[two_frame["method"].isin(init_cfg["two_turn_methods"])],
-               ("4-turn", thermo.DEFAULT_INIT): four_frame[four_frame["seed"].isin(four_init_seeds)
-                                                            & (four_frame["step"] <= init_cfg["four_turn_steps"])]}
-init_frames |= thermo.gaussian_initialisations(two_task, four_task, two_seeds, four_init_seeds, config, session.device)
-init_table = pd.concat({key: thermo.final_accuracy(frame) for key, frame in init_frames.items()},
+in_four = (four_frame["seed"].isin(four_init_seeds)
+           & (four_frame["step"] <= init_cfg["four_turn_steps"]))
+init_frames = {
+    ("2-turn", thermo.DEFAULT_INIT):
+        two_frame[two_frame["method"].isin(init_cfg["two_turn_methods"])],
+    ("4-turn", thermo.DEFAULT_INIT): four_frame[in_four]}
+init_frames |= thermo.gaussian_initialisations(
+    two_task, four_task, two_seeds, four_init_seeds, config, session.device)
+init_table = pd.concat({key: thermo.final_accuracy(frame)
+                        for key, frame in init_frames.items()},
                        names=["problem", "initial weights"])
-report.show(init_table[["mean", "lo", "hi", "std", "n"]].reset_index().rename(columns={"lo": "95% CI: lo",
-                                                                                       "hi": "95% CI: hi"}),
-            caption=f"Final test accuracy by initialisation: 2-turn after {two_cfg['steps']:,} steps, 4-turn after "
-                    f"{init_cfg['four_turn_steps']:,} steps on {len(four_init_seeds)} runs")
+report.show(figures.initialisation_table(init_table),
+            caption="Final test accuracy by initialisation (%, mean ± 95 % "
+                    f"interval): 2-turn after {two_cfg['steps']:,} steps on "
+                    f"{len(two_seeds)} runs, 4-turn after "
+                    f"{init_cfg['four_turn_steps']:,} steps on "
+                    f"{len(four_init_seeds)} runs")
 
 # %% tags=["hide-input"]
-figures.accuracy_curves({key: frame for key, frame in init_frames.items() if key[0] == "2-turn"},
-                        {key: key[1] for key in init_frames if key[0] == "2-turn"},
-                        f"{two_task.title}: test accuracy by initialisation, {len(two_seeds)} runs (mean, 95 % CI)",
-                        scale);
+two_turn_inits = {key: frame for key, frame in init_frames.items()
+                  if key[0] == "2-turn"}
+figures.accuracy_curves(
+    two_turn_inits, {key: key[1] for key in two_turn_inits},
+    f"{two_task.title}: test accuracy by initialisation, {len(two_seeds)} runs "
+    "(mean, 95 % CI)", scale);
 
 # %% [markdown]
 # {glue:text}`initialisation.sentence`
@@ -469,14 +628,27 @@ figures.accuracy_curves({key: frame for key, frame in init_frames.items() if key
 # own setting of each problem (2-turn: $\gamma = 0.5$).
 
 # %%
-problems = {"2-turn spirals": (two_frame, "AdLaLa (γ=0.5)"), "4-turn spirals": (four_frame, "AdLaLa")}
-problems.update({f"trigonometric a={a}": (frame, "AdLaLa") for a, (_, frame) in trig.items()})
+problems = {"2-turn spirals": (two_frame, "AdLaLa (γ=0.5)"),
+            "4-turn spirals": (four_frame, "AdLaLa")}
+problems.update({f"trigonometric a={a}": (frame, "AdLaLa")
+                 for a, (_, frame) in trig.items()})
 aspects = thermo.aspects(problems)
-aspect_accuracy, aspect_verdicts = figures.aspects_tables(aspects)
-report.show(aspect_accuracy, caption="AdLaLa against SGD and Adam: final test accuracy and its spread over runs (points)")
+aspect_verdicts, aspect_accuracy, aspect_speed = figures.aspects_tables(aspects)
+report.show(aspect_verdicts, caption="AdLaLa against SGD and Adam: the three "
+            "verdicts on each problem")
 
-# %%
-report.show(aspect_verdicts, caption="Steps to a common accuracy level (evaluation grid), and the three verdicts")
+# %% [markdown]
+# The measurements behind them: the final accuracy and its spread over runs, each with the
+# paired 95 % interval of the difference, and the steps each method took to the common level.
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(aspect_accuracy, caption="Final test accuracy and its standard "
+            "deviation over runs (points), AdLaLa against the rival")
+
+# %% tags=["remove-input", "hide-output"] mystnb={"code_prompt_show": "Show the table", "code_prompt_hide": "Hide the table"}
+report.show(aspect_speed, caption="Steps to a common accuracy level "
+            "(evaluation grid): medians over runs and the interval of the "
+            "paired median difference")
 
 # %% [markdown]
 # ## What 100 runs cost: the batched ensemble
@@ -488,12 +660,17 @@ report.show(aspect_verdicts, caption="Steps to a common accuracy level (evaluati
 
 # %%
 speed_cfg = config["speedup"]
-speedups = thermo.ensemble_speedups({"2-turn, 20 nodes, batch 10": two_task, "4-turn, 100 nodes, batch 25": four_task},
-                                    (thermo.ADAM, thermo.FIG10_ADLALA), runs=speed_cfg["runs"],
-                                    steps=speed_cfg["steps"], loop_runs=speed_cfg["loop_runs"], device=session.device)
+speedups = thermo.ensemble_speedups(
+    {"2-turn, 20 nodes, batch 10": two_task,
+     "4-turn, 100 nodes, batch 25": four_task},
+    (thermo.ADAM, thermo.FIG10_ADLALA), runs=speed_cfg["runs"],
+    steps=speed_cfg["steps"], loop_runs=speed_cfg["loop_runs"],
+    device=session.device)
+threads = int(speedups["threads"].iloc[0])
 report.show(figures.speedup_table(speedups),
-            caption=f"{speed_cfg['runs']} runs × {speed_cfg['steps']} steps as one ensemble against a loop of "
-                    f"single runs, on {int(speedups['threads'].iloc[0])} thread(s)")
+            caption=f"{speed_cfg['runs']} runs × {speed_cfg['steps']} steps as "
+                    "one ensemble against a loop of single runs, on "
+                    f"{threads} thread(s)")
 
 # %% tags=["remove-cell"]
 findings.publish("04", [
@@ -519,7 +696,7 @@ findings.publish("04", [
 #
 # On the 2-turn spirals ({glue:text}`fig8.runs` paired runs) our means are not the paper's:
 # {glue:text}`fig8.summary` (verdict: {glue:text}`fig8.verdict`); AdLaLa with γ = 0.5 is still the
-# most accurate of Fig. 8's methods ({glue:text}`fig8.best_verdict`). On the 4-turn spirals AdLaLa
+# most accurate of Fig. 8's methods (**{glue:text}`fig8.best_verdict`**). On the 4-turn spirals AdLaLa
 # reaches {glue:text}`four-turn.adlala` against Adam's {glue:text}`four-turn.adam`
 # ({glue:text}`four-turn.verdict`, better on {glue:text}`four-turn.better` of the paired runs), and against
 # Fig. 10's settings: {glue:text}`fig10-adlala-beats-tuned.counts`. On our reconstructed trigonometric data LOL's
@@ -528,7 +705,7 @@ findings.publish("04", [
 # {glue:text}`faster-more-accurate-more-robust.faster` comparisons where both reach a common accuracy, more accurate in
 # {glue:text}`faster-more-accurate-more-robust.more_accurate` and more robust in {glue:text}`faster-more-accurate-more-robust.more_robust`;
 # {glue:text}`faster-more-accurate-more-robust.robust_sentence`. Fig. 1's temperatures move BAOAB's accuracy by at most
-# {glue:text}`fig1-temperature.range` points ({glue:text}`fig1-temperature.verdict`), and the measurement says why: at 2 %
+# **{glue:text}`fig1-temperature.range`** points ({glue:text}`fig1-temperature.verdict`), and the measurement says why: at 2 %
 # subsampling the minibatch noise heats the network far above those temperatures. A batched
 # ensemble trains the runs {glue:text}`protocol.speedup_range` faster than a loop, which is what makes
 # these run counts affordable on two cores.

@@ -25,70 +25,162 @@ def _epoch_rows(table: pd.DataFrame, value: str) -> pd.DataFrame:
     return rows.assign(step=rows["epoch"], loss=np.nan).rename(columns={value: "value"})
 
 
-def _alpha_inset(ax: plt.Axes, curves: pd.DataFrame, colors: dict) -> None:
-    """The paper's inset: α at every iteration (mean over seeds) on a log iteration axis, in the
-    upper part of the α panel, whose y-range is doubled so the inset covers no curve."""
-    low, high = ax.get_ylim()
-    ax.set_ylim(low, high + 1.15 * (high - low))
-    inset = ax.inset_axes([0.36, 0.56, 0.6, 0.4])
+def _alpha_per_iteration(ax: plt.Axes, curves: pd.DataFrame, colors: dict) -> None:
+    """The paper's inset, drawn as a panel of its own so it hides no curve: α at every iteration
+    (mean over seeds) of the HD methods on a logarithmic iteration axis, α₀ dashed."""
     hd_runs = curves[curves["method"].isin(hd.BASELINE_OF) & curves["lr"].notna()]
     for method, rows in hd_runs.groupby("method"):
         mean = rows.groupby("step")["lr"].mean()
-        inset.plot(mean.index + 1, mean.to_numpy(), color=colors[method], lw=1.0)
-    inset.axhline(hd.ALPHA0, color="0.4", lw=0.8, ls="--")
-    inset.set_xscale("log")
-    inset.set_title("α per iteration", fontsize="x-small", pad=2)
-    inset.tick_params(labelsize="xx-small")
-    inset.grid(True, lw=0.4)
+        # Unlabelled: the figure's legend takes each method once, from the epoch panels.
+        ax.plot(mean.index + 1, mean.to_numpy(), color=colors[method], lw=1.4, label="_" + method)
+    ax.axhline(hd.ALPHA0, color="0.4", lw=0.8, ls="--")
+    ax.set(xscale="log", xlabel="iteration")
+    plots.plain_log_ticks(ax, "x")
 
 
 def figure3(tables: dict, titles: dict, data: str | dict, scale: str, curves: dict | None = None,
             xlabel: str = "epoch", what: str = "Baselines (dashed) and their HD versions (solid) from α₀ = 0.001"
             ) -> plt.Figure:
     """The paper's Fig. 3 layout: α, training loss, validation loss per epoch (mean over seeds with
-    a 95% band), one column per task; with ``curves`` (the per-step runs) the α panels carry the
-    paper's inset of α at every iteration. ``data`` names the data set, or one per column."""
-    fig, axes = plt.subplots(3, len(tables), figsize=(4.8 * len(tables), 10), sharex="col", squeeze=False)
+    a 95% band), one column per task. With ``curves`` (the per-step runs) a first row shows what
+    the paper's inset shows, α at every iteration on a logarithmic axis, as a panel of its own
+    rather than an inset over the curves. ``data`` names the data set, or one per column."""
+    top = int(curves is not None)
+    heights = [0.8] * top + [1.0] * len(FIGURE3_ROWS)  # the per-iteration row a little lower
+    fig = plt.figure(figsize=(4.8 * len(tables), 2.5 * sum(heights) + 2.2))
+    grid = fig.add_gridspec(len(heights), len(tables), height_ratios=heights)
     colors = plots.method_colors(list(hd.PAPER_METHODS))
     for col, (name, table) in enumerate(tables.items()):
+        # A data set's long name wraps under the task, so neighbouring columns' titles never meet.
+        below = "\n" + textwrap.fill(data[name], 34) if isinstance(data, dict) else ""
+        if curves is not None:
+            ax = fig.add_subplot(grid[0, col])
+            _alpha_per_iteration(ax, curves[name], colors)
+            ax.set(ylabel="α per iteration" if col == 0 else "")
+            ax.set_title(titles[name] + below, fontsize="medium")
         shown = table[table["method"].isin(hd.PAPER_METHODS)]
+        first = None
         for row, (value, label) in enumerate(FIGURE3_ROWS):
-            ax = axes[row, col]
+            ax = fig.add_subplot(grid[top + row, col], sharex=first)
+            first = first or ax
             # α may turn negative ("unlearning", as the paper notes), so its axis is linear.
             plots.curves_with_bands(_epoch_rows(shown, value), value="value", x="step", ax=ax, log=row > 0,
                                     styles=BASELINE_STYLE, legend=False)
-            ax.set(ylabel=label if col == 0 else "", xlabel=xlabel if row == 2 else "")
-            if row == 0:
-                # A data set's long name wraps under the task, so neighbouring columns' titles never meet.
-                below = "\n" + textwrap.fill(data[name], 34) if isinstance(data, dict) else ""
+            ax.set(ylabel=label if col == 0 else "", xlabel=xlabel if row == len(FIGURE3_ROWS) - 1 else "")
+            if row < len(FIGURE3_ROWS) - 1:
+                ax.tick_params(labelbottom=False)
+            if row == 0 and curves is None:
                 ax.set_title(titles[name] + below, fontsize="medium")
-                if curves is not None:
-                    _alpha_inset(ax, curves[name], colors)
     plots.suptitle(fig, what, scale, data=None if isinstance(data, dict) else data)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     plots.figure_legend(fig, ncol=3)
     return fig
 
 
-def paired_table(judged: dict, quantity: str = "loss") -> pd.DataFrame:
-    """Judged comparisons (:func:`optbook.comparison.compare_paired`), one row each, rounded for
-    the page: the means and medians over problems, the paired differences with their 95%
-    intervals, how often the first is lower, and the verdict."""
+def _difference(difference: float, lo: float, hi: float) -> str:
+    """A paired difference and its 95% interval, "+0.012 [0.0051, 0.019]"; an interval that too
+    few problems cannot give (the sign test below six) is "–"."""
+    interval = "–" if np.isnan(lo) or np.isnan(hi) else f"[{lo:.2g}, {hi:.2g}]"
+    return f"{difference:+.2g} {interval}"
+
+
+def paired_tables(judged: dict, quantity: str = "loss", group: str | None = None,
+                  strip: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Judged comparisons (:func:`optbook.comparison.compare_paired`) as two tables narrow enough
+    for the page, one row per comparison: the verdicts (the means over problems, on how many
+    problems the first is better, the verdict) and the intervals they rest on (the paired
+    differences of the mean and of the median with their 95% intervals).
+
+    ``judged`` is ``{key: result}``, or with ``group`` the name of a first column,
+    ``{label: {key: result}}``. ``strip`` is removed from the names compared (a label that the
+    caption already says, such as " (β=1e-05)")."""
     def g(x: float) -> str:
         return f"{x:.3g}"
 
-    rows = {}
-    for key, r in judged.items():
-        rows[key] = {
-            "compared": f"{r.a} vs {r.b}", "runs": r.n,
-            f"mean {quantity}": f"{g(r.mean_a)} vs {g(r.mean_b)}",
-            "paired difference [95%]": f"{r.mean_difference:+.2g} [{r.mean_lo:.2g}, {r.mean_hi:.2g}]",
-            f"median {quantity}": f"{g(r.median_a)} vs {g(r.median_b)}",
-            "median difference [95%]": f"{r.median_difference:+.2g} [{r.median_lo:.2g}, {r.median_hi:.2g}]",
-            "first lower in": f"{r.fraction_better:.0%}",
-            "verdict": r.verdict,
-        }
-    return pd.DataFrame(rows).T.reset_index(drop=True)
+    verdicts, intervals = [], []
+    for label, results in (judged.items() if group else [(None, judged)]):
+        for r in results.values():
+            first = {group: label} if group else {}
+            compared = f"{r.a} vs {r.b}".replace(strip, "") if strip else f"{r.a} vs {r.b}"
+            verdicts.append({
+                **first, "compared": compared,
+                f"mean {quantity}": f"{g(r.mean_a)} vs {g(r.mean_b)}",
+                "first better in": f"{round(r.fraction_better * r.n)} of {r.n}",
+                "verdict": r.verdict,
+            })
+            intervals.append({
+                **first, "compared": compared,
+                "mean paired difference [95%]": _difference(r.mean_difference, r.mean_lo, r.mean_hi),
+                "median paired difference [95%]": _difference(r.median_difference, r.median_lo, r.median_hi),
+            })
+    return pd.DataFrame(verdicts), pd.DataFrame(intervals)
+
+
+def variant_tables(variant_judged: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`paired_tables` of the variants' three claims, one block of rows per variant with
+    the claim and its task beside it (keys ``"<variant> · <task>"``; a key without a task is
+    logistic regression's α₀ sweep). The pair comes first: its column wraps, so the table fits."""
+    groups: dict[str, dict] = {}
+    for claim, results in variant_judged.items():
+        for key, result in results.items():
+            task = key.split(" · ")[1] if " · " in key else "LogReg"
+            groups.setdefault(f"{claim} ({task})", {})[key] = result
+    tables = []
+    for table in paired_tables(groups, group="claim (task)"):
+        order = {pair: i for i, pair in enumerate(dict.fromkeys(table["compared"]))}
+        table = table.sort_values("compared", key=lambda c: c.map(order), kind="stable")
+        tables.append(table[["compared", *[c for c in table.columns if c != "compared"]]].reset_index(drop=True))
+    return tables[0], tables[1]
+
+
+def verdicts_by_setting(changes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`verdict_changes` for the page: the HD method named in a first column."""
+    return changes.rename_axis("HD method").reset_index()
+
+
+def grid_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`grid_summary` for the page: per HD method, in how many cells it is no slower than
+    its baseline, over all β and over β ≤ 1e-3."""
+    return pd.DataFrame({
+        "HD method": summary["method"],
+        "no slower, all β": [f"{k} of {n}" for k, n in zip(summary["HD no slower (all β)"], summary["cells"])],
+        "no slower, β ≤ 1e-3": [f"{k} of {n}" for k, n in zip(summary["HD no slower (β ≤ 1e-3)"],
+                                                               summary["cells with β ≤ 1e-3"])],
+    })
+
+
+def code_comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """:func:`code_comparison` for the page: ours against the code's log in one column per
+    quantity ("ours vs code"), "–" where the code logged no value."""
+    def pair(ours: float, code: float) -> str:
+        return "–" if pd.isna(code) else f"{ours:.3g} vs {code:.3g}"
+
+    return pd.DataFrame({
+        "task": comparison["task"], "method": comparison["method"], "epoch": comparison["epoch"],
+        "training loss": [pair(o, c) for o, c in zip(comparison["train: ours"], comparison["train: code"])],
+        "validation loss": [pair(o, c) for o, c in zip(comparison["valid: ours"], comparison["valid: code"])],
+        "max α": [pair(o, c) for o, c in zip(comparison["max α: ours"], comparison["max α: code"])],
+    })
+
+
+def bound_table(bound: dict, moved: dict, steps: int) -> pd.DataFrame:
+    """How far Adam on α can move α (:func:`hypergradient.adam_lr_movement_bound`) against how far
+    it moved (``moved``: the largest |α − α₀| per task), one row each."""
+    rows = [("iterations", steps), ("bound if h keeps its sign (β·T)", bound["one sign"]),
+            ("bound for any hypergradients", bound["worst case"])]
+    rows += [(f"largest |α − α₀| seen, {name}", value) for name, value in moved.items()]
+    return pd.DataFrame(rows, columns=["", "value"])
+
+
+def ordering_tables(order: pd.DataFrame, effect) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two orderings of Adam-HD's update side by side (rows: the measures of
+    :func:`hypergradient.final_epoch`), and the ordering's effect
+    (:func:`hypergradient.ordering_effect`, a dict or Series) as a second table."""
+    names = {"train_loss": "training loss", "valid_loss": "validation loss", "alpha": "α (last epoch)",
+             "peak_alpha": "peak α"}
+    table = order[list(names)].rename(columns=names).T.rename_axis("").reset_index()
+    effect = pd.Series(effect).rename("LogReg").rename_axis("effect of the code's ordering").reset_index()
+    return table, effect
 
 
 def grid_table(grid: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:

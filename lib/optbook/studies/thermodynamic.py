@@ -595,6 +595,14 @@ def ensemble_speedups(tasks: Mapping[str, object], settings: Sequence[Setting], 
     return pd.concat(rows, ignore_index=True)
 
 
+def closure(optimizer: torch.optim.Optimizer, model, batch: torch.Tensor):
+    """The closure ``optimizer.step`` takes for one minibatch of a batched ``model`` (zero the
+    gradients, evaluate every run's loss on ``batch``, back-propagate their sum, return the
+    losses): the one :func:`optbook.experiment.run_ensemble` passes at every step, for a page
+    that steps an optimizer by hand (a chapter's source defines no functions)."""
+    return experiment._closure(optimizer, model, batch)
+
+
 def gaussian_variance_check(k: float = 2.0, taus: Sequence[float] = (1e-4, 1e-2, 1.0), runs: int = 500,
                             steps: int = 3000) -> pd.DataFrame:
     """Sample N(0, τ/k), the stationary law of L(θ) = kθ²/2 at temperature τ, with BAOAB (h = 0.5,

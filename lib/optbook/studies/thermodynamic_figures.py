@@ -124,16 +124,21 @@ def draw_classifier(ax, parameters, run: int, task, title: str):
 
 def classifier_grid(maps: list[list[tuple]], task, what: str, scale: str) -> plt.Figure:
     """Rows × columns of decision maps, ``maps[row][col] = (parameters, run, title)``, with one
-    colourbar for P(class 1)."""
+    colourbar for P(class 1). The panels are squares as wide as the page allows (the figure's
+    height follows from the number of rows), so no space is wasted beside them."""
     nrows, ncols = len(maps), max(len(row) for row in maps)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(plots.PAGE_WIDTH, 3.3 * nrows + 0.6), squeeze=False)
+    side = (plots.PAGE_WIDTH - 1.0) / ncols  # the colourbar and its label take about an inch
+    lines = max(str(title).count("\n") + 1 for row in maps for _, _, title in row)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(plots.PAGE_WIDTH, nrows * (side + 0.3 * lines) + 1.1),
+                             squeeze=False, sharex=True, sharey=True, layout="constrained")
     mesh = None
     for r, row in enumerate(maps):
         for c, (parameters, run, title) in enumerate(row):
             mesh = draw_classifier(axes[r][c], parameters, run, task, title)
+        for ax in axes[r][len(row):]:
+            ax.set_visible(False)
     plots.suptitle(fig, f"{what}\npoints: the run's training data, black class 0, white class 1", scale)
-    fig.tight_layout(rect=(0, 0, 0.88, 0.93))
-    bar = fig.colorbar(mesh, cax=fig.add_axes((0.9, 0.12, 0.02, 0.7)))
+    bar = fig.colorbar(mesh, ax=axes, fraction=0.05, pad=0.02, shrink=min(1.0, 0.5 + 0.25 * nrows))
     bar.set_label("predicted P(class 1)")
     return fig
 
@@ -172,21 +177,13 @@ def sensitivity_heatmap(sens: pd.DataFrame, steps: int, runs: int, adam: float, 
     return fig
 
 
-def aspects_tables(aspects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The abstract's three words as two narrow tables for the page: accuracy and spread, then the
-    speed (median steps to the common level, with the sign-test interval of the paired median
-    difference) and the three verdicts."""
+def aspects_tables(aspects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The abstract's three words as three narrow tables for the page: the verdicts (and whether
+    the rival sat at chance, when speed is "not judged": no common level); the accuracy and its spread over runs, each with its paired
+    interval (points); the speed (median steps to the common level, with the sign-test interval
+    of the paired median difference)."""
     def pct(v):
         return f"{100 * v:.1f}"
-
-    accuracy = pd.DataFrame({
-        "problem": aspects["problem"], "against": aspects["against"],
-        "accuracy (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["accuracy"], aspects["rival accuracy"])],
-        "paired difference [95 %]": [f"{100 * d:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}]" for d, lo, hi in
-                                     zip(aspects["accuracy difference"], aspects["accuracy lo"], aspects["accuracy hi"])],
-        "std (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["std"], aspects["rival std"])],
-        "std difference [95 %]": [f"[{100 * lo:+.1f}, {100 * hi:+.1f}]" for lo, hi in zip(aspects["std lo"], aspects["std hi"])],
-    })
 
     def steps(v):
         return "never" if np.isinf(v) else "–" if np.isnan(v) else f"{v:,.0f}"
@@ -194,16 +191,32 @@ def aspects_tables(aspects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     def difference(v):
         return ("+∞" if v > 0 else "−∞") if np.isinf(v) else f"{v:+,.0f}"
 
+    first = {"problem": aspects["problem"], "against": aspects["against"]}
     verdicts = pd.DataFrame({
-        "problem": aspects["problem"], "against": aspects["against"],
-        "level": ["–" if np.isnan(v) else f"{pct(v)} %" for v in aspects["level"]],
-        "median steps: AdLaLa vs rival": [f"{steps(a)} vs {steps(b)}" for a, b in zip(aspects["steps"], aspects["rival steps"])],
-        "median difference [95 %]": ["–" if np.isnan(lo) else f"[{difference(lo)}, {difference(hi)}]"
-                                     for lo, hi in zip(aspects["steps lo"], aspects["steps hi"])],
-        "faster": aspects["faster"], "more accurate": aspects["more accurate"], "more robust": aspects["more robust"],
+        # "no common level" (the rival sat at chance): speed was not judged
+        **first, "faster": aspects["faster"].replace({"no common level": "not judged"}),
+        "more accurate": aspects["more accurate"],
+        "more robust": aspects["more robust"],
         "rival at chance": aspects["rival at chance"].map({True: "yes", False: "no"}),
     })
-    return accuracy, verdicts
+    accuracy = pd.DataFrame({
+        **first,
+        "accuracy (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["accuracy"],
+                                                                                  aspects["rival accuracy"])],
+        "difference [95 %]": [f"[{100 * lo:+.1f}, {100 * hi:+.1f}]" for lo, hi in zip(aspects["accuracy lo"],
+                                                                                      aspects["accuracy hi"])],
+        "std (%): AdLaLa vs rival": [f"{pct(a)} vs {pct(b)}" for a, b in zip(aspects["std"], aspects["rival std"])],
+        "std difference [95 %]": [f"[{100 * lo:+.1f}, {100 * hi:+.1f}]" for lo, hi in zip(aspects["std lo"],
+                                                                                          aspects["std hi"])],
+    })
+    speed = pd.DataFrame({
+        **first, "level": ["–" if np.isnan(v) else f"{pct(v)} %" for v in aspects["level"]],
+        "median steps: AdLaLa vs rival": [f"{steps(a)} vs {steps(b)}" for a, b in zip(aspects["steps"],
+                                                                                      aspects["rival steps"])],
+        "median difference [95 %]": ["–" if np.isnan(lo) else f"[{difference(lo)}, {difference(hi)}]"
+                                     for lo, hi in zip(aspects["steps lo"], aspects["steps hi"])],
+    })
+    return verdicts, accuracy, speed
 
 
 def temperature_figure(temperatures: pd.DataFrame, xi: pd.DataFrame, xi_predicted: dict, what: tuple[str, str],
@@ -251,10 +264,13 @@ def temperature_figure(temperatures: pd.DataFrame, xi: pd.DataFrame, xi_predicte
 
 
 def param_groups_table(optimizer) -> pd.DataFrame:
-    """An optimizer's parameter groups as a reader wants them: integrator, tensor shapes, settings."""
+    """An optimizer's parameter groups as a reader wants them: which part of the network, its
+    integrator, tensor shapes, settings. Two groups are a partition's first layer and the rest."""
+    groups = optimizer.param_groups
+    parts = ("first layer", "the other layers") if len(groups) == 2 else [f"group {i + 1}" for i in range(len(groups))]
     rows = []
-    for index, group in enumerate(optimizer.param_groups):
-        rows.append({"group": index, "integrator": group["method"],
+    for part, group in zip(parts, groups):
+        rows.append({"part": part, "integrator": group["method"],
                      "tensors": ", ".join("×".join(map(str, p.shape)) for p in group["params"]),
                      "h": group["lr"], "τ": group["tau"],
                      "γ": group["gamma"] if group["method"] == "langevin" else None,
@@ -263,10 +279,10 @@ def param_groups_table(optimizer) -> pd.DataFrame:
 
 
 def run_title(frame: pd.DataFrame, method: str, seed: int, step: int) -> str:
-    """``"Adam, step 10,000, test 71%"``: a classifier map's title, with its run's test accuracy
-    where that step was evaluated."""
+    """``"Adam, step 10,000\ntest 71%"``: a classifier map's title on two lines (three maps fit
+    side by side), with its run's test accuracy where that step was evaluated."""
     accuracy = frame[(frame["method"] == method) & (frame["seed"] == seed) & (frame["step"] == step)]["test_accuracy"]
-    return f"{method}, step {step:,}" + (f", test {accuracy.item():.0%}" if len(accuracy) else "")
+    return f"{method}, step {step:,}" + (f"\ntest {accuracy.item():.0%}" if len(accuracy) else "")
 
 
 def temperature_title(frame: pd.DataFrame, setting, seed: int, step: int) -> str:
@@ -275,37 +291,65 @@ def temperature_title(frame: pd.DataFrame, setting, seed: int, step: int) -> str
     return f"τ = {setting.hyper['tau']:g}: test {final['test_accuracy'].item():.1%}"
 
 
-def trig_table(trig_judged: dict) -> pd.DataFrame:
-    """Each partitioned scheme against each rival at each a: accuracies, the paired mean and median
-    differences with their 95 % intervals (points), the verdict."""
-    return pd.DataFrame([{"scheme": scheme, "a": a, "against": r.b,
-                          "accuracy (%)": f"{100 * r.mean_a:.1f} vs {100 * r.mean_b:.1f}",
-                          "paired difference [95 %]": f"{100 * r.mean_difference:+.1f} [{100 * r.mean_lo:+.1f}, "
-                                                      f"{100 * r.mean_hi:+.1f}]",
-                          "median difference [95 %]": f"{100 * r.median_difference:+.1f} [{100 * r.median_lo:+.1f}, "
-                                                      f"{100 * r.median_hi:+.1f}]",
-                          "verdict": r.verdict}
-                         for (scheme, a), results in trig_judged.items() for r in results])
+def _points(difference: float, lo: float, hi: float) -> str:
+    """A paired difference of accuracies and its interval in points: "+1.2 [+0.1, +2.3]"; an
+    interval too few runs cannot give (the sign test below six) is "–"."""
+    interval = "–" if np.isnan(lo) or np.isnan(hi) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+    return f"{100 * difference:+.1f} {interval}"
+
+
+def trig_tables(trig_judged: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each partitioned scheme against each rival at each a, as two tables narrow enough for the
+    page: the mean accuracies (points) and the verdict, then the paired mean and median
+    differences with their 95 % intervals (points) that the verdict rests on."""
+    verdicts, intervals = [], []
+    for (scheme, a), results in trig_judged.items():
+        for r in results:
+            first = {"scheme": scheme, "a": a, "against": r.b}
+            verdicts.append({**first, "accuracy (%)": f"{100 * r.mean_a:.1f} vs {100 * r.mean_b:.1f}",
+                             "verdict": r.verdict})
+            intervals.append({**first,
+                              "mean paired difference [95 %]": _points(r.mean_difference, r.mean_lo, r.mean_hi),
+                              "median paired difference [95 %]": _points(r.median_difference, r.median_lo,
+                                                                         r.median_hi)})
+    return pd.DataFrame(verdicts), pd.DataFrame(intervals)
 
 
 def fig8_table(two_final: pd.DataFrame, versus_paper: pd.DataFrame, sgld_readings: pd.DataFrame) -> pd.DataFrame:
-    """Fig. 8's means against ours, the per-step SGLD reading as one more row, in the book's order."""
+    """Fig. 8's means against ours in percent, the per-step SGLD reading as one more row, in the
+    book's order: the difference with the ± of its 95 % interval, whether the paper's mean lies
+    beyond it, our spread over runs and the number of runs."""
     table = pd.concat([versus_paper, sgld_readings.drop(index="SGLD")])
     table = table.assign(std=two_final["std"], runs=two_final["n"]).loc[plots.ordered(table.index)]
-    return table.reset_index().rename(columns={
-        "paper": "paper (mean of 100)", "ours": "ours (mean)", "difference": "ours − paper",
-        "half-width": "± (95 %)", "beyond": "beyond ±", "std": "std over runs"})
+    return pd.DataFrame({
+        "method": table.index, "paper (%)": [f"{100 * v:.1f}" for v in table["paper"]],
+        "ours (%)": [f"{100 * v:.1f}" for v in table["ours"]],
+        "ours − paper (± 95 %)": [f"{100 * d:+.1f} ± {100 * h:.1f}" for d, h in zip(table["difference"],
+                                                                                      table["half-width"])],
+        "beyond ±": table["beyond"].map({True: "yes", False: "no"}).to_numpy(),
+        "std over runs (%)": [f"{100 * v:.1f}" for v in table["std"]], "runs": table["runs"].astype(int).to_numpy(),
+    })
 
 
 def speedup_table(speedups: pd.DataFrame) -> pd.DataFrame:
     """The batched ensemble against a loop of single runs, as the page shows it."""
     return speedups[["problem", "optimizer", "batched_s", "loop_s_extrapolated", "speedup", "max_final_loss_diff"]].rename(
         columns={"batched_s": "ensemble (s)", "loop_s_extrapolated": "loop (s, extrapolated)", "speedup": "speed-up",
-                 "max_final_loss_diff": "max final-loss difference"})
+                 "max_final_loss_diff": "largest final-loss difference"})
 
 
 def temperature_columns(temperatures: pd.DataFrame) -> pd.DataFrame:
-    """The kinetic temperatures per τ and layer against τ plus the predicted noise heat."""
+    """The kinetic temperatures per τ and layer against τ plus the predicted noise heat
+    h²σ_g²/(1 − e^(−2γh)) (the caption says so; the headings stay short)."""
     return temperatures[["tau", "layer", "measured", "sigma_g2", "noise heat", "predicted"]].rename(columns={
-        "tau": "τ", "measured": "kinetic temperature (measured)", "sigma_g2": "σ_g²",
-        "noise heat": "h²σ_g²/(1 − e^(−2γh))", "predicted": "τ + noise heat"})
+        "tau": "τ", "measured": "pᵀp/N measured", "sigma_g2": "σ_g²", "predicted": "τ + noise heat"})
+
+
+def initialisation_table(finals: pd.DataFrame) -> pd.DataFrame:
+    """Final test accuracy by initialisation, one column per initialisation (rows: problem and
+    method): the mean over runs ± the half-width of its 95 % interval, in percent. ``finals`` is
+    :func:`optbook.studies.thermodynamic.final_accuracy` indexed by (problem, initial weights, method)."""
+    cells = finals.apply(lambda r: f"{100 * r['mean']:.1f} ± {50 * (r['hi'] - r['lo']):.1f}", axis=1)
+    table = cells.unstack("initial weights")
+    order = list(dict.fromkeys(finals.index.get_level_values("initial weights")))
+    return table[order].reset_index()
