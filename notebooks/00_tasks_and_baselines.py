@@ -298,5 +298,6 @@ report.show(study.findings_table(runs_by_task, evaluation_by_task),
 #
 # ```python
 # from optbook import baselines, scales
-# rates = baselines.tuned_learning_rates("mnist-sigmoid", scales.tuning_protocol("cpu", "mnist-sigmoid"))
+# protocol = scales.tuning_protocol("cpu", "mnist-sigmoid")
+# rates = baselines.tuned_learning_rates("mnist-sigmoid", protocol)
 # ```

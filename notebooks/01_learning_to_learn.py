@@ -515,7 +515,8 @@ fig = l2l.sensitivity_figure(
 #
 # ```python
 # from optbook.learned import LearnedOptimizer, checkpoint_path, load_net
-# optimizer = LearnedOptimizer(model.parameters(), net=load_net(checkpoint_path("l2l-mnist-cpu")))
+# net = load_net(checkpoint_path("l2l-mnist-cpu"))
+# optimizer = LearnedOptimizer(model.parameters(), net=net)
 # ```
 #
 # Like the paper's, it was trained for 100-step runs of one small sigmoid MLP; claim 3 shows how

@@ -140,8 +140,9 @@ report.show(costs.ensemble_table(ensemble_costs),
 # it (`optbook.learned.lstm_layer`), is
 #
 # ```python
-# gates = torch.sigmoid(W_ih @ x + W_hh @ h + b[:, None])   # [4·hidden, coordinates]
-# i, f, s_g, o = gates.split(hidden)                          # tanh z = 2σ(2z) − 1: g rows doubled
+# # [4·hidden, coordinates]; the g rows are doubled: tanh z = 2σ(2z) − 1
+# gates = torch.sigmoid(W_ih @ x + W_hh @ h + b[:, None])
+# i, f, s_g, o = gates.split(hidden)
 # c = f * c + i * (2 * s_g - 1)
 # h = o * (2 * torch.sigmoid(2 * c) - 1)
 # ```

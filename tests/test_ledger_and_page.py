@@ -248,3 +248,9 @@ def test_the_landing_page_has_a_bottom_line_per_chapter_and_says_which_data_stoo
     text = ledger.render_findings(root).read_text()
     assert "**[3. Hypergradient descent](chapters/03_hypergradient_descent.ipynb).** Held: HD beats SGD" in text
     assert "5,000-image subset of MNIST" in text
+
+
+def test_bottom_line_names_a_family_of_per_task_claims_once():
+    family = [{"id": f"best-{t}", "claim": "c", "gist": f"A is best on {t}", "verdict": "reproduced", "kind": "paper"}
+              for t in ("X", "Y", "Z")]
+    assert page.bottom_line(family) == "**In short.** Held: A is best on X, Y and Z."

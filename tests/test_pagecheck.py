@@ -54,6 +54,8 @@ LONG_HELPER = "def helper(x):\n" + "".join(f"    x = x + {i}\n" for i in range(8
     (_code("x", outputs=[_text("theta = 0.8999999761581421\n")]), "unrounded"),
     (_code("x", outputs=[_result("text/html", "<table><td>2.031765</td></table>")]), "unrounded"),
     (_code("value = " + "1 + " * 20 + "1"), "89-character line"),
+    (nbformat.v4.new_markdown_cell("Use it:\n\n```python\nvalue = " + "1 + " * 20 + "1\n```"),
+     "89-character line of code"),
 ])
 def test_each_kind_of_plumbing_is_caught(tmp_path, cell, what):
     problems = page_problems(_notebook(tmp_path, [cell]))

@@ -128,11 +128,21 @@ def config_table(config: Mapping, caption: str | None = None):
     return styler.set_caption(caption) if caption else styler
 
 
+# A column of text longer than this wraps (left-aligned) instead of widening the table past the page.
+LONG_TEXT = 24
+
+
 def show(frame: pd.DataFrame, caption: str | None = None, precision: int = 3):
     """A DataFrame as a compact HTML table: numbers to ``precision`` significant digits,
-    padded columns, no index, an optional caption."""
+    padded columns, no index, an optional caption; columns of long text wrap."""
     styler = frame.style.format(lambda v: format_value(v, precision) if _is_number(v) else ("–" if v is None else v))
     styler = styler.hide(axis="index").set_table_styles(CELL_STYLE)
+    long_text = [column for column in frame.columns
+                 if frame[column].map(lambda v: isinstance(v, str) and len(v) > LONG_TEXT).any()]
+    if long_text:
+        # !important: the table's own "td { white-space: nowrap }" selector outranks a cell's.
+        styler = styler.set_properties(subset=long_text, **{"white-space": "normal !important",
+                                                            "text-align": "left", "min-width": "8em"})
     return styler.set_caption(caption) if caption else styler
 
 

@@ -318,7 +318,8 @@ def _interactive_table(frame, bundle_url: str) -> str:
     table = to_html_datatable(
         frame, allow_html=True, showIndex=False, paging=False, connected=True, dt_url=bundle_url,
         classes="display compact", table_id="optbook-claims-table",  # not "claims-ledger": the page heading has that id
-        columnDefs=[{"width": "34%", "targets": 1}, {"width": "9em", "targets": _column_index(frame, VERDICT_COLUMN)}],
+        columnDefs=[{"width": "32%", "targets": 1}, {"width": "24%", "targets": _column_index(frame, "ours")},
+                    {"width": "9em", "targets": _column_index(frame, VERDICT_COLUMN)}],
         text_in_header_can_be_selected=False,  # a click anywhere on a heading sorts, not only on its arrow
     )
     # A blank line would end the raw-HTML block in Markdown and print the rest as text.
@@ -333,9 +334,12 @@ def _column_index(frame, name: str) -> int:
 # verdict column's text, which starts with the stated verdict ("partly reproduced holds in 4 of 5").
 _FILTER_SCRIPT = """<script type="module">
 import {{ jQuery as $ }} from '{bundle}';
-const table = $('#optbook-claims-table').DataTable();
 document.querySelectorAll('.optbook-verdict-filter button').forEach((button) => {{
   button.addEventListener('click', () => {{
+    // The table itables built, fetched at the click: by then it is initialised (asking earlier
+    // would build a second, empty DataTable on it).
+    if (!$.fn.dataTable.isDataTable('#optbook-claims-table')) return;
+    const table = $('#optbook-claims-table').DataTable();
     const verdict = button.dataset.verdict;
     table.column({column}).search(verdict ? '^' + verdict : '', true, false).draw();
     document.querySelectorAll('.optbook-verdict-filter button')

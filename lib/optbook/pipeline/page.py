@@ -9,7 +9,7 @@ verdicts), so the committed notebook (which Colab opens) and the built page read
 - under the title, a box with the paper's claims and our verdicts, from what the chapter recorded
   (and, where the chapter's seed sweep is published, in how many seeds each holds, as the ledger states it),
   and under it the bottom line: one generated sentence of what held and what did not;
-- after "What we found", the same claims with what we measured;
+- after "What we found", the same claims with what we measured, folded behind a click;
 - at the end, "Run it yourself": the command, the Colab link and the time this run took.
 
 The boxes are HTML (not MyST directives) because Jupyter and Colab render HTML in Markdown cells
@@ -105,6 +105,7 @@ def verdict_box(claims: Sequence[Mapping]) -> str:
         '<div class="admonition tip">',
         '<p class="admonition-title">The claims this chapter tests, and our verdicts</p>',
         '<table class="optbook-verdicts">',
+        '<colgroup><col class="optbook-claim-column"><col class="optbook-verdict-column"></colgroup>',
         "<thead><tr><th>claim</th><th>verdict or answer</th></tr></thead>",
         f"<tbody>\n{rows}\n</tbody>",
         "</table>",
@@ -125,7 +126,8 @@ def bottom_line(claims: Sequence[Mapping]) -> str:
     with the verdict the box states), then each question of ours with its answer."""
     parts = []
     for label, verdicts in BOTTOM_LINE_GROUPS:
-        named = [_gist(c) for c in claims if c.get("kind") != "question" and stated_verdict(c) in verdicts]
+        named = _merge_families([_gist(c) for c in claims
+                                 if c.get("kind") != "question" and stated_verdict(c) in verdicts])
         if named:
             parts.append(f"{label}: {_join(named)}")
     sentence = "; ".join(parts)
@@ -140,6 +142,22 @@ def _gist(claim: Mapping) -> str:
     return str(claim.get("gist") or claim["claim"]).strip().rstrip(".")
 
 
+def _merge_families(gists: list[str]) -> list[str]:
+    """A family of claims tested per task reads once: "A is best on X" and "A is best on Y"
+    become "A is best on X and Y"."""
+    tails: dict[str, list[str]] = {}
+    order: list[str] = []
+    for gist in gists:
+        head, on, tail = gist.rpartition(" on ")
+        key = head if on else gist
+        if key not in tails:
+            order.append(key)
+            tails[key] = []
+        if on:
+            tails[key].append(tail)
+    return [f"{key} on {_join(tails[key])}" if tails[key] else key for key in order]
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -150,11 +168,18 @@ def measured_table(claims: Sequence[Mapping]) -> str:
         f"<tr><td>{_claim_label(c)}</td><td>{html.escape(str(c.get('ours', '')))}</td><td>{verdict_cell(c)}</td></tr>"
         for c in claims
     )
+    # Folded: the box under the title already gives each verdict; the numbers are one click away,
+    # so the prose of "What we found" reads on without a table pages long.
     return "\n".join([
+        '<details class="optbook-measured">',
+        f"<summary>Each claim with what we measured ({len(claims)} rows)</summary>",
         '<table class="optbook-verdicts">',
+        '<colgroup><col class="optbook-claim-column"><col class="optbook-measured-column">'
+        '<col class="optbook-verdict-column"></colgroup>',
         "<thead><tr><th>claim</th><th>what we measured</th><th>verdict or answer</th></tr></thead>",
         f"<tbody>\n{rows}\n</tbody>",
         "</table>",
+        "</details>",
     ])
 
 

@@ -61,6 +61,8 @@ def page_problems(notebook_path: Path) -> list[Problem]:
     notebook = nbformat.read(Path(notebook_path), as_version=4)
     problems: list[Problem] = []
     for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            problems += [Problem(index, what, excerpt) for what, excerpt in fenced_code_problems(cell.source)]
         if cell.cell_type != "code":
             continue
         tags = cell.get("metadata", {}).get("tags", [])
@@ -93,6 +95,18 @@ def code_problems(source: str, tags=()) -> list[tuple[str, str]]:
             length = node.end_lineno - node.lineno
             if length > MAX_FUNCTION_LINES:
                 found.append((f"defines a {length}-line function (move it to the library)", f"def {node.name}"))
+    return found
+
+
+def fenced_code_problems(markdown: str) -> list[tuple[str, str]]:
+    """Code shown in a Markdown cell's ``` fences must fit the page too."""
+    found, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif fenced and len(line) > MAX_CODE_LINE:
+            found.append((f"shows a {len(line)}-character line of code (at most {MAX_CODE_LINE} fit the page)",
+                          line[:80]))
     return found
 
 

@@ -141,11 +141,19 @@ _LAYOUT = """
 """
 # The widest elements on a page that pans sideways, so the problem names its cause.
 _WIDEST = """
-(viewport) => [...document.querySelectorAll('body *')]
-  .filter((el) => el.getBoundingClientRect().right > viewport + 1 && el.offsetParent !== null)
-  .filter((el) => !(el.parentElement && el.parentElement.getBoundingClientRect().right > viewport + 1))
-  .slice(0, 3).map((el) => (el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '')
-                            + ' ' + Math.round(el.getBoundingClientRect().right) + ' px'))
+(viewport) => {
+  const clipped = (el) => {  // inside a frame that scrolls or clips: it does not widen the page
+    for (let e = el.parentElement; e; e = e.parentElement)
+      if (getComputedStyle(e).overflowX !== 'visible') return true;
+    return false;
+  };
+  return [...document.querySelectorAll('body *')]
+    .filter((el) => el.getBoundingClientRect().right > viewport + 1 && !clipped(el))
+    .filter((el) => !(el.parentElement && el.parentElement.getBoundingClientRect().right > viewport + 1
+                      && !clipped(el.parentElement)))
+    .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ')[0] : '')
+                             + ' ' + Math.round(el.getBoundingClientRect().right) + ' px');
+}
 """
 _MATHJAX_READY = """
 async () => {
