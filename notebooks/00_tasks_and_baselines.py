@@ -228,7 +228,7 @@ for key, task in zip(config["tasks"], task_list):
     )
 
 # %% tags=["hide-input"]
-fig, axes = plots.grid_of_axes(len(task_list), size=(5.2, 4.0))
+fig, axes = plots.grid_of_axes(len(task_list), ncols=2, size=(5.2, 4.0))
 panels = zip(axes, config["tasks"], task_list)
 for index, (ax, key, task) in enumerate(panels):
     ylabel = "minibatch loss\n(median, 25–75 %)" if index % 3 == 0 else ""

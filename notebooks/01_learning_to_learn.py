@@ -312,7 +312,7 @@ fig = l2l.loss_figure(
 #
 # OPT-ML {cite}`timofeev2021hnn`, a later reproduction that reported the LSTM at 0.25 against
 # 0.33 for its best baseline at step 100, ran its baselines at the learning rates of the PyTorch
-# port {cite}`chen2019l2l`. We run the same baselines at those rates on our evaluation problems,
+# re-implementation {cite}`chen2019l2l`. We run the same baselines at those rates on our evaluation problems,
 # and judge with the same rule whether our tuned baselines beat them.
 
 # %%
@@ -328,7 +328,7 @@ l2l_findings.reference_rates_table(reference_rates, tuned_baselines,
                                    their_values, tuned_values, last)
 
 # %% [markdown]
-# At the port's rates our baselines' mean losses at step {glue:text}`quadratic.step` are
+# At the re-implementation's rates our baselines' mean losses at step {glue:text}`quadratic.step` are
 # {glue:text}`quadratic-reproduction-baselines.theirs_means`; OPT-ML reported {glue:text}`quadratic-reproduction-baselines.opt_ml_means`. Against those baselines
 # our LSTM's verdict is {glue:text}`quadratic-reproduction-baselines.lstm_verdict`. Tuned by the paper's
 # criterion, {glue:text}`quadratic-reproduction-baselines.ours_best` against {glue:text}`quadratic-reproduction-baselines.theirs_best`: the reproduction's quadratic

@@ -126,7 +126,8 @@ report.config_table(config, caption=f"Chapter 2 at scale={scale}")
 #
 # ### The published update, from scratch
 #
-# The left column is a few lines of plain torch. Here a freshly initialised MNIST net (d = 2, its
+# The published net (the left column of the table above) is a few lines of plain torch. Here a
+# freshly initialised MNIST net (d = 2, its
 # 55 weights drawn from seed 0) takes one step on four coordinates: the log/sign preprocessing of
 # the gradient and of the carried state, one evaluation of the field, and the two linear heads
 # that give the update and the next state.

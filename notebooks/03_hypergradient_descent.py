@@ -110,6 +110,24 @@ for t in range(1, 4):
 # by hand: alpha_2 = 0.1 + 0.01 * (0.9 θ0)·θ0 = 0.1 + 0.01 * 0.9 * 5 = 0.145
 
 # %% [markdown]
+# The same three steps from scratch, in plain torch: keep the last gradient, move $\alpha$ by
+# $\beta$ times its dot product with the new one, then step $\theta$ with the new $\alpha$.
+
+# %%
+point = torch.tensor([1.0, -2.0])  # θ0 again
+rate, hyper_rate = 0.1, 0.01  # α0 and β
+last_gradient = torch.zeros_like(point)  # no hypergradient at step 1
+for t in range(1, 4):
+    gradient = point.clone()  # ∇f(θ) = θ for f = ½‖θ‖²
+    rate += hyper_rate * torch.dot(gradient, last_gradient).item()
+    point = point - rate * gradient
+    last_gradient = gradient
+torch.testing.assert_close(point, theta.detach())
+gap = max((point - theta.detach()).abs().max().item(), abs(rate - alpha))
+print(f"from scratch: α = {rate:.4f}; equals the library's SGDHD: "
+      f"max difference {report.format_number(gap, 1)}")
+
+# %% [markdown]
 # ## Tasks and protocol
 #
 # As in the paper: multinomial logistic regression (784-10) and an MLP 784-1000-1000-10 (ReLU)

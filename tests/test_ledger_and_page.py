@@ -102,24 +102,24 @@ def test_a_seed_sweep_says_in_how_many_seeds_each_verdict_holds_and_demotes_unst
 
     text = ledger.render_ledger(root).read_text()
     assert "reproduced at the book's seed, but in only 2 of 5 seeds" in text
-    assert "holds in 4 of 5 seeds" in text and "a verdict must hold in 80% of them to be stated" in text
-    assert "holds in 5 of 5 seeds" not in text
+    assert "the same in 4 of 5 seeds" in text and "a verdict must hold in 80% of them to be stated" in text
+    assert "the same in 5 of 5 seeds" not in text
 
 
 @pytest.mark.parametrize("recorded, seeds, stated, text", [
     # fully at 2 seeds, partly at 3: partly reproduced holds in 5 of 5, and is what the ledger states
     ("partly reproduced", ["partly reproduced", "reproduced", "reproduced", "partly reproduced", "partly reproduced"],
-     "partly reproduced", "holds in 5 of 5 seeds"),
+     "partly reproduced", "the same in 5 of 5 seeds"),
     ("reproduced", ["reproduced", "partly reproduced", "partly reproduced", "reproduced", "partly reproduced"],
      "partly reproduced", "reproduced at the book's seed, but in only 2 of 5 seeds; partly reproduced in 5 of 5"),
     ("reproduced", ["reproduced", "reproduced", "partly reproduced", "reproduced", "reproduced"],
-     "reproduced", "holds in 4 of 5 seeds"),
+     "reproduced", "the same in 4 of 5 seeds"),
     ("reproduced", ["reproduced", "inconclusive", "partly reproduced", "reproduced", "mixed"],
      "inconclusive", "reproduced at the book's seed, but in only 2 of 5 seeds"),
     ("not reproduced", ["not reproduced", "inconclusive", "not reproduced", "not reproduced", "not reproduced"],
-     "not reproduced", "holds in 4 of 5 seeds"),
+     "not reproduced", "the same in 4 of 5 seeds"),
     ("inconclusive", ["inconclusive", "partly reproduced", "partly reproduced", "partly reproduced", "inconclusive"],
-     "inconclusive", "holds in 2 of 5 seeds"),  # stated as recorded: nothing weaker to fall back to
+     "inconclusive", "the same in 2 of 5 seeds"),  # stated as recorded: nothing weaker to fall back to
 ])
 def test_a_stronger_verdict_at_a_seed_holds_the_weaker_one(recorded, seeds, stated, text):
     claim = {"id": "c", "verdict": recorded, "seed_verdicts": seeds}
@@ -143,7 +143,7 @@ def test_the_build_restates_a_pages_verdicts_from_a_sweep_published_after_it_ran
     assert build.refresh_page(chapter)
     sources = [cell.source for cell in nbformat.read(chapter.executed_path, as_version=4).cells]
     box = next(text for text in sources if "admonition" in text)
-    assert "holds in 3 of 3 seeds" in box and box.count("admonition-title") == 1
+    assert "the same in 3 of 3 seeds" in box and box.count("admonition-title") == 1
 
 
 def test_finish_page_adds_box_table_and_run_it_yourself_and_hides_parameters():
@@ -234,9 +234,13 @@ def test_bottom_line_says_what_held_what_did_not_and_answers_the_questions():
     claims_ = [{"id": "a", "claim": "A long sentence.", "gist": "A beats B", "verdict": "reproduced", "kind": "paper"},
                {"id": "b", "claim": "B beats C", "verdict": "not reproduced", "kind": "paper"},
                {"id": "c", "claim": "C", "gist": "C is robust", "verdict": "not reproduced", "kind": "paper"},
+               {"id": "d", "claim": "D", "gist": "D", "verdict": "partly reproduced", "kind": "paper"},
+               {"id": "e", "claim": "E", "gist": "E", "verdict": "inconclusive", "kind": "paper"},
+               {"id": "f", "claim": "F", "gist": "F", "verdict": "mixed", "kind": "paper"},
                QUESTION]
-    assert page.bottom_line(claims_) == ("**In short.** Held: A beats B; did not hold: B beats C and C is robust. "
-                                         "Our questions: Does every net win? No: 7 of 9.")
+    assert page.bottom_line(claims_) == (
+        "**In short.** Held: A beats B; did not hold: B beats C and C is robust; 1 held in part and 2 undecided "
+        "(in the box above). Our questions: Does every net win? No: 7 of 9.")
 
 
 def test_the_landing_page_has_a_bottom_line_per_chapter_and_says_which_data_stood_in(tmp_path):

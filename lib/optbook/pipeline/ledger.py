@@ -121,7 +121,9 @@ def verdict_cell(claim: dict) -> str:
         return badge(stated)
     k, n = held
     if stated == claim["verdict"]:
-        return f"{badge(stated)}<br><small>holds in {k} of {n} seeds</small>"
+        # "the same in 5 of 5 seeds", not "holds in": under "not reproduced" that would read as
+        # the claim holding.
+        return f"{badge(stated)}<br><small>the same in {k} of {n} seeds</small>"
     recorded_held, _ = seeds_holding(claim)
     if stated == "inconclusive":
         return (f"{badge(stated)}<br><small>{html.escape(claim['verdict'])} at the book's seed, "
@@ -220,9 +222,10 @@ def render_findings(root: Path) -> Path:
         lines += ["", f"{_scale_sentence(chapters)}{_data_sentence(root, chapters)} Every claim, with the "
                   "paper's number and ours, is in the [claims ledger](claims.md).", ""]
         for chapter in chapters:
-            line = bottom_line(chapter.claims).removeprefix("**In short.** ")
+            line = bottom_line(chapter.claims, named_where="named in the chapter").removeprefix("**In short.** ")
             if line:
-                lines += [f"- **{_markdown_link(chapter)}.** {line}"]
+                stop = "" if short_title(chapter.title).endswith(("?", "!", ".")) else "."
+                lines += [f"- **{_markdown_link(chapter)}{stop}** {line}"]
     else:
         lines = ["No chapter has recorded a claim yet."]
     return _write_if_changed(root / FINDINGS, "\n".join(lines) + "\n")
@@ -254,13 +257,16 @@ def _kinds(chapters: list[ChapterResults]) -> set:
 
 # How the ledger names whose claim a row is, beside the claim (a paper's claims go unmarked).
 KIND_LABELS = {"paper": "", "ours": "our claim", "question": "our question"}
-# The verdict column's index in the ledger's table: the filter buttons search it.
+# The verdict column's heading: the filter buttons search that column.
 VERDICT_COLUMN = "verdict"
+# The reference number (and where it comes from) above ours, in one column: four columns have
+# room to be read at 1280 px.
+NUMBERS_COLUMN = "the reference and ours"
 
 
 def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
-    """One row per claim: chapter, claim (whose it is, and its notes behind a click), the reference
-    value, ours, the verdict. Five columns, so each has the room to be read at 1280 px."""
+    """One row per claim: chapter, claim (whose it is; its notes and id behind a click), the
+    reference value above ours, the verdict."""
     import pandas as pd
 
     rows = []
@@ -275,14 +281,14 @@ def _ledger_frame(chapters: list[ChapterResults], with_scale: bool):
             source = claim.get("source") or ""
             kind = KIND_LABELS.get(claim.get("kind"), "")
             notes = " ".join(filter(None, [claim.get("notes"), f"Source: {source}." if source else ""]))
+            paper = _text(claim.get("paper"))
             row = {
                 "ch.": link,
-                "claim": (f"<b>{html.escape(claim['id'])}</b>: {html.escape(str(claim['claim']))}"
-                          + (f" <i>({kind})</i>" if kind else "")
-                          + (f"<details><summary>notes</summary>{html.escape(notes)}</details>" if notes else "")),
-                "reference": (f"<i>{REFERENCE_LABELS[reference]}</i>: " if reference else "")
-                + html.escape(_text(claim.get("paper"))),
-                "ours": html.escape(_text(claim.get("ours"))),
+                "claim": (html.escape(str(claim["claim"])) + (f" <i>({kind})</i>" if kind else "")
+                          + f"<details><summary>notes</summary>{html.escape(notes)} "
+                            f"<small>(id: {html.escape(claim['id'])})</small></details>"),
+                NUMBERS_COLUMN: ((f"<i>{REFERENCE_LABELS[reference]}</i>: {html.escape(paper)}<br>" if paper else "")
+                                 + f"<i>ours</i>: {html.escape(_text(claim.get('ours')))}"),
                 VERDICT_COLUMN: verdict_cell(claim),
             }
             if with_scale:
@@ -318,8 +324,8 @@ def _interactive_table(frame, bundle_url: str) -> str:
     table = to_html_datatable(
         frame, allow_html=True, showIndex=False, paging=False, connected=True, dt_url=bundle_url,
         classes="display compact", table_id="optbook-claims-table",  # not "claims-ledger": the page heading has that id
-        columnDefs=[{"width": "32%", "targets": 1}, {"width": "24%", "targets": _column_index(frame, "ours")},
-                    {"width": "9em", "targets": _column_index(frame, VERDICT_COLUMN)}],
+        columnDefs=[{"width": "40%", "targets": 1}, {"width": "38%", "targets": _column_index(frame, NUMBERS_COLUMN)},
+                    {"width": "8.5em", "targets": _column_index(frame, VERDICT_COLUMN)}],
         text_in_header_can_be_selected=False,  # a click anywhere on a heading sorts, not only on its arrow
     )
     # A blank line would end the raw-HTML block in Markdown and print the rest as text.
@@ -331,7 +337,7 @@ def _column_index(frame, name: str) -> int:
 
 
 # The filter buttons: one click shows only the rows with that verdict. DataTables searches the
-# verdict column's text, which starts with the stated verdict ("partly reproduced holds in 4 of 5").
+# verdict column's text, which starts with the stated verdict ("partly reproduced the same in 4 of 5").
 _FILTER_SCRIPT = """<script type="module">
 import {{ jQuery as $ }} from '{bundle}';
 document.querySelectorAll('.optbook-verdict-filter button').forEach((button) => {{

@@ -115,21 +115,26 @@ def verdict_box(claims: Sequence[Mapping]) -> str:
     ])
 
 
-# The bottom line names claims by their stated verdict, strongest first.
-BOTTOM_LINE_GROUPS = (("held", ("reproduced",)), ("held in part", ("partly reproduced",)),
-                      ("did not hold", ("not reproduced",)), ("undecided", ("mixed", "inconclusive")),
-                      ("not run", ("not run",)))
+# The bottom line names what held and what did not; the claims in between are counted.
+NAMED_GROUPS = (("held", ("reproduced",)), ("did not hold", ("not reproduced",)))
+COUNTED_GROUPS = (("held in part", ("partly reproduced",)), ("undecided", ("mixed", "inconclusive")),
+                  ("not run", ("not run",)))
 
 
-def bottom_line(claims: Sequence[Mapping]) -> str:
-    """One generated sentence: which claims held, in part, not, or are undecided (by their gist,
-    with the verdict the box states), then each question of ours with its answer."""
+def bottom_line(claims: Sequence[Mapping], named_where: str = "in the box above") -> str:
+    """One generated sentence: which claims held and which did not (by their gists, with the
+    verdict the box states), how many held in part or are undecided, then each question of ours
+    with its answer."""
+    judged = [c for c in claims if c.get("kind") != "question"]
     parts = []
-    for label, verdicts in BOTTOM_LINE_GROUPS:
-        named = _merge_families([_gist(c) for c in claims
-                                 if c.get("kind") != "question" and stated_verdict(c) in verdicts])
+    for label, verdicts in NAMED_GROUPS:
+        named = _merge_families([_gist(c) for c in judged if stated_verdict(c) in verdicts])
         if named:
             parts.append(f"{label}: {_join(named)}")
+    counted = [f"{n} {label}" for label, verdicts in COUNTED_GROUPS
+               if (n := sum(stated_verdict(c) in verdicts for c in judged))]
+    if counted:
+        parts.append(f"{_join(counted)} ({named_where})" if parts else _join(counted))
     sentence = "; ".join(parts)
     sentence = (sentence[0].upper() + sentence[1:] + ".") if sentence else ""
     questions = [f"{_gist(c).rstrip('?')}? {c.get('answer', '')}." for c in claims if c.get("kind") == "question"]

@@ -115,15 +115,24 @@ def serve(site: Path) -> Iterator[str]:
 _LAYOUT = """
 () => {
   const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
-  const frame = article.getBoundingClientRect().width;
+  const inner = (el) => { const style = getComputedStyle(el);
+    return el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight); };
+  // A table's frame: the nearest box around it that scrolls or clips (a cell's output, a folded
+  // block), else the article; a table wider than it makes the reader scroll sideways to read it.
+  const frameOf = (el) => {
+    for (let e = el.parentElement; e && e !== article; e = e.parentElement)
+      if (getComputedStyle(e).overflowX !== 'visible') return inner(e);
+    return inner(article);
+  };
   const label = (el) => {
     const caption = el.querySelector('caption');
     const head = el.querySelector('th');
     const text = (caption && caption.innerText) || (head && head.innerText) || el.innerText || '';
     return text.trim().replace(/\\s+/g, ' ').slice(0, 60);
   };
-  const tables = [...article.querySelectorAll('table')].map((el) => ({
-    label: label(el), width: Math.max(el.getBoundingClientRect().width, el.scrollWidth), frame}));
+  const tables = [...article.querySelectorAll('table')].filter((el) => el.getClientRects().length > 0)
+    .map((el) => ({label: label(el), width: Math.max(el.getBoundingClientRect().width, el.scrollWidth),
+                   frame: frameOf(el)}));
   const code = [...article.querySelectorAll('div.highlight pre')].map((el) => ({
     label: (el.innerText.split('\\n').find((line) => line.length * 1 > 0) || '').slice(0, 60),
     width: el.scrollWidth, frame: el.clientWidth}));

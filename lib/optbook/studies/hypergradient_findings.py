@@ -284,11 +284,13 @@ def moving_beta_findings(moving: pd.DataFrame, moving_judged: Mapping, label: st
     """Adamop-Adamlop against Adam-HD at a β where α can move."""
     headline = moving_judged["Adamop-Adamlop" + label]
     moved = hd.lr_movement(moving, "Adamop-Adamlop" + label).max()
-    answer = f"{yes_or_no(headline.verdict)} (mean {headline.mean_a:.3g} against {headline.mean_b:.3g})"
+    answer = (f"{yes_or_no(headline.verdict)}: mean final training loss {headline.mean_a:.3g} against "
+              f"{headline.mean_b:.3g} for Adam-HD")
     return ADAMLOP_MOVING_BETA.answered(
         answer,
-        f"{headline.verdict}: mean {headline.mean_a:.4g} vs {headline.mean_b:.4g}; largest |α − α₀| {moved:.2g}; "
-        + "; ".join(f"{k}: {r.verdict}" for k, r in moving_judged.items() if k != "Adamop-Adamlop" + label),
+        f"mean {headline.mean_a:.4g} vs {headline.mean_b:.4g}; largest |α − α₀| {moved:.2g}; "
+        + "; ".join(f"{k.replace(' vs ', ' ends lower than ')}: {yes_or_no(r.verdict).lower()}"
+                    for k, r in moving_judged.items() if k != "Adamop-Adamlop" + label),
         notes=f"{data_name}, LogReg, {config['logreg_epochs']} epochs × {config['logreg_seeds']} seeds. " + headline.detail,
         beta=f"{beta:g}", moved=f"{moved:.2g}", verdict=headline.verdict, answer=answer,
         means=f"{headline.mean_a:.3g} against {headline.mean_b:.3g}",
@@ -315,8 +317,11 @@ def transition_findings(transition: pd.DataFrame, transition_judged: Mapping, al
                               for tau, n in handover.items())
     paper_delta = transition_judged[f"SGD-HD (τ={taus[0]:g})"]
     return TRANSITION.answered(
-        f"{yes_or_no(paper_delta.verdict)} (mean {paper_delta.mean_a:.4g} against {paper_delta.mean_b:.4g})",
-        "; ".join(f"{k}: {r.verdict}, mean {r.mean_a:.4g} vs {r.mean_b:.4g}" for k, r in transition_judged.items())
+        f"{yes_or_no(paper_delta.verdict)}, with the paper's δ = 1/t² (τ = {taus[0]:g}): mean "
+        f"{paper_delta.mean_a:.4g} against {paper_delta.mean_b:.4g} "
+        f"(SGD-HD {paper_delta.mean_difference / paper_delta.mean_b:+.1%})",
+        "; ".join(f"{k}: {yes_or_no(r.verdict).lower()}, mean {r.mean_a:.4g} vs {r.mean_b:.4g}"
+                  for k, r in transition_judged.items())
         + "; γ stays within 10% of α∞ (" + handover_text + ")",
         notes=f"{data_name}, LogReg, {config['logreg_epochs']} epochs × {config['transition_seeds']} seeds, "
               f"L ≤ {smoothness:.1f} (½ λ_max of the second moment of the inputs with a bias, plus the L2 coefficient). "

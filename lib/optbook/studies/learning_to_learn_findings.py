@@ -26,9 +26,9 @@ __all__ = ["learned_fields", "lead_text", "means_text", "meta_findings", "quadra
 
 PAPER = "Andrychowicz et al. 2016"
 OPT_ML_QUADRATIC = ("OPT-ML, a later reproduction, reported LSTM 0.25 vs best baseline 0.33 at step 100 "
-                    "(baselines at the PyTorch port's rates; see quadratic-reproduction-baselines).")
+                    "(baselines at the PyTorch re-implementation's rates; see quadratic-reproduction-baselines).")
 OPT_ML_MNIST = ("OPT-ML, a later reproduction, reported LSTM 0.29 vs best baseline 0.33 at step 100 (full MNIST, "
-                "baselines at the PyTorch port's rates).")
+                "baselines at the PyTorch re-implementation's rates).")
 
 QUADRATIC_BEATS = Claim(
     "quadratic-beats-baselines",
@@ -43,7 +43,7 @@ REPRODUCTION_BASELINES = Claim(
     "The later reproduction's quadratic win for the LSTM (0.25 vs 0.33 at step 100) comes from under-tuned "
     "baselines: at its learning rates our baselines land near its numbers, and our tuned rates beat them.",
     paper="OPT-ML baselines at step 100: {opt_ml_means}",
-    source="AfoninAndrei/OPT-ML main.ipynb outputs; rates of the chenwydj port",
+    source="AfoninAndrei/OPT-ML main.ipynb outputs; rates of chenwydj's re-implementation",
     kind="ours", reference="reproduction", gist="the reproduction's quadratic win came from under-tuned baselines")
 MNIST_BEATS = Claim(
     "mnist-beats-baselines",
@@ -131,7 +131,7 @@ def meta_findings(quadratic_lstm, mnist_lstm, config: Mapping, data_name: str) -
                 quadratic_steps_per_s=f"{quadratic_lstm.info['steps_per_second']:.0f}",
                 mnist_train_minutes=f"{mnist_lstm.info['train_seconds'] / 60:.0f}",
                 mnist_problems=f"{len(mnist_lstm.history)}", quadratic_problems=f"{len(quadratic_lstm.history)}",
-                mnist_threads=f"{mnist_lstm.info['threads']} torch thread(s)",
+                mnist_threads=f"{mnist_lstm.info['threads']} torch thread" + ("s" if mnist_lstm.info['threads'] != 1 else ""),
                 quadratic_runs=f"{quadratic_lstm.info['runs_per_problem']} problems per step"),
         numbers("protocol", quad_runs=f"{quadratic_meta['runs']}", quad_problems=f"{quadratic_meta['problems']}",
                 mnist_problems=f"{mnist_meta['problems']}", mnist_validation=f"{len(mnist_meta['validation_seeds'])}",
@@ -162,7 +162,7 @@ def quadratic_findings(runs: pd.DataFrame, judged: Mapping, last: int, n_eval: i
 
 def reference_rates_table(reference_rates: Mapping[str, float], tuned_baselines: pd.DataFrame,
                           their_values: pd.DataFrame, tuned_values: pd.DataFrame, last: int) -> pd.DataFrame:
-    """The baselines at the PyTorch port's rates and at ours, against OPT-ML's step-100 values
+    """The baselines at the PyTorch re-implementation's rates and at ours, against OPT-ML's step-100 values
     (methods across, so the table fits the page)."""
     return pd.DataFrame({
         "their rate": {m: f"{reference_rates[m]:g}" for m in reference_rates},
@@ -192,7 +192,7 @@ def reproduction_baselines_findings(their_values: pd.DataFrame, tuned_values: pd
               "problems at step 100.",
         theirs_means=their_text, opt_ml_means=opt_ml_text, verdict=tuning_matters.verdict,
         lstm_verdict=lstm_vs_theirs.verdict,
-        theirs_best=f"{best_theirs.replace(' (their lr)', '')} at the port's rate ({their_values[best_theirs].median():.2g} median)",
+        theirs_best=f"{best_theirs.replace(' (their lr)', '')} at the re-implementation's rate ({their_values[best_theirs].median():.2g} median)",
         ours_best=f"{best_ours} at our rate ({tuned_values[best_ours].median():.2g} median)")
 
 

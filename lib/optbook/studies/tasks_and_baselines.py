@@ -25,7 +25,7 @@ LOSS_LABEL = "minibatch loss"
 TUNED_RATES = Claim(
     "tuned-lr",
     "The L2L reproduction's tuned rates on {task} are the best on the grid under its trajectory criterion",
-    paper="", source="chenwydj's PyTorch port of L2L, Grad_buffer.ipynb (its tuned rates)",
+    paper="", source="chenwydj's PyTorch re-implementation of L2L, Grad_buffer.ipynb (its tuned rates)",
     kind="ours", reference="reproduction",
     gist="the L2L reproduction's rates are the best on {task}")
 BASELINE_STRENGTH = Claim(
@@ -132,7 +132,7 @@ def rate_agreement(runs_by_task: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def tuning_figure(runs_by_task: Mapping[str, pd.DataFrame], titles: Mapping[str, str], scale: str,
                   data: str | None = None) -> plt.Figure:
     """The tuning score of every rate, per task; the chosen (paper-criterion) rate circled."""
-    fig, axes = plots.grid_of_axes(len(runs_by_task), size=(5.2, 4.0))
+    fig, axes = plots.grid_of_axes(len(runs_by_task), ncols=2, size=(5.2, 4.0))
     for index, (ax, (key, runs)) in enumerate(zip(axes, runs_by_task.items())):
         scores = baselines.learning_rate_scores(runs)
         chosen = baselines.select_learning_rates(runs, "final").set_index("method")

@@ -129,9 +129,10 @@ def fig8_findings(two_frame: pd.DataFrame, two_final: pd.DataFrame, versus_paper
     closer = sgld_readings["difference"].abs().idxmin()
     reading = {"SGLD": "σ√h R (our reading)", per_step: "σR, σ the noise of one step"}
     sigma = SGLD_SIGMA_READING.answered(
-        "σR, the noise of one step" if closer == per_step and not sgld_readings.loc[per_step, "beyond"]
-        else "σ√h R, ours" if closer == "SGLD"
-        else "Neither: σR is the closer, but outside the interval of the paper's mean",
+        "σR (σ the noise of one step): its mean is the closer to the paper's"
+        if closer == per_step and not sgld_readings.loc[per_step, "beyond"]
+        else "σ√h R, the book's reading: its mean is the closer to the paper's" if closer == "SGLD"
+        else "Neither: σR is the closer, but the paper's mean lies outside its interval",
         "; ".join(f"{reading[m]}: {pct(sgld_readings.loc[m, 'ours'])} ({points(sgld_readings.loc[m, 'difference'])} ± "
                   f"{100 * sgld_readings.loc[m, 'half-width']:.1f} points)" for m in sgld_readings.index),
         notes=f"One ensemble per reading on the same {n_runs} seeds. The answer is the reading whose mean is "
