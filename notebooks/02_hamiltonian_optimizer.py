@@ -118,11 +118,20 @@ report.config_table(config, caption=f"Chapter 2 at scale={scale}")
 # On the right the gradient enters the port raw, multiplied by a fixed input scale $k$ (no log/sign
 # preprocessing: the energy bookkeeping needs the gradient itself; $k$ brings an MNIST gradient of
 # $10^{-3}$ to the scale of the learned force), and the update is the port's output integrated
-# over the step and fed back with a minus sign. That closes the loop the way passivity does: in continuous time the optimizee's loss plus
-# $\eta$ times the optimizer's stored energy can only fall, so the optimizer can store, return and
-# burn energy but never create it. With a flat potential and constant $g$, $M$, $R$ it is exactly
-# heavy ball; the library's tests check that, and that with friction and input switched off $H$ is
-# conserved to the leapfrog's second order over 1,000 steps.
+# over the step and fed back with a minus sign. That closes the loop the way passivity does: in
+# continuous time the optimizee's loss plus the optimizer's stored energy, summed over the
+# coordinates and weighted by $\eta/k$, can only fall,
+#
+# $$ \frac{d}{dt}\Big[f(\theta) + \frac{\eta}{k}\sum_i H(q_i, p_i)\Big]
+#    = -\frac{\eta}{k}\sum_i (\partial_p H_i)^\top R_i\, \partial_p H_i \;\le\; 0, $$
+#
+# so the optimizer can store, return and burn energy but never create it. The net takes discrete
+# steps, and there the balance holds only up to the integrator's error and the curvature of an
+# explicit step: the sum can rise when the steps are large against the damping. With a flat
+# potential and constant $g$, $M$, $R$, the symplectic-Euler variant is exactly heavy ball; the
+# leapfrog step the chapter's nets take is then a quasi-hyperbolic mix of momentum and the current
+# gradient. The library's tests check the heavy-ball case, and that with friction and input
+# switched off $H$ is conserved to the leapfrog's second order over 1,000 steps.
 #
 # ### The published update, from scratch
 #
@@ -442,8 +451,8 @@ fig = l2l.loss_figure(
 # - **ReLU:** {glue:text}`physics-helps-mnist-relu.verdict`;
 #   {glue:text}`physics-helps-mnist-relu.text`.
 #
-# The guarantee the structure buys, that the optimizer never adds energy, is a statement about
-# stability, not speed, and it does not make the net learn a better rule under this budget. Our
+# The guarantee the structure buys, that in continuous time the optimizer never adds energy, is a
+# statement about stability, not speed, and it does not make the net learn a better rule under this budget. Our
 # reading of why it does worse (not tested separately): its input is the raw gradient, whose size
 # differs by orders of magnitude between tasks and between layers, while the published net and
 # the LSTM see the log/sign-preprocessed gradient on MNIST; its fixed input scale was set on the
@@ -455,7 +464,9 @@ fig = l2l.loss_figure(
 #
 # A learned optimizer is a map from gradient histories to steps. We feed each net trained under
 # the fair protocol a gradient held constant at one value for {glue:text}`hnn-learns-momentum.probe_steps` steps, for
-# many values at once (one tensor), and plot the step it takes: on the left its size at the first
+# many values, each as its own tensor (the HNN normalises its state per tensor, so probing all
+# values as one tensor would make each response depend on the others), and plot the step it
+# takes: on the left its size at the first
 # and the last step against the gradient (the update as a function of the gradient, from rest and
 # from the state the constant gradient built up), on the right the step relative to the first one
 # for the middle gradient probed (the update as a function of the state). Momentum SGD and Adam at
@@ -496,8 +507,10 @@ findings.publish("02", [
 # The HNN's first step scales with the gradient with slope {glue:text}`hnn-learns-momentum.slope_quadratic` on
 # quadratics and {glue:text}`hnn-learns-momentum.slope_mnist-sigmoid` on MNIST (in log–log; SGD's is 1, Adam's 0), and
 # under a constant gradient its step changes by a factor {glue:text}`hnn-learns-momentum.growth_quadratic` (quadratics)
-# and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` (MNIST) over {glue:text}`hnn-learns-momentum.probe_steps` steps; a heavy ball
-# at momentum 0.9 would grow about tenfold.
+# and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` (MNIST) over {glue:text}`hnn-learns-momentum.probe_steps` steps, against
+# {glue:text}`hnn-learns-momentum.momentum_growth_quadratic` and {glue:text}`hnn-learns-momentum.momentum_growth_mnist-sigmoid` for momentum SGD
+# under the same probe and 1 for SGD. Whichever of the two it is closer to (on a log scale) is
+# what it moves like; no threshold of ours decides.
 #
 # ## What we found
 #
@@ -529,8 +542,10 @@ findings.publish("02", [
 #   {glue:text}`physics-helps-mnist-relu.verdict` on ReLU
 #   ({glue:text}`physics-helps-mnist-relu.plainly`).
 # - **What was learned** (question 4): under a constant gradient the HNN's step grows by a factor
-#   {glue:text}`hnn-learns-momentum.growth_quadratic` on quadratics and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` on MNIST (a
-#   heavy ball's would grow about tenfold): the HNN did not learn momentum. On MNIST the
+#   {glue:text}`hnn-learns-momentum.growth_quadratic` on quadratics and {glue:text}`hnn-learns-momentum.growth_mnist-sigmoid` on MNIST,
+#   momentum SGD's under the same probe by {glue:text}`hnn-learns-momentum.momentum_growth_quadratic` and
+#   {glue:text}`hnn-learns-momentum.momentum_growth_mnist-sigmoid`, SGD's not at all:
+#   {glue:text}`hnn-learns-momentum.plainly`. On MNIST the
 #   size of its first step hardly depends on the gradient's (log–log slope
 #   {glue:text}`hnn-learns-momentum.slope_mnist-sigmoid`; Adam's is 0, SGD's 1): a sign-like rule, which the log/sign
 #   preprocessing makes easy to learn.

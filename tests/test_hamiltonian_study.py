@@ -89,3 +89,72 @@ def test_every_net_chapter_2_uses_at_cpu_scale_ships_with_the_package(tmp_path, 
         found = l2l.find_trained(spec.name, spec.fingerprint)
         assert found is not None and found.loaded and isinstance(found.net, spec.net_class), spec.name
         assert find_checkpoints(spec.name)[0].parent == shipped_dir()
+
+
+class _HeavyBall(torch.nn.Module):
+    """A hand-made update net that is momentum SGD: v ← μv + ∇, update −lr·v."""
+
+    def __init__(self, lr: float, momentum: float):
+        super().__init__()
+        self.lr, self.momentum = lr, momentum
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # a net has parameters (its dtype and device)
+
+    def initial_state(self, n_coords, device=None):
+        return (torch.zeros(n_coords, device=device),)
+
+    def forward(self, grad, state):
+        velocity = self.momentum * state[0] + grad
+        return -self.lr * velocity, (velocity,)
+
+
+class _PerTensorSign(torch.nn.Module):
+    """A hand-made net with a per-tensor reduction: update −∇/‖∇ of its tensor‖, state unused."""
+
+    uses_segments = True
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def initial_state(self, n_coords, device=None):
+        return (torch.zeros(n_coords, device=device),)
+
+    def forward(self, grad, state, segments=None):
+        from optbook.learned.hnn import segment_l2_normalize
+
+        return -segment_l2_normalize(grad, segments), state
+
+
+def test_the_probe_shows_a_heavy_ball_net_growing_as_momentum_sgd_does():
+    from optbook.learned import constant_gradient_response
+
+    values = [0.01, 1.0, 100.0]
+    net = constant_gradient_response(_HeavyBall(0.1, 0.9), values, 3).assign(method="HNN")
+    sgd = ham.optimizer_response(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), values, 3, "Momentum")
+    np.testing.assert_allclose(net["update"], sgd["update"], rtol=1e-6)
+    slopes = ham.response_slopes(pd.concat([net, sgd]), 2)
+    assert slopes.loc["HNN", "growth of the step"] == pytest.approx(1 + 0.9 + 0.81, rel=1e-6)
+
+
+def test_the_probe_gives_each_value_its_own_tensor_unless_asked_for_one():
+    from optbook.learned import constant_gradient_response
+
+    values = [3.0, -4.0]
+    alone = constant_gradient_response(_PerTensorSign(), values, 1)
+    together = constant_gradient_response(_PerTensorSign(), values, 1, one_tensor=True)
+    np.testing.assert_allclose(alone["update"], [-1.0, 1.0], rtol=1e-6)  # each normalised by itself
+    np.testing.assert_allclose(together["update"], [-0.6, 0.8], rtol=1e-6)  # by the norm of both, 5
+
+
+@pytest.mark.parametrize("net, verdict", [(_HeavyBall(0.1, 0.9), "reproduced"), (_HeavyBall(0.1, 0.0), "not reproduced")])
+def test_the_heavy_ball_claim_asks_whether_the_hnn_is_closer_to_momentum_or_to_sgd(net, verdict):
+    from optbook.learned import constant_gradient_response
+    from optbook.studies import hamiltonian_findings as ham_findings
+
+    values, steps = [0.1, 1.0, 10.0], 10
+    frame = pd.concat([constant_gradient_response(net, values, steps).assign(method="HNN"),
+                       ham.optimizer_response(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), values, steps,
+                                              "Momentum")])
+    finding = ham_findings.momentum_findings({"Task": frame}, {"Task": "task"}, steps, 100)
+    assert finding.verdict == verdict
+    assert finding["momentum_growth_task"] == f"{sum(0.9 ** k for k in range(steps)):.2g}"

@@ -5,9 +5,11 @@ A learned optimizer is a map from gradient histories to updates. Feeding it synt
 shows what it learned: the first update against the gradient (an effective learning rate,
 −g_0/∇), the updates under a constant gradient (momentum builds up, or the update saturates),
 the reaction to a sign flip. Any net of the update-net protocol works (LSTM, HNN,
-port-Hamiltonian). The probed coordinates form one parameter tensor (one segment), which
-matters only for nets with per-tensor reductions (the published HNN's ``normalize_state``):
-there a coordinate's response depends on the others probed with it, as in a real tensor.
+port-Hamiltonian). Each probed coordinate is its own parameter tensor (its own segment) unless
+``one_tensor`` is set. This matters only for nets with per-tensor reductions (the HNN's
+``normalize_state``): probed as one tensor, a coordinate's response would depend on the other
+values probed beside it (41 gradients spanning four decades share one norm), which no
+optimizee's tensor resembles; as its own tensor, each value shows what the net does to it alone.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ __all__ = ["constant_gradient_response", "gradient_response", "port_hamiltonian_
 
 
 @torch.no_grad()
-def gradient_response(net, gradients: torch.Tensor) -> pd.DataFrame:
+def gradient_response(net, gradients: torch.Tensor, one_tensor: bool = False) -> pd.DataFrame:
     """The net (frozen) fed ``gradients`` [T, C]: row t is ∇_t of C independent coordinates,
-    starting from the initial state. One row per (step, coordinate): ``step``, ``coordinate``,
-    ``gradient``, ``update`` g_t, ``displacement`` θ_{t+1} − θ_0 = Σ_{s≤t} g_s."""
+    starting from the initial state, each coordinate its own tensor (``one_tensor``: all C one
+    tensor). One row per (step, coordinate): ``step``, ``coordinate``, ``gradient``, ``update``
+    g_t, ``displacement`` θ_{t+1} − θ_0 = Σ_{s≤t} g_s."""
     check_update_net(net)
     gradients = torch.as_tensor(gradients)
     if gradients.dim() != 2 or 0 in gradients.shape:
@@ -36,7 +39,8 @@ def gradient_response(net, gradients: torch.Tensor) -> pd.DataFrame:
     device = next(net.parameters()).device
     gradients = gradients.to(device=device, dtype=net_dtype(net, torch.float32))
     steps, coords = gradients.shape
-    segments = torch.zeros(coords, dtype=torch.long, device=device)
+    segments = (torch.zeros(coords, dtype=torch.long, device=device) if one_tensor
+                else torch.arange(coords, device=device))
     state = net.initial_state(coords, device)
     updates = torch.empty_like(gradients)
     for t in range(steps):
@@ -51,13 +55,13 @@ def gradient_response(net, gradients: torch.Tensor) -> pd.DataFrame:
     })
 
 
-def constant_gradient_response(net, values: Sequence[float], steps: int) -> pd.DataFrame:
+def constant_gradient_response(net, values: Sequence[float], steps: int, one_tensor: bool = False) -> pd.DataFrame:
     """:func:`gradient_response` to a gradient held at each of ``values`` for ``steps`` steps, plus
     ``effective_lr`` = −update / gradient (the step size of an equivalent SGD step; NaN at 0)."""
     if steps < 1:
         raise ValueError(f"steps={steps!r} is not allowed; use an integer >= 1")
     values = torch.as_tensor(list(values), dtype=torch.float64)
-    frame = gradient_response(net, values.expand(steps, -1).clone())
+    frame = gradient_response(net, values.expand(steps, -1).clone(), one_tensor=one_tensor)
     with np.errstate(divide="ignore", invalid="ignore"):
         effective = -frame["update"].to_numpy() / frame["gradient"].to_numpy()
     frame["effective_lr"] = np.where(frame["gradient"].to_numpy() != 0, effective, np.nan)

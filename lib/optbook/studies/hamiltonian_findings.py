@@ -77,12 +77,11 @@ PHYSICS = Claim(
     reference=None, gist="the port-Hamiltonian net beats the HNN on {where}")
 MOMENTUM = Claim(
     "hnn-learns-momentum",
-    "The README's picture: the trained HNN moves like a heavy ball, its step under a constant gradient growing as "
-    "momentum builds up (at least 1.5x from the first step to the last probed).",
+    "The README's picture: the trained HNN moves like a heavy ball: under a constant gradient its step grows as "
+    "momentum SGD's does, rather than staying the same as SGD's (its growth closer to momentum's than to SGD's, "
+    "on a log scale).",
     paper="README: 'the Heavy Ball method considers the gradient descent procedure as a sliding of a heavy ball'",
     source="AfoninAndrei/OPT-ML, README.md", kind="ours", reference="official code", gist="the HNN learns momentum")
-# "Moves like a heavy ball": the step under a constant gradient grows at least this much.
-MOMENTUM_GROWTH = 1.5
 
 
 def weights_table(config: Mapping) -> pd.DataFrame:
@@ -260,23 +259,32 @@ def physics_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping
 
 def momentum_findings(responses: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], probe_steps: int,
                       steps: int) -> Finding:
-    """The README's heavy ball: does the HNN's step under a constant gradient grow?"""
+    """The README's heavy ball: under a constant gradient, is the HNN's step's growth closer to
+    momentum SGD's (the same probe, chapter 0's tuned rate) or to SGD's (1, a constant step)?
+    Judged per task on log growth, so 3x is as far from 1x as from 9x."""
     slopes = {title: ham.response_slopes(frame, probe_steps - 1) for title, frame in responses.items()}
     growth = {title: float(slopes[title].loc["HNN", "growth of the step"]) for title in slopes}
-    momentum_like = [g > MOMENTUM_GROWTH for g in growth.values()]
+    heavy = {title: float(slopes[title].loc["Momentum", "growth of the step"]) for title in slopes}
+    closer_to_momentum = {title: abs(np.log(growth[title] / heavy[title])) < abs(np.log(growth[title]))
+                          for title in growth}
     fields = {"n_steps": f"{steps}", "probe_steps": f"{probe_steps}"}
     for title, g in growth.items():
         fields[f"growth_{task_keys[title]}"] = f"{g:.2g}"
+        fields[f"momentum_growth_{task_keys[title]}"] = f"{heavy[title]:.2g}"
         fields[f"slope_{task_keys[title]}"] = f"{slopes[title].loc['HNN', 'slope at step 0']:.2f}"
-    grows = "; ".join(f"{title}: {g:.2g}x" for title, g in growth.items())
-    if all(momentum_like):
-        plainly = "The HNN's step builds up like a heavy ball's"
-    elif any(momentum_like):
-        plainly = "The HNN's step builds up like a heavy ball's on some tasks only"
+    grows = "; ".join(f"{title}: HNN {growth[title]:.2g}x, momentum SGD {heavy[title]:.2g}x"
+                      for title in growth)
+    if all(closer_to_momentum.values()):
+        plainly = "The HNN's step builds up like momentum SGD's"
+    elif any(closer_to_momentum.values()):
+        plainly = "The HNN's step builds up like momentum SGD's on some tasks only, and stays like SGD's on the others"
     else:
-        plainly = "The HNN's step does not build up like a heavy ball's"
+        plainly = "The HNN's step stays closer to SGD's constant step than to momentum SGD's build-up"
     return MOMENTUM.judged(
-        claims.verdict_from_fraction(sum(momentum_like) / len(momentum_like)),
-        f"{plainly}: under a constant gradient it grows {grows} over {probe_steps} steps (a heavy ball at "
-        f"momentum 0.9 grows about 10x; the claim needs {MOMENTUM_GROWTH:g}x).",
-        notes=f"Fair-protocol HNN; gradient held at the median probed value for {probe_steps} steps.", **fields)
+        claims.verdict_from_fraction(sum(closer_to_momentum.values()) / len(closer_to_momentum)),
+        f"{plainly}: over {probe_steps} steps of a constant gradient the step grows {grows} (SGD: 1x).",
+        notes=f"Fair-protocol HNN and momentum SGD (0.9, chapter 0's tuned rate) under the same probe: the "
+              f"gradient held at the median probed value for {probe_steps} steps, each probed value its own "
+              "tensor (a per-tensor normalisation sees that value alone). Per task, the HNN's growth is compared "
+              "with momentum's and with SGD's (1) on a log scale; the closer one is what it moves like.",
+        plainly=plainly, **fields)
