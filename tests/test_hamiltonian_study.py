@@ -158,3 +158,18 @@ def test_the_heavy_ball_claim_asks_whether_the_hnn_is_closer_to_momentum_or_to_s
     finding = ham_findings.momentum_findings({"Task": frame}, {"Task": "task"}, steps, 100)
     assert finding.verdict == verdict
     assert finding["momentum_growth_task"] == f"{sum(0.9 ** k for k in range(steps)):.2g}"
+
+
+def test_the_abstracts_many_basic_optimizers_is_judged_against_each_baseline():
+    from optbook.studies import hamiltonian_findings as ham_findings
+
+    rng = np.random.default_rng(0)
+    hnn = rng.uniform(1.0, 2.0, 60)
+    values = pd.DataFrame({"HNN": hnn, "LSTM": hnn, "port-Hamiltonian": hnn,
+                           "SGD": hnn * 1.5, "RMSprop": hnn * 1.3,  # beaten
+                           "Momentum": hnn * 0.5, "Adam": hnn * 0.7,  # ahead of the HNN
+                           "NAG": hnn * rng.choice([0.9, 1.1], 60)})  # level
+    finding = ham_findings._beats_each_baseline({"Quadratic": values}, {"Quadratic": "quadratic"}, 100, 60)
+    assert finding.verdict == "not reproduced"  # 2 of 5: fewer than half
+    assert finding["said"] == "the HNN beats SGD, RMSprop; loses to Momentum, Adam; is level with NAG"
+    assert finding["beaten"] == "2 of 5"

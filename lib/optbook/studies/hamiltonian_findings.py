@@ -60,15 +60,16 @@ FAIR = {
 }
 HNN_BEATS_TUNED = Claim(
     "hnn-beats-tuned-baselines-quadratic",
-    "The HNN optimizer beats classic optimizers on the artificial task (quadratics, step {steps}), here against "
-    "baselines tuned by chapter 0.", paper="abstract: 'outperforms many basic optimizers' on the artificial task",
+    "The HNN optimizer outperforms many basic optimizers on the artificial task (quadratics, step {steps}): judged "
+    "against each of chapter 0's tuned baselines in turn.", paper="abstract: 'outperforms many basic optimizers' on the artificial task",
     source="Timofeev et al. 2021, arXiv 2111.00565, abstract", gist="the HNN beats tuned baselines on quadratics")
 SCALE_ARTEFACT = Claim(
     "lstm-relu-scale-artefact",
-    "The LSTM's ReLU failure in OPT-ML's table is a scale artefact: run at its training output multiplier it ends lower "
-    "than at ten times it (step {steps}).",
+    "The LSTM's chance-level ReLU curve in OPT-ML's table is a scale artefact: run at its training output multiplier "
+    "it ends lower than at ten times it (step {steps}). Only the plateau at chance is tested: at its own scale it still "
+    "loses to a tuned baseline on ReLU (chapter 1's transfer-relu-fails).",
     paper="LSTM 2.31 at output multiplier 1.0 after training at 0.1 (chance level ln 10 = 2.30)",
-    source=OPT_ML_SOURCE, kind="ours", reference="official code", gist="the LSTM's ReLU failure is a scale artefact")
+    source=OPT_ML_SOURCE, kind="ours", reference="official code", gist="the LSTM's chance-level ReLU curve is a scale artefact")
 PHYSICS = Claim(
     "physics-helps",
     "The structure-true port-Hamiltonian net ends lower than the published HNN architecture ({title}, step {steps}).",
@@ -223,10 +224,30 @@ def fair_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[st
             title=title, steps=steps, verdict=judged.verdict, text=_comparison_text(judged),
             plainly=_outcome(judged, means=False),
             tuned=f"{against.verdict} ({_outcome(against, means=False)})", tuned_verdict=against.verdict))
-    quadratic = tuned["quadratic"]
-    found.append(HNN_BEATS_TUNED.judged(quadratic.verdict, _ours(quadratic), notes=FAIR_NOTES.format(n_eval=n_eval),
-                                        steps=steps))
+    found.append(_beats_each_baseline(fair_values, task_keys, steps, n_eval))
     return found
+
+
+def _beats_each_baseline(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int,
+                         n_eval: int) -> Finding:
+    """The abstract's "outperforms many basic optimizers" on quadratics, one paired comparison per
+    tuned baseline; the book's rule for a claim on several cases decides (all: reproduced, at least
+    half: partly, fewer: not)."""
+    (values,) = [v for title, v in fair_values.items() if task_keys[title] == "quadratic"]
+    baselines = [column for column in values.columns if column not in ("HNN", "LSTM", "port-Hamiltonian")]
+    judged = {b: claims.compare_paired(values["HNN"], values[b], "HNN", b) for b in baselines}
+    beaten = [b for b, j in judged.items() if j.verdict == "reproduced"]
+    lost = [b for b, j in judged.items() if j.verdict == "not reproduced"]
+    level = [b for b in baselines if b not in beaten and b not in lost]
+    said = "; ".join(part for part in (
+        f"the HNN beats {', '.join(beaten)}" if beaten else "",
+        f"loses to {', '.join(lost)}" if lost else "",
+        f"is level with {', '.join(level)}" if level else "") if part)
+    ours = said + ". " + " ".join(f"{b}: {_outcome(j, means=False)}." for b, j in judged.items())
+    return HNN_BEATS_TUNED.judged(
+        claims.verdict_from_fraction(len(beaten) / len(baselines)), ours,
+        notes=FAIR_NOTES.format(n_eval=n_eval) + " Each baseline at chapter 0's tuned rate, paired with the HNN on "
+        "the same problems.", steps=steps, beaten=f"{len(beaten)} of {len(baselines)}", said=said)
 
 
 def scale_findings(scale_runs: pd.DataFrame, trained_name: str, large_name: str, steps: int, n_eval: int,
