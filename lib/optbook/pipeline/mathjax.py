@@ -45,7 +45,9 @@ def install_mathjax(root: Path) -> Path:
                    if m.isfile() and m.name.startswith(prefix) and _wanted(m.name[len(prefix):])]
         for member in members:
             member.name = member.name[len(prefix):]
-        archive.extractall(target, members=members, filter="data")
+        # The "data" filter refuses links and paths outside the target (Python 3.11.4 and later).
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(target, members=members, **safe)
     stamp.write_text(VERSION + "\n")
     return target
 
