@@ -670,7 +670,7 @@ threads = int(speedups["threads"].iloc[0])
 report.show(figures.speedup_table(speedups),
             caption=f"{speed_cfg['runs']} runs × {speed_cfg['steps']} steps as "
                     "one ensemble against a loop of single runs, on "
-                    f"{threads} thread(s)")
+                    f"{threads} torch thread" + "s" * (threads != 1))
 
 # %% tags=["remove-cell"]
 findings.publish("04", [

@@ -126,7 +126,8 @@ def variant_tables(variant_judged: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
             task = key.split(" · ")[1] if " · " in key else "LogReg"
             groups.setdefault(f"{claim} ({task})", {})[key] = result
     tables = []
-    for table in paired_tables(groups, group="claim (task)"):
+    # "less sensitive" compares the log10 final loss over α₀, not the loss: the heading says so.
+    for table in paired_tables(groups, quantity="loss (log10 for less sensitive)", group="claim (task)"):
         order = {pair: i for i, pair in enumerate(dict.fromkeys(table["compared"]))}
         table = table.sort_values("compared", key=lambda c: c.map(order), kind="stable")
         tables.append(table[["compared", *[c for c in table.columns if c != "compared"]]].reset_index(drop=True))
