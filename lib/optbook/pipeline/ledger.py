@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,58 @@ def verdict_cell(claim: dict) -> str:
             f"{recorded_held} of {n} seeds; {stated} in {k} of {n}</small>")
 
 
+# The bottom line names what held and what did not; the claims in between are counted.
+NAMED_GROUPS = (("held", ("reproduced",)), ("did not hold", ("not reproduced",)))
+COUNTED_GROUPS = (("held in part", ("partly reproduced",)), ("undecided", ("mixed", "inconclusive")),
+                  ("not run", ("not run",)))
+
+
+def bottom_line(claims: Sequence[Mapping], named_where: str = "in the box above") -> str:
+    """One generated sentence: which claims held and which did not (by their gists, with the
+    verdict the box states), how many held in part or are undecided, then each question of ours
+    with its answer."""
+    judged = [c for c in claims if c.get("kind") != "question"]
+    parts = []
+    for label, verdicts in NAMED_GROUPS:
+        named = _merge_families([_gist(c) for c in judged if stated_verdict(c) in verdicts])
+        if named:
+            parts.append(f"{label}: {_join(named)}")
+    counted = [f"{n} {label}" for label, verdicts in COUNTED_GROUPS
+               if (n := sum(stated_verdict(c) in verdicts for c in judged))]
+    if counted:
+        parts.append(f"{_join(counted)} ({named_where})" if parts else _join(counted))
+    sentence = "; ".join(parts)
+    sentence = (sentence[0].upper() + sentence[1:] + ".") if sentence else ""
+    questions = [f"{_gist(c).rstrip('?')}? {c.get('answer', '')}." for c in claims if c.get("kind") == "question"]
+    if questions:
+        sentence += (" " if sentence else "") + "Our questions: " + " ".join(questions)
+    return f"**In short.** {html.escape(sentence, quote=False)}" if sentence else ""
+
+
+def _gist(claim: Mapping) -> str:
+    return str(claim.get("gist") or claim["claim"]).strip().rstrip(".")
+
+
+def _merge_families(gists: list[str]) -> list[str]:
+    """A family of claims tested per task reads once: "A is best on X" and "A is best on Y"
+    become "A is best on X and Y"."""
+    tails: dict[str, list[str]] = {}
+    order: list[str] = []
+    for gist in gists:
+        head, on, tail = gist.rpartition(" on ")
+        key = head if on else gist
+        if key not in tails:
+            order.append(key)
+            tails[key] = []
+        if on:
+            tails[key].append(tail)
+    return [f"{key} on {_join(tails[key])}" if tails[key] else key for key in order]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def load_results(root: Path) -> list[ChapterResults]:
     """Every chapter that recorded claims, in chapter order."""
     root = Path(root)
@@ -216,8 +269,6 @@ def render_findings(root: Path) -> Path:
     root = Path(root)
     chapters = load_results(root)
     if chapters:
-        from optbook.pipeline.page import bottom_line
-
         lines = verdict_counts_table(chapters)
         lines += ["", f"{_scale_sentence(chapters)}{_data_sentence(root, chapters)} Every claim, with the "
                   "paper's number and ours, is in the [claims ledger](claims.md).", ""]

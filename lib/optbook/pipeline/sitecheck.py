@@ -199,7 +199,7 @@ def check_site(site: Path, chromium: str | None = None, pages: list[str] | None 
                 for page_path in report.pages:
                     page = context.new_page()
                     try:
-                        layout = _open(page, base + page_path, page_path, report)
+                        layout = _open(page, base, page_path, report)
                         if layout is None:
                             continue
                         if viewport is DESKTOP:
@@ -227,11 +227,11 @@ def _only_this_machine(route, base: str, refused: set[str]) -> None:
         route.abort("internetdisconnected")
 
 
-def _open(page, url: str, page_path: str, report: SiteReport) -> dict | None:
-    """Load a page, wait for its maths; its layout numbers, or None when it does not load."""
+def _open(page, base: str, page_path: str, report: SiteReport) -> dict | None:
+    """Load ``base + page_path``, wait for its maths; its layout numbers, or None when it does
+    not load."""
     errors: list[str] = []
     missing: list[str] = []
-    base = url[:url.index("/", len("http://")) + 1]
     page.on("pageerror", lambda error: errors.append(f"uncaught {error}"))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     # A file of the site that is not there (a script, a stylesheet, a font); images are reported
@@ -239,7 +239,7 @@ def _open(page, url: str, page_path: str, report: SiteReport) -> dict | None:
     page.on("response", lambda r: missing.append(f"{r.url[len(base):]} ({r.status})")
             if r.status >= 400 and r.url.startswith(base) and r.request.resource_type not in ("document", "image")
             else None)
-    response = page.goto(url, wait_until="load")
+    response = page.goto(base + page_path, wait_until="load")
     if response is None or response.status >= 400:
         report.add(SiteProblem(page_path, "page does not load", str(response and response.status)))
         return None
