@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -253,7 +254,9 @@ def test_second_build_executes_nothing_then_renders(built, ledger_calls, monkeyp
         commands.append(command)
         return subprocess.CompletedProcess(command, 3)
 
-    monkeypatch.setattr(site.subprocess, "run", fake_run)
+    # Only the site module's jupyter-book call is faked; installing the shipped MathJax
+    # (npm pack on a fresh clone) still runs for real.
+    monkeypatch.setattr(site, "subprocess", SimpleNamespace(run=fake_run))
     result = invoke("--root", root, "build", "--scale", "smoke", "--chapters", "hello", "--no-progress")
     assert result.code == 3  # jupyter-book's exit code is the command's
     assert "executed: none; fresh: 00_hello" in result.out
