@@ -108,7 +108,9 @@ class MetaTrainConfig:
     mean loss over the trajectory (``select_by="mean"``, the ports) or the final loss
     (``"final"``, the official code); the best φ is kept and, with ``restore_best``, loaded
     into the net at the end. Validation happens at multiples of ``validate_every`` and once more
-    at the end of training when it does not end on one.
+    at the end of training when it does not end on one. ``patience``: stop early once that many
+    validations in a row have not improved on the best (None: train all ``problems``), so
+    ``problems`` becomes a ceiling and a net trains until its validation stops improving.
     """
 
     unroll: int = 20
@@ -125,6 +127,7 @@ class MetaTrainConfig:
     select_by: str = "mean"
     seed: int = 0
     restore_best: bool = True
+    patience: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "validation_seeds", tuple(int(s) for s in self.validation_seeds))
@@ -143,6 +146,8 @@ class MetaTrainConfig:
             raise ValueError(f"validate_every={self.validate_every!r} must be at least 1 or None")
         if self.validate_every is not None and not self.validation_seeds:
             raise ValueError("validation_seeds must name at least one problem when validate_every is set")
+        if self.patience is not None and (self.validate_every is None or int(self.patience) < 1):
+            raise ValueError(f"patience={self.patience!r} needs validate_every and must be at least 1 (or None)")
         if self.validation_steps is not None and self.validation_steps < 1:
             raise ValueError(f"validation_steps={self.validation_steps!r} must be at least 1 or None")
         if self.select_by not in SELECT_BY:
@@ -161,6 +166,8 @@ class MetaTrainConfig:
         out["meta_optimizer"] = _name(self.meta_optimizer)
         out["loss_weights"] = _name(self.loss_weights)
         out["validation_seeds"] = list(self.validation_seeds)
+        if self.patience is None:
+            del out["patience"]  # nets trained before early stopping existed keep their fingerprints
         return out
 
 
@@ -258,6 +265,8 @@ def train(
     )
     ckpt = None
     for problem in range(state.problems_done, config.problems):
+        if _out_of_patience(config, state):
+            break  # also when resuming a run that had already stopped
         started = time.perf_counter()
         _train_problem(task, net, config, params, meta_optimizer, problem, device, state, bar)
         state.train_seconds += time.perf_counter() - started
@@ -293,6 +302,13 @@ def train(
         runs=config.runs,
         checkpoint=ckpt,
     )
+
+
+def _out_of_patience(config: MetaTrainConfig, state: _Progress) -> bool:
+    """Whether the last ``patience`` validations all failed to improve on the best."""
+    if config.patience is None or len(state.validation) <= config.patience:
+        return False
+    return not any(row["best"] for row in state.validation[-config.patience:])
 
 
 def _train_problem(task, net, config, params, meta_optimizer, problem, device, state: _Progress, bar) -> None:
