@@ -39,6 +39,23 @@ curvature term ½ Δθᵀ∇²f Δθ of an explicit step. So E = f + out·ΣH fa
 steps are small against the damping (roughly out·h·|g|²·L/2 below R, L the Lipschitz constant
 of ∇f: the analogue of heavy ball's step-size condition), and may rise when they are not (tested:
 on a quadratic, f rises at many steps while E never does).
+**Scale-free conditioning** (``rms_gain=True``). The raw gradient of an MNIST MLP (about 1e-3)
+cannot move a potential learned at scale 1, and a fixed ``input_scale`` tuned on one task is
+wrong on the next. Passivity does not need a fixed gain: it needs the *same* gain to map the
+input in and the output out. So the gain may vary in time, held over each step like g(q_t):
+
+.. math::  G_t = g_\phi(q_t)\,\rho_t^{-1/2}, \qquad
+           \rho_t = \sqrt{\hat v_t} + \epsilon, \qquad
+           \hat v_t = \frac{\sum_{s\le t} (1-\beta)\beta^{t-s}\,\nabla_s^2}{1-\beta^{t+1}},
+
+force G_t∇f, update −out·G_tᵀΔq, and the balance above holds unchanged (weight out/k). The
+power −½ is the only one that makes the update invariant to a rescaling ∇f → c∇f in the
+linear regime (force and q scale as c^{1/2}, the output gain as c^{−1/2}): the update then
+has Adam's units, a step of about ``out`` per unit of normalised gradient. ρ̂ is Adam's
+bias-corrected second moment (β = ``rms_decay``); ε = ``rms_eps`` bounds the gain of a
+coordinate whose gradient has always been zero (a dead ReLU unit), which V's force could
+otherwise move by out·ε^{−1/2}.
+
 What q means: where g is constant, θ_t − θ_0 = −out·gᵀ(q_t − q_0), so the latent position is the
 optimizee's displacement in units of out·g and V a learned potential over that displacement
 (a learned pull toward, or push away from, θ_0). The MLPs are bounded, so their dependence on q
@@ -122,8 +139,16 @@ class PortHamiltonianUpdate(nn.Module):
         integrator: ``"leapfrog"`` (order 2) or ``"symplectic_euler"`` (order 1).
         dissipation: learn R(q) = B(q)B(q)ᵀ (default); False gives a conservative system with a
             port (an ablation: energy is then only exchanged with the optimizee).
+        rms_gain: divide the port gain by the square root of the gradient's running RMS
+            (module docstring, "scale-free conditioning"); False: the fixed gain g(q).
+        rms_decay: β of that running mean square (Adam's 0.999 by default).
+        rms_eps: ε added to the RMS (bounds the gain at ε^{-1/2}).
+        flat_potential_init: start with V's output layer at zero, so the untrained net is a
+            damped heavy ball (its first step a descent direction) rather than a random pull.
 
-    State per coordinate: ``(q, p)``, each [N, k], zeros for a new problem. M⁻¹ = LLᵀ starts at I.
+    State per coordinate: ``(q, p)``, each [N, k], zeros for a new problem, and with ``rms_gain``
+    also ``(v, w)``, each [N, 1]: the running mean square of the gradient and its weight 1 − β^t
+    (the bias correction). M⁻¹ = LLᵀ starts at I.
     """
 
     def __init__(
@@ -135,6 +160,10 @@ class PortHamiltonianUpdate(nn.Module):
         step_size: float = 1.0,
         integrator: str = "leapfrog",
         dissipation: bool = True,
+        rms_gain: bool = False,
+        rms_decay: float = 0.999,
+        rms_eps: float = 1e-6,
+        flat_potential_init: bool = False,
     ):
         super().__init__()
         for name, value in (("dim", dim), ("hidden", hidden)):
@@ -145,15 +174,26 @@ class PortHamiltonianUpdate(nn.Module):
                 raise ValueError(f"{name}={value!r} is not allowed; use a positive number")
         if integrator not in INTEGRATORS:
             raise ValueError(f"integrator={integrator!r} is not allowed; use one of {INTEGRATORS}")
-        if not isinstance(dissipation, bool):
-            raise ValueError(f"dissipation={dissipation!r} is not allowed; use True or False")
+        for name, value in (("dissipation", dissipation), ("rms_gain", rms_gain),
+                            ("flat_potential_init", flat_potential_init)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}={value!r} is not allowed; use True or False")
+        if isinstance(rms_decay, bool) or not isinstance(rms_decay, (int, float)) or not 0 <= rms_decay < 1:
+            raise ValueError(f"rms_decay={rms_decay!r} is not allowed; use a number in [0, 1)")
+        if isinstance(rms_eps, bool) or not isinstance(rms_eps, (int, float)) or not rms_eps > 0:
+            raise ValueError(f"rms_eps={rms_eps!r} is not allowed; use a positive number")
         self.dim, self.hidden = dim, hidden
         self.output_scale, self.input_scale, self.step_size = float(output_scale), float(input_scale), float(step_size)
         self.integrator, self.has_dissipation = integrator, dissipation
+        self.rms_gain, self.rms_decay, self.rms_eps = rms_gain, float(rms_decay), float(rms_eps)
         self.potential = _mlp(dim, hidden, 1)  # V(q)
         self.port = _mlp(dim, hidden, dim)  # g(q): the input matrix, k x 1
         self.damping = _mlp(dim, hidden, dim * dim) if dissipation else None  # B(q), R = B Bᵀ
         self.inverse_mass_factor = nn.Parameter(torch.eye(dim))  # L, M⁻¹ = L Lᵀ
+        self.flat_potential_init = flat_potential_init
+        if flat_potential_init:
+            with torch.no_grad():
+                self.potential[2].weight.zero_()
 
     def config(self) -> dict:
         return {
@@ -164,12 +204,16 @@ class PortHamiltonianUpdate(nn.Module):
             "step_size": self.step_size,
             "integrator": self.integrator,
             "dissipation": self.has_dissipation,
+            "rms_gain": self.rms_gain,
+            "rms_decay": self.rms_decay,
+            "rms_eps": self.rms_eps,
+            "flat_potential_init": self.flat_potential_init,
         }
 
     def initial_state(self, n_coords: int, device=None) -> NetState:
         dtype = self.inverse_mass_factor.dtype
-        return (torch.zeros(n_coords, self.dim, device=device, dtype=dtype),
-                torch.zeros(n_coords, self.dim, device=device, dtype=dtype))
+        widths = (self.dim, self.dim, 1, 1) if self.rms_gain else (self.dim, self.dim)
+        return tuple(torch.zeros(n_coords, width, device=device, dtype=dtype) for width in widths)
 
     # ------------------------------------------------------------------ the pieces of H and the field
 
@@ -184,7 +228,7 @@ class PortHamiltonianUpdate(nn.Module):
 
     def energy(self, state: NetState) -> torch.Tensor:
         """H of every coordinate of a state ``(q, p)``, [N]: Σ_i H_i is the optimizer's stored energy."""
-        return self.hamiltonian(*state)
+        return self.hamiltonian(*state[:2])
 
     def potential_force(self, q: torch.Tensor) -> torch.Tensor:
         """−∂V/∂q, [N, k], by autograd. The graph is kept (``create_graph``) whenever gradients are
@@ -218,10 +262,14 @@ class PortHamiltonianUpdate(nn.Module):
             return c.unsqueeze(-1) * p - s.unsqueeze(-1) * (traceless @ p.unsqueeze(-1)).squeeze(-1)
         return (torch.linalg.matrix_exp(-duration * generator) @ p.unsqueeze(-1)).squeeze(-1)
 
-    def step(self, q: torch.Tensor, p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """One integrator step of length h with input u [N] held: (q_{t+1}, p_{t+1}, g(q_t))."""
+    def step(self, q: torch.Tensor, p: torch.Tensor, u: torch.Tensor,
+             gain_factor: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """One integrator step of length h with input u [N] held: (q_{t+1}, p_{t+1}, G_t), the
+        gain G_t = g(q_t), times ``gain_factor`` [N, 1] when given (the RMS conditioning)."""
         h = self.step_size
         gain = self.port(q)  # g(q_t), [N, k]
+        if gain_factor is not None:
+            gain = gain * gain_factor
         forcing = gain * u.unsqueeze(-1)  # the port's force g(q_t) u_t, constant over the step
         inverse_mass = self.inverse_mass()
         if self.integrator == "leapfrog":
@@ -237,12 +285,25 @@ class PortHamiltonianUpdate(nn.Module):
         return q_next, p, gain
 
     def forward(self, grad: torch.Tensor, state: NetState) -> tuple[torch.Tensor, NetState]:
-        q, p = state
-        q_next, p_next, gain = self.step(q, p, grad * self.input_scale if self.input_scale != 1.0 else grad)
-        # -out · g(q_t)ᵀ Δq: the port output integrated over the step (module docstring).
+        q, p = state[:2]
+        gain_factor, moments = None, ()
+        if self.rms_gain:
+            gain_factor, moments = self.rms_gain_factor(grad, *state[2:])
+        u = grad * self.input_scale if self.input_scale != 1.0 else grad
+        q_next, p_next, gain = self.step(q, p, u, gain_factor)
+        # -out · G_tᵀ Δq: the port output integrated over the step (module docstring).
         update = -self.output_scale * (gain * (q_next - q)).sum(-1)
-        return update, (q_next, p_next)
+        return update, (q_next, p_next, *moments)
+
+    def rms_gain_factor(self, grad: torch.Tensor, mean_square: torch.Tensor, weight: torch.Tensor):
+        """ρ_t^{-1/2} [N, 1] and the updated (v, w): the gain's RMS conditioning."""
+        beta = self.rms_decay
+        mean_square = beta * mean_square + (1 - beta) * grad.detach().square().unsqueeze(-1)
+        weight = beta * weight + (1 - beta)
+        rms = (mean_square / weight).sqrt()
+        return (rms + self.rms_eps).rsqrt(), (mean_square, weight)
 
     def extra_repr(self) -> str:
         return (f"dim={self.dim}, hidden={self.hidden}, output_scale={self.output_scale}, input_scale={self.input_scale}, "
-                f"step_size={self.step_size}, integrator={self.integrator!r}, dissipation={self.has_dissipation}")
+                f"step_size={self.step_size}, integrator={self.integrator!r}, dissipation={self.has_dissipation}, "
+                f"rms_gain={self.rms_gain}")
