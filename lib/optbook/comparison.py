@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["PairedComparison", "compare_paired", "sign_test_interval"]
+__all__ = ["NetsComparison", "PairedComparison", "compare_across_nets", "compare_paired", "sign_test_interval"]
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "unclear"
 
@@ -195,3 +195,101 @@ def _detail(r: dict, precision: int) -> str:
         f"median paired difference {r['median_difference']:+{g}} [{r['median_lo']:{g}}, {r['median_hi']:{g}}] "
         f"({pct}% intervals); {r['a']} better on {r['fraction_better']:.0%} of {r['n']} problems{diverged}."
     )
+
+
+# --------------------------------------------------------------------------- across trained nets
+
+
+@dataclass(frozen=True)
+class NetsComparison:
+    """"A beats B" for a *kind* of learned optimizer, from several meta-training runs.
+
+    ``per_net``: the book's rule on each run's nets alone (run j of A against run j of B, or
+    against B's single set of runs); ``held``: on how many runs it says reproduced. The pooled
+    reading treats runs and problems as two random factors crossed with each other (every net
+    ran on every problem): the mean of all paired differences and the median of them (the
+    typical net on the typical problem), each with a 95% interval from a two-level bootstrap
+    that redraws runs and problems independently, then the same verdict rule as for one net.
+    """
+
+    a: str
+    b: str
+    n_nets: int
+    n_problems: int
+    per_net: tuple[PairedComparison, ...]
+    held: int
+    mean_difference: float
+    mean_lo: float
+    mean_hi: float
+    median_difference: float
+    median_lo: float
+    median_hi: float
+    mean_says: str
+    typical_says: str
+    verdict: str
+    detail: str
+
+    @property
+    def verdicts(self) -> list[str]:
+        return [r.verdict for r in self.per_net]
+
+
+def compare_across_nets(
+    a, b, a_name: str = "A", b_name: str = "B", higher_is_better: bool = False, level: float = 0.95,
+    resamples: int = 4000, seed: int = 0, precision: int = 3,
+) -> NetsComparison:
+    """Judge "``a_name`` beats ``b_name``" when A (and optionally B) is a kind of learned net.
+
+    ``a``: values [nets, problems], one row per meta-training run; ``b``: the same shape (run j
+    of B pairs with run j of A) or one row per problem (a hand-designed baseline, the same for
+    every run). Non-finite values are diverged runs and count against their method, as in
+    :func:`compare_paired`. The bootstrap is seeded, so a verdict is reproducible.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"a must be [nets, problems] (2-d), got shape {a.shape}")
+    if b.ndim == 1 and len(b) == a.shape[1]:
+        b = np.broadcast_to(b, a.shape)
+    if b.shape != a.shape:
+        raise ValueError(f"b must have one value per problem ({a.shape[1]}) or a's shape {a.shape}; got {b.shape}")
+    nets, problems = a.shape
+    if nets < 2 or problems < 2:
+        raise ValueError(f"a comparison across nets needs at least 2 nets and 2 problems; got {nets} x {problems}")
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
+    if resamples < 100:
+        raise ValueError(f"resamples={resamples!r} is too few for a {level:.0%} interval; use at least 100")
+    per_net = tuple(compare_paired(a[j], b[j], a_name, b_name, higher_is_better, level, precision)
+                    for j in range(nets))
+    sign = -1.0 if higher_is_better else 1.0
+    oriented_a, oriented_b = sign * a, sign * b
+    finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
+    worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
+    differences = _penalised(oriented_a, worst) - _penalised(oriented_b, worst)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, nets, size=(resamples, nets))
+    columns = rng.integers(0, problems, size=(resamples, problems))
+    drawn = differences[rows[:, :, None], columns[:, None, :]].reshape(resamples, -1)
+    tail = (1 - level) / 2 * 100
+    mean_lo, mean_hi = np.percentile(drawn.mean(axis=1), [tail, 100 - tail])
+    median_lo, median_hi = np.percentile(np.median(drawn, axis=1), [tail, 100 - tail])
+    mean, median = float(differences.mean()), float(np.median(differences))
+    mean_says, typical_says = _says(mean_lo, mean_hi), _says(median_lo, median_hi)
+    verdict = _verdict(mean_says, typical_says)
+
+    def interval(lo: float, hi: float) -> tuple[float, float]:
+        return (sign * lo, sign * hi) if sign > 0 else (sign * hi, sign * lo)
+
+    (mean_lo, mean_hi), (median_lo, median_hi) = interval(mean_lo, mean_hi), interval(median_lo, median_hi)
+    held = sum(r.verdict == "reproduced" for r in per_net)
+    g = f".{precision}g"
+    reading = (f"{_reading({'higher_is_better': higher_is_better}, mean_says, 'mean')}, "
+               f"{_reading({'higher_is_better': higher_is_better}, typical_says, 'typical value')}")
+    detail = (f"{verdict} across {nets} trained nets ({a_name} vs {b_name}: {reading}); holds for {held} of "
+              f"{nets} nets (per net: {', '.join(r.verdict for r in per_net)}). Pooled over nets and "
+              f"{problems} problems: mean paired difference {sign * mean:+{g}} [{mean_lo:{g}}, {mean_hi:{g}}], "
+              f"median {sign * median:+{g}} [{median_lo:{g}}, {median_hi:{g}}] "
+              f"({round(100 * level)}% two-level bootstrap intervals, nets and problems redrawn).")
+    return NetsComparison(a_name, b_name, nets, problems, per_net, held, sign * mean, mean_lo, mean_hi,
+                          sign * median, median_lo, median_hi, mean_says, typical_says, verdict, detail)
