@@ -216,6 +216,30 @@ HAMILTONIAN = {
 }
 HAMILTONIAN["paper"] = HAMILTONIAN["cpu"]
 
+# Kinds of learned optimizer (optbook.studies.net_kinds): every architecture under chapter 1's
+# protocol, trained several times (runs = different φ init and training problems). The first run
+# searches the kind's own settings at the middle meta-learning rate, then the meta-learning rate
+# at the chosen settings, widened by half-decades while the best sits at an edge (at most
+# `widen` times); the other runs train at the chosen settings. Selection and early stopping
+# score the validation loss at the horizon (step 100), the step the claims are judged at;
+# `problems` is a ceiling: a net stops after `patience` validations without improvement.
+LEARNED_KINDS = {
+    "smoke": {
+        "runs": {"quadratic": 2, "mnist": 2}, "meta_lrs": {"quadratic": (3e-3, 1e-2), "mnist": (1e-2,)},
+        "problems": {"quadratic": 6, "mnist": 2}, "patience": 2, "widen": 0, "search_axes": False,
+    },
+    "cpu": {
+        "runs": {"quadratic": 5, "mnist": 3}, "meta_lrs": {"quadratic": (1e-3, 3e-3, 1e-2, 3e-2),
+                                                         "mnist": (3e-3, 1e-2, 3e-2)},
+        "problems": {"quadratic": 1000, "mnist": 300}, "patience": 4, "widen": 2, "search_axes": True,
+    },
+    "paper": {
+        "runs": {"quadratic": 5, "mnist": 3}, "meta_lrs": {"quadratic": (1e-3, 3e-3, 1e-2, 3e-2),
+                                                         "mnist": (3e-3, 1e-2, 3e-2)},
+        "problems": {"quadratic": 2000, "mnist": 1000}, "patience": 5, "widen": 3, "search_axes": True,
+    },
+}
+
 # The appendix "What it costs": timings of optbook.bench, taken when the page runs (never cached).
 WHAT_IT_COSTS = {
     "smoke": {
@@ -256,3 +280,9 @@ def tuning_protocol(scale: str, task_key: str):
     config = chapter_config("00", scale)
     steps = config["steps"].get(task_key, config["steps"]["default"])
     return TuningProtocol(steps=steps, n_seeds=config["tuning_seeds"], lr_grid=tuple(config["lr_grid"] or LR_GRID))
+
+
+def learned_kinds(scale: str) -> MappingProxyType:
+    """The read-only protocol of the kinds of learned optimizer (:data:`LEARNED_KINDS`) at ``scale``."""
+    check_choice("scale", scale, SCALES)
+    return MappingProxyType(LEARNED_KINDS[scale])

@@ -145,6 +145,22 @@ def make_parser() -> argparse.ArgumentParser:
     )
     site.set_defaults(command=command_check_site)
 
+    nets = commands.add_parser(
+        "train-nets", parents=[with_root],
+        help="meta-train every run of the kinds of learned optimizer chapters 1, 2 and 5 compare (or find them shipped)",
+        epilog="Per kind: the first run's search (its settings, then the meta-learning rate, widened at an edge), "
+        "then the other runs at the chosen settings. Nets already shipped or saved with the same fingerprint are "
+        "loaded, not retrained, so an interrupted run continues where it stopped. New nets are written beside "
+        "the shipped ones in a checkout (to commit), else to the data folder's checkpoints/.",
+    )
+    _add_scale(nets)
+    nets.add_argument("--problems", nargs="+", default=["quadratic", "mnist"], metavar="PROBLEM",
+                      help="quadratic and/or mnist (default: both)")
+    nets.add_argument("--kinds", nargs="+", metavar="KIND", help="only these kinds (default: every kind of each problem)")
+    nets.add_argument("--threads", type=int, default=1, metavar="T", help="torch threads (default: 1)")
+    _add_no_progress(nets)
+    nets.set_defaults(command=command_train_nets)
+
     bench = commands.add_parser(
         "bench", help="time optimizer steps against torch's, batched ensembles against loops, and L2L meta-training (no book needed)"
     )
@@ -168,6 +184,40 @@ def make_parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", metavar="CSV", type=Path, help="also write both tables to one CSV file")
     bench.set_defaults(command=command_bench, needs_book=False)
     return parser
+
+
+def command_train_nets(root: Path, args) -> int:
+    import os
+    import time
+
+    import torch
+
+    from optbook.studies import net_kinds
+
+    build.check_scale(args.scale)
+    chosen = []
+    for problem in args.problems:
+        if problem not in net_kinds.PROBLEMS:
+            raise BuildError(f"--problems: {problem!r} is not one of {', '.join(net_kinds.PROBLEMS)}")
+        there = [key for p, key in net_kinds.KINDS if p == problem]
+        for key in args.kinds or there:
+            if key not in there:
+                raise BuildError(f"--kinds: {key!r} is not a kind trained on {problem}; its kinds are {', '.join(there)}")
+            chosen.append((problem, key))
+    if args.threads < 1:
+        raise BuildError(f"--threads: {args.threads} is not allowed; use 1 or more")
+    os.environ.setdefault("OPTBOOK_DATA", str(root / "data"))  # new nets go beside the shipped ones
+    torch.set_num_threads(args.threads)
+    for problem, key in chosen:
+        started = time.perf_counter()
+        runs = net_kinds.kind_runs(problem, key, args.scale, progress=not args.no_progress)
+        found = runs.search
+        scores = ", ".join(f"{n.info['best_score']:.4g}" for n in runs.nets)
+        edge = f"; at the edge of the search: {', '.join(found.at_edge)}" if found.at_edge else ""
+        print(f"{problem} {key}: meta-lr {found.meta_lr:g} {found.settings or ''}{edge}; validation loss at the "
+              f"horizon per run: {scores}; meta-training {runs.train_seconds:.0f} s "
+              f"({time.perf_counter() - started:.0f} s now)", flush=True)
+    return EXIT_OK
 
 
 def command_check_site(root: Path, args) -> int:
