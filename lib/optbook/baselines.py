@@ -207,15 +207,19 @@ def tuned_learning_rates(task_key: str, protocol: TuningProtocol, dataset: str =
 
 
 def evaluation_runs(task, rates: dict[str, float], n_seeds: int, steps: int, device="cpu",
-                    eval_every: int | None = None, progress: bool = True) -> pd.DataFrame:
-    """Each baseline at its tuned rate on the evaluation problems (seeds 0 .. n_seeds-1), cached."""
+                    eval_every: int | None = None, progress: bool = True, first_seed: int = 0) -> pd.DataFrame:
+    """Each baseline at its tuned rate on the evaluation problems (seeds ``first_seed`` ..
+    ``first_seed + n_seeds - 1``; see :meth:`optbook.session.Session.first_held_out_problem`), cached."""
     config = {"task": task.config(), "rates": rates, "n_seeds": n_seeds, "steps": steps, "eval_every": eval_every}
+    if first_seed:
+        config["first_seed"] = first_seed  # seed 0's keys stay as they were
+    seeds = range(first_seed, first_seed + n_seeds)
 
     def compute() -> pd.DataFrame:
         frames = []
         for method in progress_bar(rates, desc=f"evaluating {task.name}", disable=not progress):
             frames.append(experiment.run_ensemble(
-                task, lambda params: BASELINES[method](params, lr=rates[method]), range(n_seeds), steps,
+                task, lambda params: BASELINES[method](params, lr=rates[method]), seeds, steps,
                 device=device, eval_every=eval_every, labels={"method": method, "lr": rates[method]},
             ))
         return pd.concat(frames, ignore_index=True)

@@ -39,6 +39,14 @@ MAX_SEED = 2**32 - 1
 # Book seed s draws its runs from seeds s·RUN_SEED_BLOCK + 0, 1, ...: disjoint blocks, so another
 # book seed means other initial weights and minibatches (seed 0 keeps the runs 0, 1, ...).
 RUN_SEED_BLOCK = 1_000_000
+# Chapters 0-2 judge optimizers on held-out problems, numbered apart from the tuning problems
+# (10,000 ...), the meta-training validation problems (1,000,000 ...) and the training problems
+# (100,000,000 ...): book seed 0 keeps problems 0, 1, ...; book seed s >= 1 takes the block of
+# HELD_OUT_BLOCK problems from HELD_OUT_START + (s - 1) * HELD_OUT_BLOCK, which no tuning,
+# validation or training ever uses, so a sweep over seeds re-tests the verdicts on fresh problems.
+HELD_OUT_BLOCK = 1_000
+HELD_OUT_START = 2_000_000
+MAX_HELD_OUT_SEED = (100_000_000 - HELD_OUT_START) // HELD_OUT_BLOCK
 
 
 def seed_everything(seed: int) -> None:
@@ -65,6 +73,15 @@ class Session:
             raise ValueError(f"n={n!r} runs is not allowed; use an integer from 0 to {RUN_SEED_BLOCK:,}")
         first = self.seed * RUN_SEED_BLOCK
         return list(range(first, first + n))
+
+    def first_held_out_problem(self) -> int:
+        """The first seed of this book seed's block of held-out problems (0 at book seed 0;
+        :data:`HELD_OUT_START` and on otherwise): chapters 0-2 evaluate on problems
+        ``first, first + 1, ...`` (at most :data:`HELD_OUT_BLOCK` of them)."""
+        if self.seed > MAX_HELD_OUT_SEED:
+            raise ValueError(f"seed={self.seed} is not allowed for held-out problems; use 0 to {MAX_HELD_OUT_SEED:,} "
+                             "(larger blocks would reach the meta-training problems)")
+        return 0 if self.seed == 0 else HELD_OUT_START + (self.seed - 1) * HELD_OUT_BLOCK
 
     def describe(self) -> str:
         from optbook import __version__

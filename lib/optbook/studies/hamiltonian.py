@@ -138,15 +138,16 @@ def truncated(frame: pd.DataFrame, steps: int) -> pd.DataFrame:
 
 
 def fair_runs(task_key: str, task, nets: dict, l2l_config, *, steps: int, n_eval: int, scale: str,
-              dataset: str = "auto", device="cpu") -> pd.DataFrame:
+              dataset: str = "auto", device="cpu", first_seed: int = 0) -> pd.DataFrame:
     """Question 2's runs on one task: chapter 1's LSTM (``nets["lstm"]``) and chapter 0's tuned
     baselines, from chapter 1's cached runs at its own horizon cut at ``steps``, beside the HNN and
     port-Hamiltonian nets trained under the same protocol, on the same ``n_eval`` problems."""
     chapter1_steps = {"quadratic": l2l_config["quadratic_steps"], "mnist-sigmoid": l2l_config["mnist_steps"],
                       "mnist-relu": l2l_config["transfer_steps"]}
     both = l2l.learned_and_baseline_runs(task_key, task, nets["lstm"], chapter1_steps[task_key], scale=scale,
-                                         n_seeds=n_eval, dataset=dataset, device=device)
-    learned = [l2l.evaluate_learned(task, nets[net], n_eval, steps, device=device, method=NETS[net][2])
+                                         n_seeds=n_eval, dataset=dataset, device=device, first_seed=first_seed)
+    learned = [l2l.evaluate_learned(task, nets[net], n_eval, steps, device=device, method=NETS[net][2],
+                                    first_seed=first_seed)
                for net in ("hnn", "port-hamiltonian")]
     return pd.concat([truncated(both, steps), *learned], ignore_index=True)
 

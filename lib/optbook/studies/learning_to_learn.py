@@ -171,12 +171,15 @@ def find_trained(name: str, key: str, device="cpu") -> TrainedOptimizer | None:
 
 
 def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, device="cpu",
-                     output_scale: float | None = None, method: str = LEARNED) -> pd.DataFrame:
-    """The frozen net on the evaluation problems (seeds 0 .. n_seeds-1, as the baselines'), cached.
+                     output_scale: float | None = None, method: str = LEARNED, first_seed: int = 0) -> pd.DataFrame:
+    """The frozen net on the evaluation problems (seeds ``first_seed`` .. ``first_seed + n_seeds - 1``,
+    as the baselines'), cached.
     ``output_scale`` replaces the scale the net was trained with (e.g. to test an evaluation at
     a larger step than training used); None keeps it."""
     net = trained.net
     config = {"task": task.config(), "net": trained.state_hash, "n_seeds": n_seeds, "steps": steps}
+    if first_seed:
+        config["first_seed"] = first_seed  # seed 0's keys stay as they were
     code = EVALUATION_CODE
     if not isinstance(net, CoordinatewiseLSTM):
         # Other nets are keyed by class, config and source too (the LSTM's keys stay as they were,
@@ -191,26 +194,27 @@ def evaluate_learned(task, trained: TrainedOptimizer, n_seeds: int, steps: int, 
         config["output_scale"] = float(output_scale)
 
     def compute() -> pd.DataFrame:
-        return evaluate(task, net, range(n_seeds), steps, device=device, method=LEARNED)
+        return evaluate(task, net, range(first_seed, first_seed + n_seeds), steps, device=device, method=LEARNED)
 
     return cache.cached("l2l-evaluation", config, compute, code=code).assign(method=method)
 
 
 def baseline_runs(task_key: str, task, scale: str, n_seeds: int, steps: int, dataset="auto", device="cpu",
-                  progress: bool = True) -> pd.DataFrame:
+                  progress: bool = True, first_seed: int = 0) -> pd.DataFrame:
     """The baselines at the rates chapter 0 tuned for ``task_key`` (the paper's final-loss
     criterion), on the same evaluation problems as the learned optimizer."""
     protocol = scales.tuning_protocol(scale, task_key)
     rates = baselines.tuned_learning_rates(task_key, protocol, dataset=dataset, device=device, progress=progress)
-    return baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=progress)
+    return baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=progress,
+                                     first_seed=first_seed)
 
 
 def learned_and_baseline_runs(task_key: str, task, trained: TrainedOptimizer, steps: int, *, scale: str,
-                              n_seeds: int, dataset="auto", device="cpu") -> pd.DataFrame:
+                              n_seeds: int, dataset="auto", device="cpu", first_seed: int = 0) -> pd.DataFrame:
     """The trained net and chapter 0's tuned baselines on the same ``n_seeds`` evaluation
     problems of ``task``, one tidy frame: what every comparison of the chapter pairs."""
-    baseline = baseline_runs(task_key, task, scale, n_seeds, steps, dataset, device)
-    learned = evaluate_learned(task, trained, n_seeds, steps, device)
+    baseline = baseline_runs(task_key, task, scale, n_seeds, steps, dataset, device, first_seed=first_seed)
+    learned = evaluate_learned(task, trained, n_seeds, steps, device, first_seed=first_seed)
     return pd.concat([baseline, learned], ignore_index=True)
 
 
@@ -426,7 +430,8 @@ def trained_net(spec: NetSpec, device="cpu", progress: bool = True) -> TrainedOp
 
 
 def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
-                       n_seeds: int, steps: int, scale: str, dataset: str = "auto", device="cpu") -> pd.DataFrame:
+                       n_seeds: int, steps: int, scale: str, dataset: str = "auto", device="cpu",
+                       first_seed: int = 0) -> pd.DataFrame:
     """The paper's Fig. 6 by evaluation only: the MNIST-trained net, unchanged, on sigmoid MLPs
     with every number of hidden units and layers, against the baselines at the rates tuned for
     the base MLP (chapter 0; tuning every architecture is beyond the CPU budget). One row per
@@ -441,8 +446,9 @@ def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], l
         for hidden in hidden_sizes:
             task = MNISTMLPTask(hidden=(hidden,) * layers, dataset=dataset)
             frame = pd.concat([
-                baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=False),
-                evaluate_learned(task, trained, n_seeds, steps, device),
+                baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=False,
+                                          first_seed=first_seed),
+                evaluate_learned(task, trained, n_seeds, steps, device, first_seed=first_seed),
             ], ignore_index=True)
             values = per_problem(frame, steps)
             verdict = judge(values)
