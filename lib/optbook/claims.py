@@ -71,13 +71,15 @@ def record(
     reference: str | None = "paper",
     answer: str | None = None,
     gist: str = "",
+    nets: tuple[int, int] | None = None,
 ) -> dict:
     """Record one claim of a paper and what we measured; returns the entry and prints nothing
     (a chapter's page shows its claims in the verdict box the build adds, not as log lines).
 
     ``kind`` says whose claim it is (:data:`KINDS`), ``reference`` where ``paper_value`` comes
     from (:data:`REFERENCES`); ``source`` cites it; ``gist`` names it in a few words for the
-    chapter's bottom line. A question (``kind="question"``) has the
+    chapter's bottom line. ``nets`` = (k, n): a claim about a kind of learned net holds for k of
+    its n trained nets. A question (``kind="question"``) has the
     verdict ``"answered"`` and a short ``answer``; nothing else does. The entry is written where
     :func:`results_dir` says (only ``optbook build`` publishes); elsewhere it is only returned.
     """
@@ -103,6 +105,7 @@ def record(
         "verdict": verdict,
         **({"answer": answer} if answer else {}),
         **({"gist": gist} if gist else {}),
+        **({"nets": {"held": int(nets[0]), "of": int(nets[1])}} if nets else {}),
         "kind": kind,
         "reference": reference,
         "source": source,

@@ -218,6 +218,10 @@ class NetsComparison:
     n_problems: int
     per_net: tuple[PairedComparison, ...]
     held: int
+    mean_a: float
+    mean_b: float
+    median_a: float
+    median_b: float
     mean_difference: float
     mean_lo: float
     mean_hi: float
@@ -266,7 +270,10 @@ def compare_across_nets(
     oriented_a, oriented_b = sign * a, sign * b
     finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
     worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
-    differences = _penalised(oriented_a, worst) - _penalised(oriented_b, worst)
+    penalised_a, penalised_b = _penalised(oriented_a, worst), _penalised(oriented_b, worst)
+    differences = penalised_a - penalised_b
+    pooled = {"mean_a": sign * float(penalised_a.mean()), "mean_b": sign * float(penalised_b.mean()),
+              "median_a": sign * float(np.median(penalised_a)), "median_b": sign * float(np.median(penalised_b))}
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, nets, size=(resamples, nets))
     columns = rng.integers(0, problems, size=(resamples, problems))
@@ -291,5 +298,7 @@ def compare_across_nets(
               f"{problems} problems: mean paired difference {sign * mean:+{g}} [{mean_lo:{g}}, {mean_hi:{g}}], "
               f"median {sign * median:+{g}} [{median_lo:{g}}, {median_hi:{g}}] "
               f"({round(100 * level)}% two-level bootstrap intervals, nets and problems redrawn).")
-    return NetsComparison(a_name, b_name, nets, problems, per_net, held, sign * mean, mean_lo, mean_hi,
-                          sign * median, median_lo, median_hi, mean_says, typical_says, verdict, detail)
+    return NetsComparison(a_name, b_name, nets, problems, per_net, held, **pooled, mean_difference=sign * mean,
+                          mean_lo=mean_lo, mean_hi=mean_hi,
+                          median_difference=sign * median, median_lo=median_lo, median_hi=median_hi,
+                          mean_says=mean_says, typical_says=typical_says, verdict=verdict, detail=detail)

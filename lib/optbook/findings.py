@@ -57,12 +57,16 @@ class Claim:
         if self.reference not in claims.REFERENCES:
             raise ValueError(f"Claim {self.id!r}: reference={self.reference!r} is not one of {claims.REFERENCES}")
 
-    def judged(self, verdict: str, ours, /, notes: str = "", paper=None, **fields) -> Finding:
+    def judged(self, verdict: str, ours, /, notes: str = "", paper=None, nets: tuple[int, int] | None = None,
+               **fields) -> Finding:
         """This claim with its verdict, our value and notes; ``fields`` are the numbers the prose
-        cites. ``paper`` replaces the declared reference value where the judgement computes it."""
+        cites. ``paper`` replaces the declared reference value where the judgement computes it.
+        ``nets`` = (k, n) for a claim about a kind of learned net: its verdict holds for k of the n
+        trained nets (the ledger says so beside the verdict)."""
         if self.kind == "question":
             raise ValueError(f"{self.id!r} is a question: it gets an answer (Claim.answered), not a verdict")
-        return Finding(self.id, dict(fields), claim=self, verdict=verdict, ours=ours, notes=notes, paper=paper)
+        return Finding(self.id, dict(fields), claim=self, verdict=verdict, ours=ours, notes=notes, paper=paper,
+                       nets=_checked_nets(self.id, nets))
 
     def answered(self, answer: str, ours, /, notes: str = "", paper=None, **fields) -> Finding:
         """This question with its short answer ("No: 2 of 9 nets") and the numbers behind it."""
@@ -80,6 +84,15 @@ class Claim:
                      self.reference, self.gist.format(**wording))
 
 
+def _checked_nets(claim_id: str, nets) -> tuple[int, int] | None:
+    if nets is None:
+        return None
+    held, total = nets
+    if not (isinstance(held, int) and isinstance(total, int) and 0 <= held <= total and total >= 1):
+        raise ValueError(f"claim {claim_id!r}: nets={nets!r} must be (k, n) with 0 <= k <= n and n >= 1")
+    return (held, total)
+
+
 @dataclass
 class Finding:
     """A judged claim, or (``claim`` None) the numbers an experiment gives the prose."""
@@ -92,6 +105,7 @@ class Finding:
     notes: str = ""
     paper: object = None
     answer: str | None = None  # a question's short answer
+    nets: tuple[int, int] | None = None  # (k, n): the verdict holds for k of n trained nets
 
     def __getitem__(self, name: str):
         return self.fields[name]
@@ -120,6 +134,7 @@ def publish(chapter: str, findings: Iterable[Finding | Iterable[Finding]], scale
                           finding.ours, finding.verdict,
                           source=finding.claim.source, notes=finding.notes, scale=scale,
                           kind=finding.claim.kind, reference=finding.claim.reference, answer=finding.answer,
+                          nets=finding.nets,
                           gist=finding.claim.gist.format_map(finding.fields))
         for name, value in finding.fields.items():
             report.glue(f"{finding.id}.{name}", value)

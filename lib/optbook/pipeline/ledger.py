@@ -111,9 +111,22 @@ def chapter_claims(root: Path, number: str) -> list[dict]:
     return [{**c, "seed_verdicts": seed_verdicts(c, sweep)} for c in claims]
 
 
+def nets_note(claim: dict) -> str:
+    """"reproduced for k of n trained nets" for a claim about a kind of learned net, else ""."""
+    nets = claim.get("nets")
+    if not nets:
+        return ""
+    return f"<br><small>reproduced for {nets['held']} of {nets['of']} trained nets</small>"
+
+
 def verdict_cell(claim: dict) -> str:
-    """The stated verdict's badge; with a seed sweep, how many seeds it holds in (and what the
+    """The stated verdict's badge; for a kind of learned net, for how many of its trained nets the
+    claim is reproduced; with a seed sweep, how many seeds the verdict holds in (and what the
     book's own seed recorded when the sweep weakened it)."""
+    return _seed_cell(claim) + nets_note(claim)
+
+
+def _seed_cell(claim: dict) -> str:
     stated = stated_verdict(claim)
     if stated == ANSWERED:
         return f"{badge(stated)}<br>{html.escape(str(claim.get('answer', '')))}"

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from optbook import scales
@@ -35,7 +36,10 @@ from optbook.learned.port_hamiltonian import PortHamiltonianUpdate
 from optbook.progress import progress_bar
 from optbook.studies import learning_to_learn as l2l
 
-__all__ = ["HALF_DECADES", "KINDS", "Kind", "KindRuns", "Search", "kind", "kind_runs", "run_spec", "search"]
+__all__ = [
+    "HALF_DECADES", "KINDS", "Kind", "KindRuns", "Search", "evaluate_runs", "kind", "kind_runs", "net_values", "run_spec",
+    "search", "search_table", "spread_figure",
+]
 
 PROBLEMS = ("quadratic", "mnist")
 # The meta-learning rates a search may visit, in order: 1e-5, 3e-5, ..., 0.3.
@@ -56,6 +60,7 @@ class Kind:
     axes: dict = field(default_factory=dict)
     prefix: str = ""
     about: str = ""
+    protocol: str = "fair"  # "fair": chapter 1's, searched; "published": OPT-ML's own, as published (no search)
 
 
 def _lstm_config(problem: str) -> dict:
@@ -80,6 +85,9 @@ KINDS = {
         "port-hamiltonian-raw", "port-Hamiltonian (raw)", "quadratic", PortHamiltonianUpdate,
         {**_PH, "dim": 1, "output_scale": 0.01, "input_scale": 1.0}, prefix="phnn",
         about="the structure-true net fed the raw gradient (chapter 2's first version; ablation)"),
+    ("quadratic", "hnn-published"): Kind(
+        "hnn-published", "HNN (as published)", "quadratic", HNNUpdate, _HNN_QUADRATIC, prefix="hnn",
+        protocol="published", about="the published HNN under OPT-ML's own protocol (chapter 2, question 1)"),
     ("mnist", "lstm"): Kind("lstm", "LSTM", "mnist", CoordinatewiseLSTM, _lstm_config("mnist"), prefix="l2l",
                             about="chapter 1's coordinatewise LSTM"),
     ("mnist", "hnn"): Kind("hnn", "HNN", "mnist", HNNUpdate, {**_HNN_MNIST, "detach_preprocessed_state": True},
@@ -93,6 +101,10 @@ KINDS = {
                                {"preprocess_p": None, "normalize_state": False},
                                axes={"output_scale": (0.1, 0.01, 1.0)}, prefix="hnn",
                                about="the HNN fed the raw gradient (ablation)"),
+    ("mnist", "hnn-published"): Kind(
+        "hnn-published", "HNN (as published)", "mnist", HNNUpdate, {**_HNN_MNIST, "output_scale": 0.001},
+        prefix="hnn", protocol="published",
+        about="the published HNN under OPT-ML's own protocol (chapter 2, question 1)"),
     ("mnist", "port-hamiltonian"): Kind(
         "port-hamiltonian", "port-Hamiltonian", "mnist", PortHamiltonianUpdate, _PH_RMS,
         axes={"dim": (1, 2), "output_scale": (0.1, 0.03, 0.3)}, prefix="phnn",
@@ -123,6 +135,8 @@ def run_spec(the_kind: Kind, scale: str, run: int, meta_lr: float, settings: dic
     ``meta_lr``, trained as run ``run`` (φ init seed and training-problem seed)."""
     from optbook.tasks import book_task
 
+    if the_kind.protocol == "published":
+        return _published_spec(the_kind, scale, run, dataset)
     protocol = scales.learned_kinds(scale)
     settings = dict(settings or {})
     unknown = sorted(set(settings) - set(the_kind.axes))
@@ -138,6 +152,20 @@ def run_spec(the_kind: Kind, scale: str, run: int, meta_lr: float, settings: dic
     name = f"{the_kind.prefix}-{problem}-{the_kind.key}-r{run}-lr{meta_lr:g}{axes}-{scale}"
     task = book_task("quadratic" if problem == "quadratic" else "mnist-sigmoid", dataset=dataset)
     return l2l.NetSpec(name, task, net_config, meta.MetaTrainConfig(**meta_settings), run, the_kind.net_class)
+
+
+def _published_spec(the_kind: Kind, scale: str, run: int, dataset: str) -> l2l.NetSpec:
+    """OPT-ML's protocol (chapter 2's ``published`` table), run ``run``: run 0 is the net chapter
+    2 has always shipped (init and training seed 0, its name and fingerprint unchanged)."""
+    from optbook.studies import hamiltonian
+
+    spec = hamiltonian.net_spec("hnn", the_kind.problem, scale, "published", dataset)
+    if run == 0:
+        return spec
+    config = meta.MetaTrainConfig(**{**scales.chapter_config("02", scale)["published"][the_kind.problem]["meta"],
+                                     "seed": run})
+    return l2l.NetSpec(spec.name.replace("-published-", f"-published-r{run}-"), spec.task, spec.net_config, config,
+                       run, spec.net_class)
 
 
 @dataclass
@@ -233,8 +261,10 @@ def kind_runs(problem: str, key: str, scale: str, dataset: str = "auto", device=
               progress: bool = True) -> KindRuns:
     """Every run of the kind ``key`` on ``problem`` at ``scale``: found, or trained now."""
     the_kind = kind(problem, key)
-    found = search(the_kind, scale, dataset, device, progress)
     runs = scales.learned_kinds(scale)["runs"][problem]
+    if the_kind.protocol == "published":
+        return _published_runs(the_kind, scale, runs, dataset, device, progress)
+    found = search(the_kind, scale, dataset, device, progress)
     nets = [found.best]
     bar = progress_bar(total=runs - 1, desc=f"runs of {problem} {key}", disable=not progress or runs < 2)
     for run in range(2, runs + 1):
@@ -243,3 +273,116 @@ def kind_runs(problem: str, key: str, scale: str, dataset: str = "auto", device=
         bar.update(1)
     bar.close()
     return KindRuns(the_kind, found, nets)
+
+
+def _published_runs(the_kind: Kind, scale: str, runs: int, dataset, device, progress) -> KindRuns:
+    """OPT-ML's protocol has no search: runs 0 .. runs-1 at its own settings."""
+    nets, rows = [], []
+    for run in range(runs):
+        spec = _published_spec(the_kind, scale, run, dataset)
+        nets.append(l2l.trained_net(spec, device, progress))
+        rows.append({"meta_lr": spec.meta_config.meta_lr, "score": _score(nets[-1]), "net": spec.name,
+                     "problems": nets[-1].info.get("best_problems")})
+    trials = pd.DataFrame(rows[:1])
+    found = Search(the_kind, trials, {}, float(trials["meta_lr"].iloc[0]), [], {((), trials["meta_lr"].iloc[0]): nets[0]})
+    return KindRuns(the_kind, found, nets)
+
+
+# --------------------------------------------------------------------------- evaluating a kind
+
+
+def evaluate_runs(runs: KindRuns, task, n_seeds: int, steps: int, device="cpu", first_seed: int = 0,
+                  output_scale: float | None = None, method: str | None = None) -> pd.DataFrame:
+    """Every net of ``runs`` on the same held-out problems (cached per net, as
+    :func:`~optbook.studies.learning_to_learn.evaluate_learned`), one frame with a ``net``
+    column (the run, 1 ... n) and ``method`` the kind's label (or ``method``)."""
+    label = method or runs.kind.label
+    return pd.concat([
+        l2l.evaluate_learned(task, net, n_seeds, steps, device=device, output_scale=output_scale, method=label,
+                             first_seed=first_seed).assign(net=run)
+        for run, net in enumerate(runs.nets, start=1)], ignore_index=True)
+
+
+def net_values(frame: pd.DataFrame, method: str, step: int, measure: str = l2l.AT_STEP) -> pd.DataFrame:
+    """One row per net (run) and one column per problem (seed) of ``method`` in a frame of
+    :func:`evaluate_runs`: the loss at ``step`` (or the mean over steps 0 .. ``step``); a diverged
+    run is +inf. What :func:`optbook.comparison.compare_across_nets` takes."""
+    part = frame[frame["method"] == method]
+    if part.empty:
+        raise ValueError(f"method={method!r} is not in the frame; it has {sorted(frame['method'].unique())}")
+    rows = {net: l2l.per_problem(group.drop(columns="net"), step, measure)[method]
+            for net, group in part.groupby("net", sort=True)}
+    return pd.DataFrame(rows).T.rename_axis(index="net", columns="seed")
+
+
+def search_table(all_runs: list[KindRuns]) -> pd.DataFrame:
+    """Per kind: what the first run's search chose (settings and meta-learning rate, flagged
+    where it sits at an edge of what was searched), how many nets the search trained, the
+    validation loss at the horizon of every run, and the meta-training CPU minutes in all."""
+    rows = []
+    for runs in all_runs:
+        found = runs.search
+        edge = set(found.at_edge)
+        chosen = [f"{name} {_value_name(value)}" + (" (edge)" if name in edge else "")
+                  for name, value in found.settings.items()]
+        rates = sorted(found.trials["meta_lr"].unique())
+        rows.append({
+            "problem": runs.kind.problem, "kind": runs.kind.label,
+            "chosen": ", ".join([f"meta-lr {found.meta_lr:g}" + (" (edge)" if "meta_lr" in edge else ""), *chosen]),
+            "meta-lrs tried": f"{rates[0]:g} … {rates[-1]:g} ({len(rates)})" if len(rates) > 1 else f"{rates[0]:g}",
+            "nets searched": len(found.trials),
+            "validation loss per run": ", ".join(f"{n.info['best_score']:.3g}" for n in runs.nets),
+            "CPU minutes": f"{runs.train_seconds / 60:.1f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def spread_figure(values: dict[str, dict[str, pd.DataFrame]], baselines: dict[str, pd.Series], step: int,
+                  title: str, scale: str, data: str | None = None):
+    """One panel per task: per kind of net, the median loss at ``step`` over problems of every
+    trained net (a dot each: the spread between training runs) and of all nets pooled (a bar);
+    the best tuned baseline's median as a dashed line. ``values[task][kind]`` is a frame of
+    :func:`net_values`; ``baselines[task]`` the best baseline's per-problem values, named."""
+    import matplotlib.pyplot as plt
+
+    from optbook import plots
+
+    fig, axes = plt.subplots(1, len(values), figsize=(4.2 * len(values) + 1.0, 4.4), squeeze=False)
+    kinds = list(dict.fromkeys(k for per_task in values.values() for k in per_task))
+    colors = plots.method_colors([k.split(" (")[0] for k in kinds])
+    for ax, (task, per_kind) in zip(axes[0], values.items()):
+        for i, (label, frame) in enumerate(per_kind.items()):
+            color = colors[label.split(" (")[0]]
+            per_net = frame.replace(np.inf, np.nan).median(axis=1)
+            pooled = float(np.nanmedian(frame.replace(np.inf, np.nan).to_numpy()))
+            ax.bar(i, pooled, width=0.6, color=color, alpha=0.25, edgecolor=color)
+            ax.scatter(np.full(len(per_net), i) + np.linspace(-0.15, 0.15, len(per_net)), per_net, color=color,
+                       zorder=3, s=22)
+        if task in baselines:
+            best = baselines[task]
+            ax.axhline(float(best.median()), color="0.3", ls="--", lw=1.2, label=f"{best.name} (tuned), median")
+            ax.legend(fontsize=8, loc="upper left")
+        ax.set_xticks(range(len(per_kind)), [k.replace(" (", "\n(") for k in per_kind], fontsize=8)
+        ax.set_yscale("log")
+        plots.plain_log_ticks(ax)
+        ax.set_title(task, fontsize=10)
+        ax.set_ylabel(f"median loss at step {step}")
+    plots.suptitle(fig, title, scale, data)
+    fig.tight_layout()
+    return fig
+
+
+def unchanged_weights(runs: KindRuns, scale: str, dataset: str = "auto") -> tuple[int, int]:
+    """(weights equal bit for bit to their seeded initialisation in every net of ``runs``, weights
+    per net): what meta-training never reached (e.g. the HNN's state path when it is detached)."""
+    import torch
+
+    unchanged = None
+    for run, trained in enumerate(runs.nets, start=1 if runs.kind.protocol == "fair" else 0):
+        spec = run_spec(runs.kind, scale, run, runs.search.meta_lr, runs.search.settings, dataset)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.init_seed)
+            initial = spec.net_class(**spec.net_config).state_dict()
+        same = torch.cat([(trained.net.state_dict()[k].cpu() == v).reshape(-1) for k, v in initial.items()])
+        unchanged = same if unchanged is None else unchanged & same
+    return int(unchanged.sum()), int(unchanged.numel())

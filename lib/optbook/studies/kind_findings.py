@@ -1,0 +1,120 @@
+"""Judging kinds of learned optimizer: the book's paired rule across trained nets and problems
+(:func:`optbook.comparison.compare_across_nets`), and the words the ledger and the prose use
+for it. Shared by the chapters that compare learned optimizers (1, 2 and the showdown).
+
+A method's values on one task are a frame of nets x problems for a kind of learned net
+(:func:`optbook.studies.net_kinds.net_values`) and a series over problems for a hand-designed
+baseline, which is the same for every net.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_nets, compare_paired
+from optbook.studies import learning_to_learn as l2l
+from optbook.studies import net_kinds
+
+__all__ = ["compare", "judge_kind", "kind_outcome", "kind_ours", "kind_text", "task_values"]
+
+
+def task_values(frame: pd.DataFrame, step: int, measure: str = l2l.AT_STEP) -> dict[str, pd.Series | pd.DataFrame]:
+    """Every method of a task's frame at ``step``: nets x problems for the kinds (rows with a
+    ``net``), one value per problem for the baselines."""
+    has_net = frame["net"].notna() if "net" in frame.columns else pd.Series(False, index=frame.index)
+    values: dict = {}
+    plain = frame[~has_net].drop(columns=[c for c in ("net",) if c in frame.columns])
+    if not plain.empty:
+        table = l2l.per_problem(plain, step, measure)
+        values.update({method: table[method] for method in table.columns})
+    for method in frame.loc[has_net, "method"].unique():
+        values[method] = net_kinds.net_values(frame[has_net], method, step, measure)
+    return values
+
+
+def _matrix(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def compare(values: Mapping, a: str, b: str, higher_is_better: bool = False) -> NetsComparison:
+    """"``a`` beats ``b``": across nets when either is a kind (run j of one paired with run j of
+    the other; a baseline is the same for every run)."""
+    first, second = _matrix(values[a]), _matrix(values[b])
+    if first.ndim == 1 and second.ndim == 2:
+        first = np.broadcast_to(first, second.shape)
+    if first.ndim == 2 and second.ndim == 2 and first.shape != second.shape:
+        runs = min(first.shape[0], second.shape[0])
+        first, second = first[:runs], second[:runs]
+    if first.ndim == 1:
+        raise ValueError(f"neither {a!r} nor {b!r} is a kind of learned net: use compare_paired")
+    return compare_across_nets(first, second, a, b, higher_is_better)
+
+
+ORDER = ("not reproduced", "mixed", "inconclusive", "reproduced")
+
+
+def judge_kind(values: Mapping, learned: str, rivals=None, learned_should_be_lower: bool = True) -> NetsComparison:
+    """"``learned`` beats every one of ``rivals``" (default: every other method), or with
+    ``learned_should_be_lower=False`` "some rival beats it": the least (most) favourable of the
+    comparisons decides, and among equal verdicts the rival with the lowest median."""
+    rivals = [m for m in (rivals or values) if m != learned]
+    if not rivals:
+        raise ValueError(f"no rival for {learned!r} among {list(values)}")
+    if learned_should_be_lower:
+        results, pick = [compare(values, learned, r) for r in rivals], min
+    else:
+        results, pick = [compare(values, r, learned) for r in rivals], max
+    rank = {v: i for i, v in enumerate(ORDER)}
+    chosen = pick(rank[r.verdict] for r in results)
+    tied = [r for r in results if rank[r.verdict] == chosen]
+    return min(tied, key=lambda r: r.median_b if learned_should_be_lower else r.median_a)
+
+
+def kind_outcome(judged: NetsComparison) -> str:
+    """What happened, in plain words, before any verdict: who ended lower, pooled over nets and
+    problems (medians, and means where they disagree), and for how many nets."""
+    a, b = judged.a, judged.b
+    medians = f"pooled median {judged.median_a:.3g} vs {judged.median_b:.3g}"
+    means = f"mean {judged.mean_a:.3g} vs {judged.mean_b:.3g}"
+    nets = f"{a} lower on both statistics for {judged.held} of {judged.n_nets} nets"
+    typical, average = judged.typical_says, judged.mean_says
+    if typical == average == UNCLEAR:
+        return f"{a} and {b} ended within noise of each other ({medians}, {means}); {nets}"
+    if typical == average:
+        winner = a if typical == BETTER else b
+        loser = b if winner == a else a
+        return f"{winner} ended lower than {loser} ({medians}, {means}); {nets}"
+    if UNCLEAR not in (typical, average):
+        typical_winner = a if typical == BETTER else b
+        average_winner = b if typical_winner == a else a
+        return (f"{typical_winner} ended lower on the typical problem ({medians}) and {average_winner} on average "
+                f"({means}); {nets}")
+    winner = a if BETTER in (typical, average) else b
+    loser = b if winner == a else a
+    where = "on the typical problem" if typical != UNCLEAR else "on average"
+    return f"{winner} ended lower than {loser} {where} ({medians}, {means}); {nets}"
+
+
+def kind_ours(judged: NetsComparison) -> str:
+    """The ledger's value: the outcome, then the pooled intervals and each net's verdict."""
+    outcome = kind_outcome(judged)
+    return (f"{outcome[0].upper()}{outcome[1:]}. Paired differences {judged.a} − {judged.b}, pooled over "
+            f"{judged.n_nets} nets and {judged.n_problems} problems: mean {judged.mean_difference:+.3g} "
+            f"[{judged.mean_lo:.3g}, {judged.mean_hi:.3g}], median {judged.median_difference:+.3g} "
+            f"[{judged.median_lo:.3g}, {judged.median_hi:.3g}] (95% two-level bootstrap); per net: "
+            f"{', '.join(judged.verdicts)}.")
+
+
+def kind_text(judged: NetsComparison) -> str:
+    """A clause for the prose: the outcome."""
+    return kind_outcome(judged)
+
+
+def paired_or_across(values: Mapping, a: str, b: str):
+    """:func:`compare` when a kind is involved, else the one-net rule."""
+    if _matrix(values[a]).ndim == 1 and _matrix(values[b]).ndim == 1:
+        return compare_paired(values[a], values[b], a, b)
+    return compare(values, a, b)
