@@ -44,7 +44,7 @@ if "google.colab" in sys.modules and importlib.util.find_spec("optbook") is None
 # %% tags=["parameters"]
 scale = "cpu"  # "smoke" | "cpu" | "paper"
 device = "auto"  # a torch device, or "auto" (CUDA when present)
-seed = 0  # timings do not depend on it; kept so every page takes the same parameters
+seed = 0  # only 0: timings do not depend on it (kept so every page takes the same parameters)
 dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 threads = 1  # torch threads for the timings (1: the ratios do not depend on a neighbour's load)
 

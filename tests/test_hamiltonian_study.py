@@ -155,9 +155,10 @@ def test_the_heavy_ball_claim_asks_whether_the_hnn_is_closer_to_momentum_or_to_s
     frame = pd.concat([constant_gradient_response(net, values, steps).assign(method="HNN"),
                        ham.optimizer_response(lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), values, steps,
                                               "Momentum")])
-    finding = ham_findings.momentum_findings({"Task": frame}, {"Task": "task"}, steps, 100)
+    finding = ham_findings.momentum_findings({"Task": {1: frame, 2: frame}}, {"Task": "task"}, steps, 100)
     assert finding.verdict == verdict
     assert finding["momentum_growth_task"] == f"{sum(0.9 ** k for k in range(steps)):.2g}"
+    assert finding.nets == ((2, 2) if verdict == "reproduced" else (0, 2))
 
 
 def test_the_abstracts_many_basic_optimizers_is_judged_against_each_baseline():
@@ -165,11 +166,12 @@ def test_the_abstracts_many_basic_optimizers_is_judged_against_each_baseline():
 
     rng = np.random.default_rng(0)
     hnn = rng.uniform(1.0, 2.0, 60)
-    values = pd.DataFrame({"HNN": hnn, "LSTM": hnn, "port-Hamiltonian": hnn,
-                           "SGD": hnn * 1.5, "RMSprop": hnn * 1.3,  # beaten
-                           "Momentum": hnn * 0.5, "Adam": hnn * 0.7,  # ahead of the HNN
-                           "NAG": hnn * rng.choice([0.9, 1.1], 60)})  # level
+    nets = pd.DataFrame([hnn * f for f in (1.0, 1.01, 0.99)])  # three trained nets, nearly alike
+    values = {"HNN": nets, "SGD": pd.Series(hnn * 1.5), "RMSprop": pd.Series(hnn * 1.3),  # beaten
+              "Momentum": pd.Series(hnn * 0.5), "Adam": pd.Series(hnn * 0.7),  # ahead of the HNN
+              "NAG": pd.Series(hnn * rng.choice([0.9, 1.1], 60))}  # level
     finding = ham_findings._beats_each_baseline({"Quadratic": values}, {"Quadratic": "quadratic"}, 100, 60)
     assert finding.verdict == "not reproduced"  # 2 of 5: fewer than half
     assert finding["said"] == "the HNN beats SGD, RMSprop; loses to Momentum, Adam; is level with NAG"
     assert finding["beaten"] == "2 of 5"
+    assert finding.nets == (0, 3)  # no net beats all five

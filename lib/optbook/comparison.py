@@ -232,6 +232,7 @@ class NetsComparison:
     typical_says: str
     verdict: str
     detail: str
+    fraction_better: float = math.nan  # of all (net, problem) pairs, where A is strictly better
 
     @property
     def verdicts(self) -> list[str]:
@@ -301,4 +302,5 @@ def compare_across_nets(
     return NetsComparison(a_name, b_name, nets, problems, per_net, held, **pooled, mean_difference=sign * mean,
                           mean_lo=mean_lo, mean_hi=mean_hi,
                           median_difference=sign * median, median_lo=median_lo, median_hi=median_hi,
-                          mean_says=mean_says, typical_says=typical_says, verdict=verdict, detail=detail)
+                          mean_says=mean_says, typical_says=typical_says, verdict=verdict, detail=detail,
+                          fraction_better=float((differences < 0).mean()))

@@ -16,7 +16,7 @@ Three protocols:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -152,6 +152,32 @@ def fair_runs(task_key: str, task, nets: dict, l2l_config, *, steps: int, n_eval
     return pd.concat([truncated(both, steps), *learned], ignore_index=True)
 
 
+def kinds_frame(task_key: str, task, kinds: Mapping, *, steps: int, n_eval: int, scale: str, dataset: str = "auto",
+                device="cpu", first_seed: int = 0, horizons: Mapping[str, int] | None = None,
+                baselines_at: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One task's runs for the chapter's comparisons: every trained net of every kind in ``kinds``
+    (label -> :class:`~optbook.studies.net_kinds.KindRuns`; a ``net`` column numbers the runs)
+    and the baselines, all on the same ``n_eval`` held-out problems from ``first_seed``. The
+    baselines are chapter 0's tuned ones, or with ``baselines_at`` (method -> rate) at those rates.
+    A kind with a longer horizon in ``horizons`` (chapter 1's LSTM at 200 MNIST steps) is
+    evaluated there, so its cached runs are shared, and cut at ``steps``."""
+    from optbook import baselines as baselines_module
+    from optbook.studies import net_kinds
+
+    horizons = horizons or {}
+    if baselines_at is None:
+        plain = l2l.baseline_runs(task_key, task, scale, n_eval, steps, dataset, device, first_seed=first_seed)
+    else:
+        plain = baselines_module.evaluation_runs(task, dict(baselines_at), n_eval, steps, device=device,
+                                                 first_seed=first_seed)
+    frames = [plain]
+    for label, runs in kinds.items():
+        horizon = max(steps, horizons.get(label, steps))
+        frame = net_kinds.evaluate_runs(runs, task, n_eval, horizon, device=device, first_seed=first_seed, method=label)
+        frames.append(truncated(frame, steps))
+    return pd.concat(frames, ignore_index=True)
+
+
 def summary(frame: pd.DataFrame, step: int) -> pd.DataFrame:
     """Mean and median loss at ``step`` per method, and how many runs diverged (rounded strings)."""
     values = l2l.per_problem(frame, step)
@@ -164,38 +190,58 @@ def summary(frame: pd.DataFrame, step: int) -> pd.DataFrame:
     }).loc[plots.ordered(values.columns)]
 
 
+def _cells(values) -> np.ndarray:
+    """All of a method's values at a step: nets x problems for a kind, problems for a baseline."""
+    return np.asarray(values, dtype=float).reshape(-1)
+
+
 def summary_table(frames: dict[str, pd.DataFrame], step: int) -> pd.DataFrame:
-    """:func:`summary` of several tasks side by side, narrow enough for the page: per task (the
-    column groups) the mean and median loss at ``step`` per method (rows); a method's diverged
-    runs on a task, if any, are counted in its mean's cell."""
+    """Several tasks side by side, narrow enough for the page: per task (the column groups) the
+    mean and median loss at ``step`` per method (rows), a kind of net pooled over its nets and
+    problems; a method's diverged runs on a task, if any, are counted in its mean's cell."""
     from optbook import plots
+    from optbook.studies.kind_findings import task_values
 
     columns = {}
     for task, frame in frames.items():
-        values = l2l.per_problem(frame, step)
-        diverged = np.isinf(values).sum()
-        means = values.replace(np.inf, np.nan).mean()
-        columns[(task, "mean")] = {m: f"{means[m]:.3g}" + (f" ({diverged[m]} diverged)" if diverged[m] else "")
-                                   for m in values.columns}
-        columns[(task, "median")] = values.median().map("{:.3g}".format)
+        values = {m: _cells(v) for m, v in task_values(frame, step).items()}
+        columns[(task, "mean")] = {
+            m: f"{np.nanmean(np.where(np.isinf(v), np.nan, v)):.3g}"
+            + (f" ({int(np.isinf(v).sum())} diverged)" if np.isinf(v).any() else "") for m, v in values.items()}
+        columns[(task, "median")] = {m: f"{np.median(v):.3g}" for m, v in values.items()}
     table = pd.DataFrame(columns)
     table.columns.names = (None, f"loss at step {step}")
     return table.loc[plots.ordered(table.index)].rename_axis("method")
 
 
+def _mean_with_spread(values) -> str:
+    """The pooled mean, and for a kind of net the range of its nets' means: "0.31 (0.25–0.40)"."""
+    array = np.asarray(values, dtype=float)
+    finite = np.where(np.isinf(array), np.nan, array)
+    text = f"{np.nanmean(finite):.3g}"
+    if array.ndim == 2 and len(array) > 1:
+        per_net = np.nanmean(finite, axis=1)
+        text += f" ({per_net.min():.3g}–{per_net.max():.3g})"
+    return text
+
+
 def published_table(measured: dict[str, pd.DataFrame], reference: dict[str, dict[str, float]], step: int,
-                    baselines: Sequence[str]) -> pd.DataFrame:
+                    baselines: Sequence[str], hnn: str = "HNN", lstm: str = "LSTM") -> pd.DataFrame:
     """OPT-ML's table beside ours: per task (rows) the published and measured mean loss at
-    ``step`` of the HNN, the LSTM and the best baseline (the one with the lowest mean, named)."""
+    ``step`` of the HNN, the LSTM and the best baseline (the one with the lowest mean, named);
+    a learned net's mean is pooled over its trained nets, the range of their means beside it."""
+    from optbook.studies.kind_findings import task_values
+
     rows = {}
     for task, frame in measured.items():
-        means = l2l.per_problem(frame, step).replace(np.inf, np.nan).mean()
+        values = task_values(frame, step)
+        means = {m: float(np.nanmean(np.where(np.isinf(_cells(v)), np.nan, _cells(v)))) for m, v in values.items()}
         theirs = reference[task]
         ours_best = min(baselines, key=lambda m: means[m])
         their_best = min(baselines, key=lambda m: theirs[m])
         rows[task] = {
-            "HNN: published": f"{theirs['HNN']:.2f}", "HNN: ours": f"{means['HNN']:.3g}",
-            "LSTM: published": f"{theirs['LSTM']:.2f}", "LSTM: ours": f"{means['LSTM']:.3g}",
+            "HNN: published": f"{theirs['HNN']:.2f}", "HNN: ours (nets' range)": _mean_with_spread(values[hnn]),
+            "LSTM: published": f"{theirs['LSTM']:.2f}", "LSTM: ours (nets' range)": _mean_with_spread(values[lstm]),
             "best baseline: published": f"{their_best} {theirs[their_best]:.2f}",
             "best baseline: ours": f"{ours_best} {means[ours_best]:.3g}",
         }

@@ -13,15 +13,12 @@ import numpy as np
 import pandas as pd
 
 from optbook import claims
-from optbook.comparison import BETTER, UNCLEAR, PairedComparison
 from optbook.findings import Claim, Finding, numbers
-from optbook.learned import HNNUpdate, PortHamiltonianUpdate
 from optbook.studies import hamiltonian as ham
-from optbook.studies import learning_to_learn as l2l
-from optbook.studies.learning_to_learn_findings import means_text
+from optbook.studies.kind_findings import compare, judge_kind, kind_ours, kind_outcome
 
 __all__ = ["weights_table", "training_findings", "published_findings", "fair_findings", "scale_findings",
-           "physics_findings", "momentum_findings"]
+           "physics_findings", "ablation_findings", "state_path_findings", "energy_findings", "momentum_findings"]
 
 OPT_ML_SOURCE = "AfoninAndrei/OPT-ML, main.ipynb (its stored outputs)"
 PUBLISHED = {
@@ -43,9 +40,11 @@ PUBLISHED = {
         gist="as published, the HNN transfers to ReLU units where the LSTM fails"),
 }
 # The fair protocol, as every fair and physics claim's notes state it.
-FAIR_NOTES = ("{n_eval} held-out problems; every net under chapter 1's LSTM protocol (unroll 20, same training "
-              "problems, clipping, validation; quadratics: the same 3-value meta-lr search, kept by validation), each "
-              "run at its training output multiplier; baselines at chapter 0's tuned rates.")
+FAIR_NOTES = ("{n_eval} held-out problems; every kind of net under chapter 1's LSTM protocol (unroll 20, clipping, "
+              "validation), trained as several runs (own initialisation and training problems), each selected and "
+              "stopped on the validation loss at step 100 after the same search (its own settings, then the "
+              "meta-learning rate, widened at an edge), run at its training output multiplier; baselines at chapter "
+              "0's tuned rates; run j of one kind paired with run j of the other.")
 FAIR_SENTENCE = "Under one protocol for both, the HNN ends lower than the LSTM ({title}, step {steps})."
 # The tasks as the bottom line names them (their titles carry formulas and layer sizes).
 TASK_NAMES = {"quadratic": "quadratics", "mnist-sigmoid": "MNIST", "mnist-relu": "ReLU units"}
@@ -85,122 +84,86 @@ MOMENTUM = Claim(
     source="AfoninAndrei/OPT-ML, README.md", kind="ours", reference="official code", gist="the HNN learns momentum")
 
 
-def weights_table(config: Mapping) -> pd.DataFrame:
-    """Trainable weights of the published HNN and of the port-Hamiltonian net, per problem."""
-    def count(net) -> int:
-        return sum(p.numel() for p in net.parameters())
-
-    settings = config["port_hamiltonian"]
-    return pd.DataFrame({
-        "quadratics": {"published HNN": count(HNNUpdate(preprocess_p=None)),
-                       "port-Hamiltonian": count(PortHamiltonianUpdate(**settings["quadratic"]))},
-        "MNIST (log/sign inputs)": {"published HNN": count(HNNUpdate(preprocess_p=10.0)),
-                                    "port-Hamiltonian": count(PortHamiltonianUpdate(**settings["mnist"]))},
-    }).rename_axis("weights")
-
-
-def _minutes(trained) -> str:
-    return f"{trained.info['train_seconds'] / 60:.1f}"
-
-
-def training_findings(published: Mapping, searches: Mapping, fair: Mapping, data_name: str) -> Finding:
-    """What meta-training cost and which meta-learning rate each search kept (``training.*``)."""
-    ours = [published["quadratic"], published["mnist"], *searches["hnn"].values(),
-            *searches["port-hamiltonian"].values(), fair["mnist"]["hnn"], fair["mnist"]["port-hamiltonian"]]
-    return numbers(
-        "training", data=data_name, time_published_quadratic=_minutes(published["quadratic"]),
-        time_published_mnist=_minutes(published["mnist"]), time_fair_hnn_mnist=_minutes(fair["mnist"]["hnn"]),
-        time_fair_ph_mnist=_minutes(fair["mnist"]["port-hamiltonian"]),
-        time_fair_lstm_mnist=_minutes(fair["mnist"]["lstm"]),
-        time_all_ours=f"{sum(t.info['train_seconds'] for t in ours) / 60:.0f}",
-        **{f"lr_{net}": f"{ham.best_of_search(searches[net]):g}" for net in ham.NETS})
+STATE_PATH = Claim(
+    "hnn-state-path",
+    "Does the MNIST HNN learn anything through its state when the meta-gradient may flow through it (the published "
+    "code detaches the state, so most of its weights never train), and does opening it change its loss on the "
+    "MNIST MLP, sigmoid and ReLU units (step {steps})?", paper=None, source="our question: the published src/meta_optimizer.py feeds pre(state.data)",
+    kind="question", reference=None, gist="what the HNN's detached state costs")
+ABLATION = Claim(
+    "physics-gap-input-or-structure",
+    "Where the structure-true net and the HNN differ on MNIST, is it their input (log/sign or RMS-conditioned "
+    "against raw gradients) or their structure (step {steps})?", paper=None,
+    source="our question (an ablation: each net with the other kind of input)", kind="question", reference=None,
+    gist="input or structure")
+ENERGY = Claim(
+    "energy-balance-discrete",
+    "In discrete time, does the trained port-Hamiltonian net's loss-plus-stored-energy E = f + (η/k)ΣH rise, and "
+    "if so, by what: the optimizee's explicit step or the net itself?", paper=None,
+    source="our question: the passivity bound holds in continuous time", kind="question", reference=None,
+    gist="the discrete energy balance")
 
 
-def _outcome(judged: PairedComparison, means: bool = True) -> str:
-    """What happened, in plain words: which of the two methods ended lower (losses), on the typical
-    problem and on average, each pair of numbers in the order of the sentence. Said before the
-    verdict's numbers, so that "not reproduced" never hides who did better. The typical problem
-    is judged on the median of the paired differences; the two methods' own medians are quoted
-    where they point the same way, that median difference where they do not. ``means=False``
-    leaves out the means where the typical problem tells the story (a short clause)."""
-    a, b = judged.a, judged.b
-    values = {"median": {a: judged.median_a, b: judged.median_b}, "mean": {a: judged.mean_a, b: judged.mean_b}}
-
-    def numbers(first: str, second: str, *which: str) -> str:
-        """``first``'s and ``second``'s medians and/or means; for a ``first`` that is lower on the
-        typical problem but not by its own median, the median paired difference instead."""
-        said = []
-        for w in which:
-            if w == "median" and judged.typical_says != UNCLEAR and values[w][first] > values[w][second]:
-                difference = judged.median_difference if first == a else -judged.median_difference
-                said.append(f"median paired difference {first} − {second} {difference:+.3g}")
-            else:
-                said.append(f"{w} {values[w][first]:.3g} vs {values[w][second]:.3g}")
-        return ", ".join(said)
-
-    both = ("median", "mean") if means else ("median",)
-    typical, average = judged.typical_says, judged.mean_says
-    if typical == average == UNCLEAR:
-        return f"{a} and {b} ended within noise of each other: {numbers(a, b, *both)}"
-    if typical == average:
-        winner, loser = (a, b) if typical == BETTER else (b, a)
-        return f"{winner} ended lower than {loser}: {numbers(winner, loser, *both)}"
-    if UNCLEAR not in (typical, average):  # one statistic each way
-        typical_winner, average_winner = (a, b) if typical == BETTER else (b, a)
-        return (f"{typical_winner} ended lower on the typical problem, "
-                f"{numbers(typical_winner, average_winner, 'median')}, and {average_winner} on average, "
-                f"{numbers(average_winner, typical_winner, 'mean')}")
-    clear, other = ("median", "mean") if typical != UNCLEAR else ("mean", "median")
-    winner, loser = (a, b) if BETTER in (typical, average) else (b, a)
-    where = "on the typical problem" if clear == "median" else "on average"
-    text = f"{winner} ended lower than {loser} {where}, {numbers(winner, loser, clear)}"
-    if other in both:
-        text += f", while their {other}s are within noise of each other, {numbers(winner, loser, other)}"
-    return text
+def weights_table(all_runs: Mapping) -> pd.DataFrame:
+    """Trainable weights of every kind of net in the chapter, per problem (the chosen settings)."""
+    rows = {}
+    for (problem, _), runs in all_runs.items():
+        net = runs.nets[0].net
+        rows.setdefault(runs.kind.label, {})["quadratics" if problem == "quadratic" else "MNIST"] = (
+            sum(p.numel() for p in net.parameters()))
+    return pd.DataFrame(rows).T.rename_axis("weights").fillna("–")
 
 
-def _ours(judged: PairedComparison) -> str:
-    """Our value for the ledger: what happened in plain words, then the paired differences behind
-    the verdict (the numbers of :attr:`PairedComparison.detail`, without repeating the means)."""
-    outcome = _outcome(judged)
-    diverged = (f"; diverged runs: {judged.a} {judged.diverged_a}, {judged.b} {judged.diverged_b}"
-                if judged.diverged_a or judged.diverged_b else "")
-    return (f"{outcome[0].upper()}{outcome[1:]}. Paired differences {judged.a} − {judged.b}: mean "
-            f"{judged.mean_difference:+.3g} [{judged.mean_lo:.3g}, {judged.mean_hi:.3g}], median "
-            f"{judged.median_difference:+.3g} [{judged.median_lo:.3g}, {judged.median_hi:.3g}] "
-            f"({round(100 * judged.level)}% intervals); {judged.a} lower on {judged.fraction_better:.0%} of "
-            f"{judged.n} problems{diverged}.")
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f}" if seconds >= 600 else f"{seconds / 60:.1f}"
 
 
-def _comparison_text(judged: PairedComparison) -> str:
-    return f"{_outcome(judged)}; {judged.a} lower on {judged.fraction_better:.0%} of problems"
+def training_findings(all_runs: Mapping, data_name: str) -> Finding:
+    """What each kind's search chose and what all the meta-training cost (``training.*``)."""
+    fields = {"data": data_name, "time_all": _minutes(sum(r.train_seconds for r in all_runs.values())),
+              "nets_all": f"{sum(len(r.search.trials) + len(r.nets) - 1 for r in all_runs.values())}"}
+    for (problem, key), runs in all_runs.items():
+        tag = f"{key}_{problem}"
+        fields[f"lr_{tag}"] = f"{runs.search.meta_lr:g}"
+        fields[f"runs_{tag}"] = f"{len(runs.nets)}"
+        fields[f"time_{tag}"] = _minutes(runs.train_seconds)
+        for name, value in runs.search.settings.items():
+            fields[f"{name}_{tag}"] = f"{value:g}" if isinstance(value, float) else f"{value}"
+        fields[f"edge_{tag}"] = ", ".join(runs.search.at_edge) or "none"
+    return numbers("training", **fields)
 
 
-def _mean(values: pd.Series) -> str:
-    return f"{values.replace(np.inf, np.nan).mean():.3g}"
+def _mean(values) -> str:
+    return f"{np.nanmean(np.where(np.isfinite(np.asarray(values, dtype=float)), values, np.nan)):.3g}"
 
 
-def published_findings(as_published: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int,
-                       n_eval: int, lstm_scale: float, data_name: str) -> list[Finding]:
-    """OPT-ML's table re-run as published: the HNN against the LSTM and the baselines at the rates
-    OPT-ML copied from an earlier PyTorch re-implementation (and ``evaluation.n_eval``, the number
-    of held-out problems every comparison uses)."""
-    values = {task_keys[title]: l2l.per_problem(frame, steps) for title, frame in as_published.items()}
+def _held(judged) -> tuple[int, int]:
+    return (judged.held, judged.n_nets)
+
+
+def published_findings(values: Mapping[str, Mapping], steps: int, n_eval: int, lstm_scale: float,
+                       data_name: str) -> list[Finding]:
+    """OPT-ML's table re-run as published, every comparison across the trained nets: the HNN under
+    OPT-ML's protocol against the LSTM and the baselines at the rates OPT-ML copied from an earlier
+    PyTorch re-implementation (and ``evaluation.n_eval``)."""
+    hnn, lstm = "HNN", "LSTM"
     quad, mnist, relu = values["quadratic"], values["mnist-sigmoid"], values["mnist-relu"]
-    judged = {"quadratic": l2l.judge(quad, learned="HNN"),
-              "mnist-sigmoid": claims.compare_paired(mnist["LSTM"], mnist["HNN"], "LSTM", "HNN"),
-              "mnist-relu": claims.compare_paired(relu["HNN"], relu["LSTM"], "HNN", "LSTM")}
+    judged = {"quadratic": judge_kind(quad, hnn),
+              "mnist-sigmoid": compare(mnist, lstm, hnn),
+              "mnist-relu": compare(relu, hnn, lstm)}
     lstm_note = f"LSTM at output multiplier {lstm_scale:g} as OPT-ML ran it. "
+    runs_note = ("Every comparison across the trained nets: the HNN's runs under OPT-ML's protocol, paired run by "
+                 "run with chapter 1's LSTMs. ")
     notes = {"quadratic": f"{n_eval} held-out problems; baselines at the learning rates OPT-ML copied from an "
                           "earlier PyTorch re-implementation (chenwydj's). ",
              "mnist-sigmoid": f"{data_name}; {n_eval} held-out problems; " + lstm_note,
              "mnist-relu": f"{data_name}; {n_eval} held-out problems; " + lstm_note}
-    extra = {"quadratic": {"hnn_mean": _mean(quad["HNN"]), "lstm_mean": _mean(quad["LSTM"])},
-             "mnist-sigmoid": {"lstm_mean": _mean(mnist["LSTM"])}, "mnist-relu": {"lstm_mean": _mean(relu["LSTM"])}}
+    extra = {"quadratic": {"hnn_mean": _mean(quad[hnn]), "lstm_mean": _mean(quad[lstm])},
+             "mnist-sigmoid": {"lstm_mean": _mean(mnist[lstm])}, "mnist-relu": {"lstm_mean": _mean(relu[lstm])}}
     return [numbers("evaluation", n_eval=f"{n_eval}")] + [
-        PUBLISHED[key].judged(r.verdict, _ours(r), notes=notes[key] + f"Means: {means_text(values[key])}.", steps=steps,
-                              verdict=r.verdict, text=_comparison_text(r), plainly=_outcome(r, means=False),
-                              against=r.b, **extra[key])
+        PUBLISHED[key].judged(r.verdict, kind_ours(r), notes=notes[key] + runs_note, nets=_held(r), steps=steps,
+                              verdict=r.verdict, text=kind_outcome(r), against=r.b, held=f"{r.held} of {r.n_nets}",
+                              **extra[key])
         for key, r in judged.items()]
 
 
@@ -208,34 +171,37 @@ def _fair_notes(n_eval: int, title: str, data_name: str) -> str:
     return FAIR_NOTES.format(n_eval=n_eval) + (f" {data_name}." if "MNIST" in title else "")
 
 
-def fair_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int, n_eval: int,
+BASELINES = ("SGD", "Momentum", "NAG", "RMSprop", "Adam")
+
+
+def fair_findings(fair_values: Mapping[str, Mapping], task_keys: Mapping[str, str], steps: int, n_eval: int,
                   data_name: str) -> list[Finding]:
-    """The fair comparison (one protocol for every net): the HNN against the LSTM per task, the HNN
-    against the tuned baselines, and the abstract's claim on quadratics."""
-    found, tuned = [], {}
+    """The fair comparison (one protocol for every kind): the HNN against the LSTM per task, the
+    HNN against the tuned baselines, and the abstract's claim on quadratics."""
+    found = []
     for title, values in fair_values.items():
         key = task_keys[title]
-        judged = claims.compare_paired(values["HNN"], values["LSTM"], "HNN", "LSTM")
-        tuned[key] = against = l2l.judge(values.drop(columns=["LSTM", "port-Hamiltonian"]), learned="HNN")
+        judged = compare(values, "HNN", "LSTM")
+        against = judge_kind(values, "HNN", rivals=[b for b in BASELINES if b in values])
         found.append(FAIR[key].judged(
-            judged.verdict, _ours(judged),
+            judged.verdict, kind_ours(judged), nets=_held(judged),
             notes=_fair_notes(n_eval, title, data_name)
-            + f" HNN against the tuned baselines: {against.verdict}; {_outcome(against)}.",
-            title=title, steps=steps, verdict=judged.verdict, text=_comparison_text(judged),
-            plainly=_outcome(judged, means=False),
-            tuned=f"{against.verdict} ({_outcome(against, means=False)})", tuned_verdict=against.verdict))
+            + f" HNN against the tuned baselines: {against.verdict}; {kind_outcome(against)}.",
+            title=title, steps=steps, verdict=judged.verdict, text=kind_outcome(judged),
+            held=f"{judged.held} of {judged.n_nets}",
+            tuned=f"{against.verdict} ({kind_outcome(against)})", tuned_verdict=against.verdict))
     found.append(_beats_each_baseline(fair_values, task_keys, steps, n_eval))
     return found
 
 
-def _beats_each_baseline(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int,
+def _beats_each_baseline(fair_values: Mapping[str, Mapping], task_keys: Mapping[str, str], steps: int,
                          n_eval: int) -> Finding:
-    """The abstract's "outperforms many basic optimizers" on quadratics, one paired comparison per
-    tuned baseline; the book's rule for a claim on several cases decides (all: reproduced, at least
-    half: partly, fewer: not)."""
+    """The abstract's "outperforms many basic optimizers" on quadratics, judged across the HNN's
+    nets against each tuned baseline; the book's rule for a claim on several cases decides (all:
+    reproduced, at least half: partly, fewer: not)."""
     (values,) = [v for title, v in fair_values.items() if task_keys[title] == "quadratic"]
-    baselines = [column for column in values.columns if column not in ("HNN", "LSTM", "port-Hamiltonian")]
-    judged = {b: claims.compare_paired(values["HNN"], values[b], "HNN", b) for b in baselines}
+    baselines = [b for b in BASELINES if b in values]
+    judged = {b: compare(values, "HNN", b) for b in baselines}
     beaten = [b for b, j in judged.items() if j.verdict == "reproduced"]
     lost = [b for b, j in judged.items() if j.verdict == "not reproduced"]
     level = [b for b in baselines if b not in beaten and b not in lost]
@@ -243,69 +209,171 @@ def _beats_each_baseline(fair_values: Mapping[str, pd.DataFrame], task_keys: Map
         f"the HNN beats {', '.join(beaten)}" if beaten else "",
         f"loses to {', '.join(lost)}" if lost else "",
         f"is level with {', '.join(level)}" if level else "") if part)
-    ours = said + ". " + " ".join(f"{b}: {_outcome(j, means=False)}." for b, j in judged.items())
+    ours = said + ". " + " ".join(f"{b}: {kind_outcome(j)}." for b, j in judged.items())
+    nets = min(j.n_nets for j in judged.values())
+    held = sum(all(j.per_net[n].verdict == "reproduced" for j in judged.values()) for n in range(nets))
     return HNN_BEATS_TUNED.judged(
-        claims.verdict_from_fraction(len(beaten) / len(baselines)), ours,
-        notes=FAIR_NOTES.format(n_eval=n_eval) + " Each baseline at chapter 0's tuned rate, paired with the HNN on "
-        "the same problems.", steps=steps, beaten=f"{len(beaten)} of {len(baselines)}", said=said)
+        claims.verdict_from_fraction(len(beaten) / len(baselines)), ours, nets=(held, nets),
+        notes=FAIR_NOTES.format(n_eval=n_eval) + " Each baseline at chapter 0's tuned rate, paired with every HNN "
+        "net on the same problems; a net counts for the claim when it beats all five.", steps=steps,
+        beaten=f"{len(beaten)} of {len(baselines)}", said=said)
 
 
-def scale_findings(scale_runs: pd.DataFrame, trained_name: str, large_name: str, steps: int, n_eval: int,
+def scale_findings(values: Mapping, trained_name: str, large_name: str, steps: int, n_eval: int,
                    data_name: str) -> Finding:
-    """Our question: is the LSTM's ReLU failure in OPT-ML's table its tenfold output multiplier?"""
-    values = l2l.per_problem(scale_runs, steps)
-    judged = claims.compare_paired(values[trained_name], values[large_name], trained_name, large_name)
+    """Our question: is the LSTM's ReLU failure in OPT-ML's table its tenfold output multiplier?
+    Every MNIST LSTM at both multipliers on the same problems."""
+    judged = compare(values, trained_name, large_name)
     chance = float(np.log(10))
+    medians = {m: float(np.median(np.asarray(values[m], dtype=float))) for m in (trained_name, large_name, "HNN")}
     return SCALE_ARTEFACT.judged(
-        judged.verdict, _ours(judged),
-        notes=f"{data_name}; {n_eval} held-out problems. Medians: as trained {values[trained_name].median():.3g}, "
-              f"x10 {values[large_name].median():.3g}, HNN {values['HNN'].median():.3g}; chance level {chance:.3g}.",
-        steps=steps, verdict=judged.verdict,
-        text=f"median {judged.median_a:.3g} at its training multiplier against {judged.median_b:.3g} at ten times it "
-             f"(chance level ln 10 = {chance:.2f})")
+        judged.verdict, kind_ours(judged), nets=_held(judged),
+        notes=f"{data_name}; {n_eval} held-out problems. Pooled medians: as trained {medians[trained_name]:.3g}, "
+              f"x10 {medians[large_name]:.3g}, HNN {medians['HNN']:.3g}; chance level {chance:.3g}.",
+        steps=steps, verdict=judged.verdict, held=f"{judged.held} of {judged.n_nets}",
+        text=f"pooled median {judged.median_a:.3g} at its training multiplier against {judged.median_b:.3g} at ten "
+             f"times it (chance level ln 10 = {chance:.2f}), lower for {judged.held} of {judged.n_nets} nets")
 
 
-def physics_findings(fair_values: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], steps: int, n_eval: int,
+def physics_findings(fair_values: Mapping[str, Mapping], task_keys: Mapping[str, str], steps: int, n_eval: int,
                      data_name: str) -> list[Finding]:
-    """Our question, per task: does the structure-true port-Hamiltonian net end lower than the HNN?"""
+    """Our question, per task: does the structure-true port-Hamiltonian net (RMS-conditioned
+    gain, its latent size and output scale searched) end lower than the HNN?"""
     found = []
     for title, values in fair_values.items():
-        judged = claims.compare_paired(values["port-Hamiltonian"], values["HNN"], "port-Hamiltonian", "HNN")
+        judged = compare(values, "port-Hamiltonian", "HNN")
         where = TASK_NAMES.get(task_keys[title], title)
         found.append(PHYSICS.with_id(task_keys[title], title=title, steps=steps, where=where).judged(
-            judged.verdict, _ours(judged), notes=_fair_notes(n_eval, title, data_name),
-            verdict=judged.verdict, text=_comparison_text(judged), plainly=_outcome(judged, means=False)))
+            judged.verdict, kind_ours(judged), nets=_held(judged), notes=_fair_notes(n_eval, title, data_name),
+            verdict=judged.verdict, text=kind_outcome(judged), held=f"{judged.held} of {judged.n_nets}"))
     return found
 
 
-def momentum_findings(responses: Mapping[str, pd.DataFrame], task_keys: Mapping[str, str], probe_steps: int,
-                      steps: int) -> Finding:
-    """The README's heavy ball: under a constant gradient, is the HNN's step's growth closer to
-    momentum SGD's (the same probe, chapter 0's tuned rate) or to SGD's (1, a constant step)?
-    Judged per task on log growth, so 3x is as far from 1x as from 9x."""
-    slopes = {title: ham.response_slopes(frame, probe_steps - 1) for title, frame in responses.items()}
-    growth = {title: float(slopes[title].loc["HNN", "growth of the step"]) for title in slopes}
-    heavy = {title: float(slopes[title].loc["Momentum", "growth of the step"]) for title in slopes}
-    closer_to_momentum = {title: abs(np.log(growth[title] / heavy[title])) < abs(np.log(growth[title]))
-                          for title in growth}
+def _effect(values: Mapping, a: str, b: str) -> tuple[str, str]:
+    """(a short reading, the numbers) of "a ends lower than b" across nets."""
+    judged = compare(values, a, b)
+    reading = {"reproduced": f"{a} lower", "not reproduced": f"{b} lower"}.get(judged.verdict, "no clear difference")
+    return reading, f"{a} vs {b}: {judged.verdict} ({kind_outcome(judged)})"
+
+
+def ablation_findings(values: Mapping, title: str, steps: int, n_eval: int, data_name: str) -> Finding:
+    """Input or structure? On the MNIST MLP: each architecture with both kinds of input (its own
+    and raw gradients), so the input's effect is measured within an architecture and the
+    structure's between architectures at the same kind of input."""
+    pairs = {
+        "input_hnn": ("HNN", "HNN (raw)"),
+        "input_ph": ("port-Hamiltonian", "port-Hamiltonian (raw)"),
+        "structure_raw": ("port-Hamiltonian (raw)", "HNN (raw)"),
+        "structure_conditioned": ("port-Hamiltonian", "HNN"),
+    }
+    readings, said = {}, []
+    for name, (a, b) in pairs.items():
+        readings[name], text = _effect(values, a, b)
+        said.append(text)
+    medians = {m: float(np.median(np.asarray(values[m], dtype=float))) for m in {m for pair in pairs.values() for m in pair}}
+    input_matters = "lower" in readings["input_hnn"] or "lower" in readings["input_ph"]
+    structure_matters = "lower" in readings["structure_raw"] or "lower" in readings["structure_conditioned"]
+    answer = {(True, True): "Both", (True, False): "The input", (False, True): "The structure",
+              (False, False): "Neither clearly"}[(input_matters, structure_matters)]
+    ours = (f"{answer}. Pooled medians at step {steps}: "
+            + ", ".join(f"{m} {v:.3g}" for m, v in medians.items()) + ". " + " ".join(f"{t}." for t in said))
+    return ABLATION.answered(
+        answer, ours, notes=f"{data_name}; {n_eval} held-out problems; " + FAIR_NOTES.format(n_eval=n_eval),
+        steps=steps, title=title, answer=answer, **{name: reading for name, reading in readings.items()},
+        **{f"median_{m.replace(' ', '_').replace('(', '').replace(')', '')}": f"{v:.3g}" for m, v in medians.items()})
+
+
+def state_path_findings(values_by_task: Mapping[str, Mapping], untrained: Mapping[str, tuple[int, int]], steps: int,
+                        n_eval: int, data_name: str) -> Finding:
+    """Our question: what the detached state leaves untrained (weights still at their seeded
+    initialisation, per kind: (weights unchanged in every net, weights)), and whether the HNN
+    with the meta-gradient path through its state open ends lower, per MNIST task
+    (``values_by_task`` keyed by a short task name: "the sigmoid MLP", "ReLU units")."""
+    readings, texts = {}, []
+    for title, values in values_by_task.items():
+        judged = compare(values, "HNN (state open)", "HNN")
+        readings[title] = judged
+        texts.append(f"{title}: {judged.verdict} ({kind_outcome(judged)})")
+    frozen_detached, total = untrained["HNN"]
+    frozen_open, _ = untrained["HNN (state open)"]
+    better = [t for t, j in readings.items() if j.verdict == "reproduced"]
+    worse = [t for t, j in readings.items() if j.verdict == "not reproduced"]
+    answer = (f"{frozen_detached} of {total} weights never train detached, {frozen_open} open; "
+              + ("open ends lower on " + " and ".join(better) if better else
+                 "open is no better" + (f" (worse on {' and '.join(worse)})" if worse else "")))
+    return STATE_PATH.answered(
+        answer, answer + ". " + " ".join(f"{t}." for t in texts),
+        notes=f"{data_name}; {n_eval} held-out problems; a weight counts as untrained when it equals its seeded "
+              "initialisation bit for bit in every trained net of the kind. " + FAIR_NOTES.format(n_eval=n_eval),
+        steps=steps, frozen_detached=f"{frozen_detached}", frozen_open=f"{frozen_open}",
+        weights=f"{total}", **{f"verdict_{i}": j.verdict for i, j in enumerate(readings.values())},
+        **{f"text_{i}": kind_outcome(j) for i, j in enumerate(readings.values())})
+
+
+def energy_findings(balances: Mapping[str, pd.DataFrame]) -> Finding:
+    """Our question on the trained quadratic port-Hamiltonian nets (``balances[label]``: the
+    :func:`optbook.learned.energy.energy_balance` frame of every net of the kind, with a ``net``
+    column): how often E rose, by how much, and what raised it."""
+    fields, parts = {}, []
+    for label, frame in balances.items():
+        finite = frame[np.isfinite(frame["change"])]
+        rises = finite["change"] > 0
+        own = finite["net_own"] > 0
+        tag = "raw" if "raw" in label else "conditioned"
+        fields[f"rise_share_{tag}"] = f"{rises.mean():.0%}"
+        fields[f"own_share_{tag}"] = f"{own.mean():.0%}"
+        fields[f"largest_rise_{tag}"] = f"{finite['change'].max():.2g}"
+        fields[f"nets_{tag}"] = f"{frame['net'].nunique()}"
+        parts.append(f"{label}: E rose at {rises.mean():.0%} of {len(finite)} steps (nets x problems x steps), by at "
+                     f"most {finite['change'].max():.2g}; the net's own term was positive at {own.mean():.1%} of "
+                     f"steps (largest {finite['net_own'].max():.2g}), the optimizee's remainder at every rise")
+    own_any = any(float(f["net_own"].max()) > 0 for f in balances.values())
+    answer = ("It rises at some steps, and only through the optimizee's explicit step: the net never added energy"
+              if not own_any else "It rises at some steps, mostly through the optimizee's explicit step")
+    return ENERGY.answered(answer, "; ".join(parts) + ".", notes="10-d quadratics, the nets' own validation-free "
+                           "evaluation problems; E = f + (η/k)ΣH, ΔE split exactly into the optimizee's Taylor remainder "
+                           "f(θ') − f(θ) − ∇fᵀΔθ and the net's own term (dissipation plus V's integration error).",
+                           answer=answer, **fields)
+
+
+def momentum_findings(responses: Mapping[str, Mapping[int, pd.DataFrame]], task_keys: Mapping[str, str],
+                      probe_steps: int, steps: int) -> Finding:
+    """The README's heavy ball, for every trained HNN: under a constant gradient, is the step's
+    growth closer to momentum SGD's (the same probe, chapter 0's tuned rate) or to SGD's (1)?
+    Judged per net and task on log growth; the claim holds for a net that moves like momentum
+    on every task."""
     fields = {"n_steps": f"{steps}", "probe_steps": f"{probe_steps}"}
-    for title, g in growth.items():
-        fields[f"growth_{task_keys[title]}"] = f"{g:.2g}"
-        fields[f"momentum_growth_{task_keys[title]}"] = f"{heavy[title]:.2g}"
-        fields[f"slope_{task_keys[title]}"] = f"{slopes[title].loc['HNN', 'slope at step 0']:.2f}"
-    grows = "; ".join(f"{title}: HNN {growth[title]:.2g}x, momentum SGD {heavy[title]:.2g}x"
-                      for title in growth)
-    if all(closer_to_momentum.values()):
-        plainly = "The HNN's step builds up like momentum SGD's"
-    elif any(closer_to_momentum.values()):
-        plainly = "The HNN's step builds up like momentum SGD's on some tasks only, and stays like SGD's on the others"
+    closer: dict[str, list[bool]] = {}
+    grows = []
+    for title, by_net in responses.items():
+        key = task_keys[title]
+        growth, slopes = [], []
+        for net, frame in by_net.items():
+            table = ham.response_slopes(frame, probe_steps - 1)
+            growth.append(float(table.loc["HNN", "growth of the step"]))
+            slopes.append(float(table.loc["HNN", "slope at step 0"]))
+            heavy = float(table.loc["Momentum", "growth of the step"])
+        closer[title] = [abs(np.log(g / heavy)) < abs(np.log(g)) for g in growth]
+        fields[f"growth_{key}"] = f"{min(growth):.2g}–{max(growth):.2g}" if len(growth) > 1 else f"{growth[0]:.2g}"
+        fields[f"momentum_growth_{key}"] = f"{heavy:.2g}"
+        fields[f"slope_{key}"] = f"{min(slopes):.2f}–{max(slopes):.2f}" if len(slopes) > 1 else f"{slopes[0]:.2f}"
+        fields[f"closer_{key}"] = f"{sum(closer[title])} of {len(growth)}"
+        grows.append(f"{title}: HNN nets {fields[f'growth_{key}']}x, momentum SGD {heavy:.2g}x, closer to momentum "
+                     f"for {sum(closer[title])} of {len(growth)} nets")
+    nets = min(len(v) for v in closer.values())
+    held = sum(all(v[i] for v in closer.values()) for i in range(nets))
+    share = sum(sum(v) for v in closer.values()) / sum(len(v) for v in closer.values())
+    if share == 1:
+        plainly = "Every HNN's step builds up like momentum SGD's"
+    elif share > 0:
+        plainly = "Some HNNs' steps build up like momentum SGD's, the others stay like SGD's"
     else:
-        plainly = "The HNN's step stays closer to SGD's constant step than to momentum SGD's build-up"
+        plainly = "No HNN's step builds up like momentum SGD's: each stays closer to SGD's constant step"
     return MOMENTUM.judged(
-        claims.verdict_from_fraction(sum(closer_to_momentum.values()) / len(closer_to_momentum)),
-        f"{plainly}: over {probe_steps} steps of a constant gradient the step grows {grows} (SGD: 1x).",
-        notes=f"Fair-protocol HNN and momentum SGD (0.9, chapter 0's tuned rate) under the same probe: the "
+        claims.verdict_from_fraction(share), f"{plainly}: over {probe_steps} steps of a constant gradient, "
+        + "; ".join(grows) + " (SGD: 1x).", nets=(held, nets),
+        notes=f"Every fair-protocol HNN net and momentum SGD (0.9, chapter 0's tuned rate) under the same probe: the "
               f"gradient held at the median probed value for {probe_steps} steps, each probed value its own "
-              "tensor (a per-tensor normalisation sees that value alone). Per task, the HNN's growth is compared "
-              "with momentum's and with SGD's (1) on a log scale; the closer one is what it moves like.",
+              "tensor. Per net and task, the HNN's growth is compared with momentum's and with SGD's (1) on a log "
+              "scale; the verdict is the share of (net, task) pairs closer to momentum.",
         plainly=plainly, **fields)

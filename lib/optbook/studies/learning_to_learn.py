@@ -260,10 +260,26 @@ def judge(values: pd.DataFrame, learned: str = LEARNED, learned_should_be_lower:
     return min(tied, key=lambda r: float(values[r.b if learned_should_be_lower else r.a].median()))
 
 
+def has_nets(frame: pd.DataFrame, learned: str = LEARNED) -> bool:
+    """Whether ``learned`` is a kind of net in ``frame``: its rows carry a ``net`` column naming
+    several trained nets (:func:`optbook.studies.net_kinds.evaluate_runs`)."""
+    if "net" not in frame.columns:
+        return False
+    return frame.loc[frame["method"] == learned, "net"].nunique() > 1
+
+
 def comparison(frame: pd.DataFrame, steps: Sequence[int], learned: str = LEARNED,
-               learned_should_be_lower: bool = True) -> dict[tuple[str, int], PairedComparison]:
+               learned_should_be_lower: bool = True) -> dict:
     """Both measures a claim is judged on, keyed by (measure, step): the loss at each step and
-    the mean loss over steps 0 .. step, each judged by :func:`judge`."""
+    the mean loss over steps 0 .. step, each judged by :func:`judge`, or, where ``learned`` is a
+    kind of net with several trained nets, across them
+    (:func:`optbook.studies.kind_findings.judge_kind`)."""
+    if has_nets(frame, learned):
+        from optbook.studies.kind_findings import judge_kind, task_values
+
+        return {(measure, step): judge_kind(task_values(frame, step, measure), learned,
+                                            learned_should_be_lower=learned_should_be_lower)
+                for measure in MEASURES for step in steps}
     return {(measure, step): judge(per_problem(frame, step, measure), learned, learned_should_be_lower)
             for measure in MEASURES for step in steps}
 
@@ -429,14 +445,17 @@ def trained_net(spec: NetSpec, device="cpu", progress: bool = True) -> TrainedOp
                         device=device, progress=progress, net_class=spec.net_class)
 
 
-def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
+def architecture_sweep(trained, hidden_sizes: Sequence[int], layer_counts: Sequence[int],
                        n_seeds: int, steps: int, scale: str, dataset: str = "auto", device="cpu",
                        first_seed: int = 0) -> pd.DataFrame:
-    """The paper's Fig. 6 by evaluation only: the MNIST-trained net, unchanged, on sigmoid MLPs
-    with every number of hidden units and layers, against the baselines at the rates tuned for
-    the base MLP (chapter 0; tuning every architecture is beyond the CPU budget). One row per
-    architecture and method: mean and median loss at ``steps``, and the verdict of the book's
-    rule for "the LSTM beats the baselines" there."""
+    """The paper's Fig. 6 by evaluation only: the MNIST-trained net (a ``TrainedOptimizer``, or a
+    kind's :class:`~optbook.studies.net_kinds.KindRuns`, every net of it), unchanged, on sigmoid
+    MLPs with every number of hidden units and layers, against the baselines at the rates tuned
+    for the base MLP (chapter 0; tuning every architecture is beyond the CPU budget). One row per
+    architecture and method: mean and median loss at ``steps`` (pooled over a kind's nets), and
+    the verdict of the book's rule for "the LSTM beats the baselines" there (across the nets)."""
+    from optbook.studies import net_kinds
+    from optbook.studies.kind_findings import task_values
     from optbook.tasks import MNISTMLPTask
 
     protocol = scales.tuning_protocol(scale, "mnist-sigmoid")
@@ -445,18 +464,20 @@ def architecture_sweep(trained: TrainedOptimizer, hidden_sizes: Sequence[int], l
     for layers in layer_counts:
         for hidden in hidden_sizes:
             task = MNISTMLPTask(hidden=(hidden,) * layers, dataset=dataset)
+            learned = (net_kinds.evaluate_runs(trained, task, n_seeds, steps, device, first_seed, method=LEARNED)
+                       if isinstance(trained, net_kinds.KindRuns)
+                       else evaluate_learned(task, trained, n_seeds, steps, device, first_seed=first_seed))
             frame = pd.concat([
                 baselines.evaluation_runs(task, rates, n_seeds, steps, device=device, progress=False,
-                                          first_seed=first_seed),
-                evaluate_learned(task, trained, n_seeds, steps, device, first_seed=first_seed),
-            ], ignore_index=True)
-            values = per_problem(frame, steps)
-            verdict = judge(values)
-            for method in values.columns:
+                                          first_seed=first_seed), learned], ignore_index=True)
+            verdict = comparison(frame, [steps])[(AT_STEP, steps)]
+            for method, values in task_values(frame, steps).items():
+                cells = np.asarray(values, dtype=float).reshape(-1)
                 rows.append({"layers": layers, "hidden units": hidden, "method": method,
-                             "mean loss": float(values[method].replace(np.inf, np.nan).mean()),
-                             "median loss": float(values[method].median()),
-                             "verdict (LSTM beats the baselines)": verdict.verdict})
+                             "mean loss": float(np.nanmean(np.where(np.isinf(cells), np.nan, cells))),
+                             "median loss": float(np.median(cells)),
+                             "verdict (LSTM beats the baselines)": verdict.verdict,
+                             "nets holding": getattr(verdict, "held", None)})
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optbook import baselines, claims, plots
-from optbook.comparison import PairedComparison
+from optbook.comparison import NetsComparison, PairedComparison
 from optbook.findings import Claim, Finding, numbers
 from optbook.studies import learning_to_learn as l2l
 
@@ -119,33 +119,52 @@ def means_text(values: pd.DataFrame) -> str:
     return ", ".join(f"{m} {means[m]:.3g}" for m in plots.ordered(values.columns))
 
 
-def _judged(claim: Claim, judged: PairedComparison, notes: str, **fields) -> Finding:
-    return claim.judged(judged.verdict, judged.detail, notes=notes, **fields)
+def _judged(claim: Claim, judged, notes: str, **fields) -> Finding:
+    """The claim judged by one net (a PairedComparison) or across a kind's nets (a
+    NetsComparison, whose k of n the ledger states)."""
+    nets = (judged.held, judged.n_nets) if isinstance(judged, NetsComparison) else None
+    return claim.judged(judged.verdict, judged.detail, notes=notes, nets=nets, **fields)
 
 
-def meta_findings(quadratic_lstm, mnist_lstm, config: Mapping, data_name: str) -> list[Finding]:
-    """The meta-training's cost and the protocol's settings the prose cites (``meta.*``, ``protocol.*``)."""
+def _problems_range(runs) -> str:
+    counts = sorted(len(net.history) for net in runs.nets)
+    return f"{counts[0]}" if counts[0] == counts[-1] else f"{counts[0]}–{counts[-1]}"
+
+
+def meta_findings(lstm_runs: Mapping, config: Mapping, scale: str, data_name: str) -> list[Finding]:
+    """The meta-training's cost and the protocol's settings the prose cites (``meta.*``,
+    ``protocol.*``); ``lstm_runs`` maps "quadratic" and "mnist" to the LSTM kind's runs."""
+    from optbook import scales
+
+    quadratic, mnist = lstm_runs["quadratic"], lstm_runs["mnist"]
+    first_quadratic, first_mnist = quadratic.nets[0], mnist.nets[0]
+    kinds = scales.learned_kinds(scale)
     quadratic_meta, mnist_meta = config["quadratic_meta"], config["mnist_meta"]
+    threads = first_mnist.info["threads"]
     return [
-        numbers("meta", data=data_name, mnist_steps_per_s=f"{mnist_lstm.info['steps_per_second']:.1f}",
-                quadratic_steps_per_s=f"{quadratic_lstm.info['steps_per_second']:.0f}",
-                mnist_train_minutes=f"{mnist_lstm.info['train_seconds'] / 60:.0f}",
-                mnist_problems=f"{len(mnist_lstm.history)}", quadratic_problems=f"{len(quadratic_lstm.history)}",
-                mnist_threads=f"{mnist_lstm.info['threads']} torch thread" + ("s" if mnist_lstm.info['threads'] != 1 else ""),
-                quadratic_runs=f"{quadratic_lstm.info['runs_per_problem']} problems per step"),
-        numbers("protocol", quad_runs=f"{quadratic_meta['runs']}", quad_problems=f"{quadratic_meta['problems']}",
-                mnist_problems=f"{mnist_meta['problems']}", mnist_validation=f"{len(mnist_meta['validation_seeds'])}",
+        numbers("meta", data=data_name, mnist_steps_per_s=f"{first_mnist.info['steps_per_second']:.1f}",
+                quadratic_steps_per_s=f"{first_quadratic.info['steps_per_second']:.0f}",
+                mnist_train_minutes=f"{mnist.train_seconds / 60:.0f}",
+                quadratic_train_minutes=f"{quadratic.train_seconds / 60:.0f}",
+                mnist_problems=_problems_range(mnist), quadratic_problems=_problems_range(quadratic),
+                mnist_nets=f"{len(mnist.search.trials) + len(mnist.nets) - 1}",
+                mnist_threads=f"{threads} torch thread" + ("s" if threads != 1 else ""),
+                quadratic_runs=f"{first_quadratic.info['runs_per_problem']} problems per step"),
+        numbers("protocol", quad_runs=f"{quadratic_meta['runs']}", quad_problems=f"{kinds['problems']['quadratic']}",
+                mnist_problems=f"{kinds['problems']['mnist']}", mnist_validation=f"{len(mnist_meta['validation_seeds'])}",
                 quad_validation=f"{len(quadratic_meta['validation_seeds'])}",
                 clip="no clipping" if mnist_meta["clip_grad_norm"] is None else f"norm {mnist_meta['clip_grad_norm']:g}",
                 p=f"{config['mnist_net']['preprocess_p']:g}", scale=f"{config['mnist_net']['output_scale']:g}",
-                transfer_steps=f"{config['transfer_steps']}"),
+                transfer_steps=f"{config['transfer_steps']}", patience=f"{kinds['patience']}",
+                runs_quadratic=f"{len(quadratic.nets)}", runs_mnist=f"{len(mnist.nets)}",
+                lr_quadratic=f"{quadratic.search.meta_lr:g}", lr_mnist=f"{mnist.search.meta_lr:g}"),
     ]
 
 
-def quadratic_findings(runs: pd.DataFrame, judged: Mapping, last: int, n_eval: int, n_training: int) -> list[Finding]:
+def quadratic_findings(runs: pd.DataFrame, judged: Mapping, last: int, n_eval: int) -> list[Finding]:
     """Fig. 4 (left): the LSTM against the tuned baselines over the trajectory and at the last
-    step, and where its median stalls (``quadratic.*``)."""
-    notes = f"{n_eval} held-out problems; baselines at chapter 0's tuned rates; {n_training} training problems. " + OPT_ML_QUADRATIC
+    step, and where its median stalls (``quadratic.*``), all its trained nets pooled."""
+    notes = f"{n_eval} held-out problems; baselines at chapter 0's tuned rates. " + OPT_ML_QUADRATIC
     over, final = judged[(l2l.TRAJECTORY, last)], judged[(l2l.AT_STEP, last)]
     median_lead = l2l.longest_lead(runs, statistic="median")
     stall = median_lead[1] if median_lead else 0
@@ -179,7 +198,10 @@ def reproduction_baselines_findings(their_values: pd.DataFrame, tuned_values: pd
     best_theirs, best_ours = their_values.median().idxmin(), tuned_values.median().idxmin()
     tuning_matters = claims.compare_paired(tuned_values[best_ours], their_values[best_theirs],
                                            f"{best_ours} (our rate)", best_theirs)
-    lstm_vs_theirs = l2l.judge(pd.concat([their_values, learned_values.to_frame(l2l.LEARNED)], axis=1))
+    from optbook.studies.kind_findings import judge_kind
+
+    lstm_vs_theirs = judge_kind({**{m: their_values[m] for m in their_values.columns}, l2l.LEARNED: learned_values},
+                                l2l.LEARNED)
     their_means = their_values.mean().rename(lambda m: m.replace(" (their lr)", ""))
     their_text = ", ".join(f"{m} {v:.2f}" for m, v in their_means.items())
     opt_ml_text = ", ".join(f"{m} {v:.2f}" for m, v in baselines.REFERENCE_FINAL_LOSS["quadratic"].items())
@@ -196,11 +218,11 @@ def reproduction_baselines_findings(their_values: pd.DataFrame, tuned_values: pd
         ours_best=f"{best_ours} at our rate ({tuned_values[best_ours].median():.2g} median)")
 
 
-def mnist_findings(runs: pd.DataFrame, judged: Mapping, horizon: int, twice: int, n_eval: int, n_training: int,
+def mnist_findings(runs: pd.DataFrame, judged: Mapping, horizon: int, twice: int, n_eval: int,
                    data_name: str) -> list[Finding]:
     """Fig. 4 (centre, right): the LSTM on the MNIST MLP over its training horizon, at its end and
-    at twice it (``mnist.*``)."""
-    notes = f"{data_name}; {n_eval} held-out problems; {n_training} training problems. " + OPT_ML_MNIST
+    at twice it (``mnist.*``), all its trained nets pooled."""
+    notes = f"{data_name}; {n_eval} held-out problems. " + OPT_ML_MNIST
     over, final, later = judged[(l2l.TRAJECTORY, horizon)], judged[(l2l.AT_STEP, horizon)], judged[(l2l.AT_STEP, twice)]
     return [
         _judged(MNIST_BEATS, over, notes, steps=horizon, **learned_fields(over)),
@@ -229,40 +251,59 @@ def transfer_findings(judged: Mapping, titles: Mapping[str, str], last: int, n_e
     return found
 
 
-def relu_summary_table(relu_values: pd.DataFrame, step: int) -> pd.DataFrame:
-    """Mean and median loss at ``step`` and diverged problems, per method."""
-    return pd.DataFrame({
-        f"mean loss at step {step}": relu_values.replace(np.inf, np.nan).mean().map("{:.3g}".format),
-        f"median loss at step {step}": relu_values.median().map("{:.3g}".format),
-        "problems diverged": np.isinf(relu_values).sum(),
-    }).loc[plots.ordered(relu_values.columns)]
+def _cells(values) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(-1)
 
 
-def relu_scale_findings(relu_values: pd.DataFrame, large_scale: float, trained_scale: float, step: int, n_eval: int,
+def relu_summary_table(relu_values: Mapping, step: int) -> pd.DataFrame:
+    """Mean and median loss at ``step`` and diverged runs, per method (a kind of net pooled over
+    its nets; ``relu_values`` as :func:`optbook.studies.kind_findings.task_values` gives them)."""
+    rows = {}
+    for method, values in relu_values.items():
+        cells = _cells(values)
+        rows[method] = {f"mean loss at step {step}": f"{np.nanmean(np.where(np.isinf(cells), np.nan, cells)):.3g}",
+                        f"median loss at step {step}": f"{np.median(cells):.3g}",
+                        "runs diverged": int(np.isinf(cells).sum())}
+    return pd.DataFrame(rows).T.loc[plots.ordered(list(rows))]
+
+
+def _flat(values, chance: float) -> bool:
+    """Near chance: both the mean and the median within 10% of ln 10 (or above)."""
+    cells = _cells(values)
+    return bool(min(np.nanmean(np.where(np.isinf(cells), np.nan, cells)), np.median(cells)) > 0.9 * chance)
+
+
+def relu_scale_findings(relu_values: Mapping, large_scale: float, trained_scale: float, step: int, n_eval: int,
                         data_name: str) -> Finding:
     """Our question: is OPT-ML's flat ReLU curve its tenfold output scale? "Flat near chance": both
-    the mean and the median of the step-100 loss within 10 % of ln 10."""
+    the mean and the median of the step-100 loss within 10 % of ln 10. Judged for every trained
+    net: reproduced when the tenfold scale makes every net flat and none is flat as trained."""
     chance = float(np.log(10))
     large = relu_values[f"LSTM (scale {large_scale:g})"]
     as_trained = relu_values[f"LSTM (scale {trained_scale:g}, as trained)"]
-    flat_large = bool(min(large.replace(np.inf, np.nan).mean(), large.median()) > 0.9 * chance)
-    flat_trained = bool(min(as_trained.replace(np.inf, np.nan).mean(), as_trained.median()) > 0.9 * chance)
-    verdict = ("reproduced" if flat_large and not flat_trained else
-               "not reproduced" if not flat_large else "inconclusive")
+    per_net = list(zip(np.atleast_2d(np.asarray(large, dtype=float)), np.atleast_2d(np.asarray(as_trained, dtype=float))))
+    holds = [_flat(big, chance) and not _flat(small, chance) for big, small in per_net]
+    flat_large, flat_trained = _flat(large, chance), _flat(as_trained, chance)
+    verdict = ("reproduced" if all(holds) else "not reproduced" if not flat_large
+               else "inconclusive" if flat_trained else claims.verdict_from_fraction(sum(holds) / len(holds)))
+    large_cells, trained_cells = _cells(large), _cells(as_trained)
     sentence = (
-        f"At ten times its training output scale the LSTM's step-{step} loss on ReLU is {large.median():.3g} (median; "
-        f"chance level is ln 10 = {chance:.2f}), at its training scale {as_trained.median():.3g}: "
-        + ("the larger scale alone reproduces OPT-ML's flat curve." if verdict == "reproduced" else
+        f"At ten times its training output scale the LSTM's step-{step} loss on ReLU is {np.median(large_cells):.3g} "
+        f"(median over {len(per_net)} trained net(s) and their problems; chance level is ln 10 = {chance:.2f}), at its "
+        f"training scale {np.median(trained_cells):.3g}: "
+        + ("the larger scale alone reproduces OPT-ML's flat curve, for every net." if verdict == "reproduced" else
            "the larger scale does not by itself reproduce OPT-ML's flat curve." if verdict == "not reproduced" else
-           "both stay near chance level, so the scale is not what makes the curve flat."))
+           f"the larger scale reproduces it for {sum(holds)} of {len(holds)} nets."))
+    finite = lambda c: np.nanmean(np.where(np.isinf(c), np.nan, c))  # noqa: E731
     return RELU_FLAT.judged(
         verdict,
-        f"At step {step}, output scale {large_scale:g}: mean {large.replace(np.inf, np.nan).mean():.3g}, "
-        f"median {large.median():.3g}; as trained ({trained_scale:g}): mean {as_trained.replace(np.inf, np.nan).mean():.3g}, "
-        f"median {as_trained.median():.3g}; chance level {chance:.3g}",
-        notes=f"{data_name}; {n_eval} problems. Reproduced when the 10x-scale LSTM stays within 10% of ln 10 (mean and "
-              "median) and the LSTM at its training scale does not.",
-        sentence=sentence, verdict=verdict)
+        f"At step {step}, output scale {large_scale:g}: mean {finite(large_cells):.3g}, median "
+        f"{np.median(large_cells):.3g}; as trained ({trained_scale:g}): mean {finite(trained_cells):.3g}, median "
+        f"{np.median(trained_cells):.3g}; chance level {chance:.3g}; the scale explains it for {sum(holds)} of "
+        f"{len(holds)} nets",
+        notes=f"{data_name}; {n_eval} problems. Reproduced when, for every trained net, the 10x-scale LSTM stays "
+              "within 10% of ln 10 (mean and median) and the LSTM at its training scale does not.",
+        nets=(sum(holds), len(holds)), sentence=sentence, verdict=verdict)
 
 
 def architecture_findings(sweep: pd.DataFrame, steps: int, n_problems: int, data_name: str) -> Finding:
