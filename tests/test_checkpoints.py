@@ -30,27 +30,29 @@ def data(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-def _chapter1_specs(scale: str) -> list[l2l.NetSpec]:
-    """Every net chapter 1 asks for at ``scale`` (as its cells call chapter_net), on the page's data."""
+def _sensitivity_specs(scale: str) -> list[l2l.NetSpec]:
+    """The nets of chapter 1's sensitivity study at ``scale``, on the page's data."""
     config = scales.chapter_config("01", scale)
-    specs = [l2l.chapter_net_spec(problem, config, scale, "mnist-5k") for problem in ("quadratic", "mnist")]
-    specs += [
+    return [
         l2l.chapter_net_spec("quadratic", config, scale, "mnist-5k", meta_lr=lr, init_seed=seed,
                              problems=config["sensitivity_problems"])
         for lr in config["sensitivity_meta_lrs"] for seed in config["sensitivity_seeds"]
     ]
-    return specs
 
 
-def test_every_net_chapter_1_uses_at_cpu_scale_ships_with_the_package(data):
-    """With an empty data directory, chapter 1's loader finds every net it needs, so the chapter
-    meta-trains nothing (about 37 minutes otherwise)."""
-    specs = _chapter1_specs("cpu")
-    assert len(specs) == 11
-    for spec in specs:
+def test_every_net_chapters_1_and_2_use_at_cpu_scale_ships_with_the_package(data):
+    """With an empty data directory every kind's search and runs, and chapter 1's sensitivity nets,
+    are found among the shipped files: at scale="cpu" the chapters meta-train nothing."""
+    from optbook.studies import net_kinds
+
+    for spec in _sensitivity_specs("cpu"):
         found = l2l.find_trained(spec.name, spec.fingerprint)
         assert found is not None and found.loaded, spec.name
         assert find_checkpoints(spec.name)[0].parent == shipped_dir()
+    runs = scales.learned_kinds("cpu")["runs"]
+    for problem, key in net_kinds.KINDS:
+        found = net_kinds.kind_runs(problem, key, "cpu", "mnist-5k", progress=False, shipped_only=True)
+        assert len(found.nets) == runs[problem] and all(net.loaded for net in found.nets), (problem, key)
     assert not (data / "checkpoints").exists()  # looking is not writing
 
 
@@ -105,9 +107,9 @@ def test_new_nets_from_the_book_checkout_replace_the_shipped_ones(monkeypatch):
 
 def test_a_damaged_file_is_skipped_with_a_warning_naming_it(data):
     (data / "checkpoints").mkdir(parents=True)
-    bad = data / "checkpoints" / "l2l-quadratic-cpu.pt"
+    spec = _sensitivity_specs("cpu")[0]
+    bad = data / "checkpoints" / f"{spec.name}.pt"
     bad.write_bytes(b"PK\x03\x04 truncated")
-    spec = _chapter1_specs("cpu")[0]
     with pytest.warns(UserWarning, match=str(bad)):
         found = l2l.find_trained(spec.name, spec.fingerprint)
     assert found is not None and found.loaded  # the shipped one
@@ -232,18 +234,16 @@ def test_the_net_class_is_in_the_fingerprint_and_leaves_the_lstms_unchanged(data
     from optbook.learned import HNNUpdate, PortHamiltonianUpdate
     from optbook.studies import hamiltonian
 
-    spec = _chapter1_specs("cpu")[0]
+    spec = _sensitivity_specs("cpu")[0]
     shipped = torch.load(find_checkpoints(spec.name)[0], weights_only=True)["metadata"]["fingerprint"]
     assert spec.fingerprint == shipped
     assert l2l.fingerprint(spec.task, spec.net_config, spec.meta_config, spec.init_seed, CoordinatewiseLSTM) == shipped
     others = {l2l.fingerprint(spec.task, spec.net_config, spec.meta_config, spec.init_seed, cls)
               for cls in (HNNUpdate, PortHamiltonianUpdate, LinearUpdate)}
     assert len(others) == 3 and shipped not in others
-    # chapter 2's LSTM specs are chapter 1's nets and are found as shipped; its other nets are not LSTMs
-    for net in hamiltonian.NETS:
-        for lr, search in hamiltonian.search_specs(net, "cpu", "mnist-5k").items():
-            if net == "lstm":
-                assert l2l.find_trained(search.name, search.fingerprint).loaded
-            else:
-                assert search.net_class is not CoordinatewiseLSTM and search.fingerprint not in {
-                    s.fingerprint for s in _chapter1_specs("cpu")}
+    # the kinds' nets of other classes never take an LSTM's fingerprint
+    from optbook.studies import net_kinds
+
+    for spec in net_kinds.dry_run_specs("cpu", "mnist-5k"):
+        if spec.net_class is not CoordinatewiseLSTM:
+            assert spec.fingerprint not in {s.fingerprint for s in _sensitivity_specs("cpu")}

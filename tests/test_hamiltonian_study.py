@@ -13,45 +13,31 @@ from optbook.learned import HNNUpdate, PortHamiltonianUpdate
 from optbook.learned.nets import CoordinatewiseLSTM
 from optbook.studies import hamiltonian as ham
 from optbook.studies import learning_to_learn as l2l
+from optbook.studies import net_kinds
 
 
-def test_the_lstms_of_the_fair_protocol_are_chapter_1s_nets():
-    config = scales.chapter_config("01", "cpu")
-    assert ham.net_spec("lstm", "mnist", "cpu", "fair", "mnist-5k") == l2l.chapter_net_spec("mnist", config, "cpu", "mnist-5k")
-    for lr, spec in ham.search_specs("lstm", "cpu", "mnist-5k").items():
-        assert spec == l2l.chapter_net_spec("quadratic", config, "cpu", "mnist-5k", meta_lr=lr,
-                                            init_seed=config["sensitivity_seeds"][0], problems=config["sensitivity_problems"])
-
-
-def test_every_net_of_one_protocol_shares_the_meta_training_config_but_not_the_fingerprint():
-    specs = {net: ham.net_spec(net, "mnist", "cpu", "fair", "mnist-5k") for net in ham.NETS}
+def test_every_kind_of_one_protocol_shares_the_meta_training_config_but_not_the_fingerprint():
+    specs = {key: net_kinds.run_spec(net_kinds.kind("mnist", key), "cpu", 2, 0.01, dataset="mnist-5k")
+             for key in ("lstm", "hnn", "port-hamiltonian")}
     assert len({spec.meta_config for spec in specs.values()}) == 1
     assert len({spec.fingerprint for spec in specs.values()}) == 3
     assert [spec.net_class for spec in specs.values()] == [CoordinatewiseLSTM, HNNUpdate, PortHamiltonianUpdate]
-    assert [spec.name for spec in specs.values()] == ["l2l-mnist-cpu", "hnn-mnist-cpu", "phnn-mnist-cpu"]
-    published = ham.net_spec("hnn", "quadratic", "cpu", "published")
+    (config,) = {spec.meta_config for spec in specs.values()}
+    lstm_protocol = scales.chapter_config("01", "cpu")["mnist_meta"]
+    assert (config.unroll, config.clip_grad_norm, config.select_by, config.seed) == (
+        lstm_protocol["unroll"], lstm_protocol["clip_grad_norm"], "final", 2)
+    published = ham.published_spec("quadratic", "cpu")
     assert published.name == "hnn-quadratic-published-cpu"
     assert (published.meta_config.unroll, published.meta_config.meta_lr, published.net_config["output_scale"]) == (15, 0.01, 0.001)
+    with pytest.raises(ValueError, match="problem"):
+        ham.published_spec("cifar", "cpu")
 
 
-@pytest.mark.parametrize("args, kwargs, argument", [
-    (("hnn", "quadratic", "cpu", "search"), {}, "meta_lr"),
-    (("hnn", "quadratic", "cpu", "fair"), {"meta_lr": 0.01}, "meta_lr"),
-    (("lstm", "quadratic", "cpu", "published"), {}, "net"),
-    (("hnn", "cifar", "cpu", "fair"), {}, "problem"),
-])
-def test_bad_requests_name_the_argument(args, kwargs, argument):
-    with pytest.raises(ValueError, match=argument):
-        ham.net_spec(*args, **kwargs)
-
-
-def _trained(score):
-    return l2l.TrainedOptimizer("x", None, pd.DataFrame(), pd.DataFrame(), {"best_score": score}, loaded=True)
-
-
-def test_the_search_keeps_the_best_validation_score_and_never_a_diverged_net():
-    assert ham.best_of_search({1e-3: _trained(0.9), 3e-3: _trained(0.5), 1e-2: _trained(float("inf"))}) == 3e-3
-    assert ham.best_of_search({1e-3: _trained(float("nan")), 3e-3: _trained(2.0)}) == 3e-3
+def test_the_published_protocols_runs_start_from_the_net_chapter_2_has_always_shipped():
+    the_kind = net_kinds.kind("quadratic", "hnn-published")
+    assert net_kinds.run_spec(the_kind, "cpu", 0, 0.01) == ham.published_spec("quadratic", "cpu")
+    second = net_kinds.run_spec(the_kind, "cpu", 1, 0.01)
+    assert second.name == "hnn-quadratic-published-r1-cpu" and second.init_seed == second.meta_config.seed == 1
 
 
 def test_truncated_keeps_the_first_steps_and_refuses_more_than_there_are():
@@ -74,21 +60,6 @@ def test_momentum_and_adam_probed_by_hand():
     assert slopes.loc["Momentum", "slope at step 0"] == pytest.approx(1.0)
     assert slopes.loc["Adam", "slope at step 0"] == pytest.approx(0.0, abs=1e-6)
     assert slopes.loc["Momentum", "growth of the step"] == pytest.approx(1.9)
-
-
-def test_every_net_chapter_2_uses_at_cpu_scale_ships_with_the_package(tmp_path, monkeypatch):
-    """With an empty data directory chapter 2 finds every net it needs, so at scale="cpu" it only evaluates."""
-    from optbook.learned.checkpoints import find_checkpoints, shipped_dir
-
-    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
-    specs = [ham.net_spec("hnn", problem, "cpu", "published", "mnist-5k") for problem in ham.PROBLEMS]
-    specs += [ham.net_spec(net, "mnist", "cpu", "fair", "mnist-5k") for net in ham.NETS]
-    specs += [spec for net in ham.NETS for spec in ham.search_specs(net, "cpu", "mnist-5k").values()]
-    assert len(specs) == 14
-    for spec in specs:
-        found = l2l.find_trained(spec.name, spec.fingerprint)
-        assert found is not None and found.loaded and isinstance(found.net, spec.net_class), spec.name
-        assert find_checkpoints(spec.name)[0].parent == shipped_dir()
 
 
 class _HeavyBall(torch.nn.Module):

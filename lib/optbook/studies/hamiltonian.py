@@ -1,17 +1,10 @@
 """Chapter 2's experiments: the HNN optimizer (OPT-ML) as published, under chapter 1's protocol
 beside the LSTM, and the structure-true port-Hamiltonian net.
 
-Every net is a :class:`~optbook.studies.learning_to_learn.NetSpec`, trained or found by
-:func:`~optbook.studies.learning_to_learn.trained_net` (the fingerprint names the net class, so
-HNN and LSTM files never collide), named ``<prefix>-<problem>[-variant]-<scale>`` like chapter 1's.
-Three protocols:
-
-- ``"published"``: OPT-ML's protocol for its HNN (chapter 2's ``published`` config).
-- ``"fair"``: chapter 1's LSTM protocol, unchanged (``quadratic_meta``/``mnist_meta`` of
-  chapter 1), for every net; the LSTM's nets are chapter 1's own.
-- ``"search"`` (quadratics): the fair protocol at each meta-learning rate of chapter 1's
-  sensitivity study (its first seed and problem count); :func:`best_of_search` keeps the net
-  with the best validation score, for every net class alike.
+The nets are kinds of learned optimizer (:mod:`optbook.studies.net_kinds`), each trained several
+times: OPT-ML's own protocol for its HNN (chapter 2's ``published`` config, :func:`published_spec`
+is its first run) and chapter 1's LSTM protocol, searched alike, for every kind. This module
+gathers their runs on the chapter's tasks and tables and probes what they learned.
 """
 
 from __future__ import annotations
@@ -25,14 +18,12 @@ import torch
 from optbook import scales
 from optbook.learned import meta
 from optbook.learned.hnn import HNNUpdate
-from optbook.learned.nets import CoordinatewiseLSTM
-from optbook.learned.port_hamiltonian import PortHamiltonianUpdate
 from optbook.learned.probe import constant_gradient_response
 from optbook.studies import learning_to_learn as l2l
 
 __all__ = [
-    "NETS", "OPT_ML_TABLE", "PROBLEMS", "best_of_search", "net_spec", "optimizer_response", "published_table", "response_figure",
-    "response_slopes", "search_specs", "search_table", "summary", "summary_table", "truncated", "update_responses",
+    "OPT_ML_TABLE", "PROBLEMS", "kinds_frame", "optimizer_response", "published_spec", "published_table",
+    "response_figure", "response_slopes", "summary", "summary_table", "truncated", "update_responses",
 ]
 
 PROBLEMS = ("quadratic", "mnist")
@@ -43,89 +34,22 @@ OPT_ML_TABLE = {
     "mnist-sigmoid": {"HNN": 0.38, "LSTM": 0.29},
     "mnist-relu": {"HNN": 0.36, "LSTM": 2.31},
 }
-# net key -> (class, file prefix, method label in frames and figures)
-NETS = {
-    "lstm": (CoordinatewiseLSTM, "l2l", "LSTM"),
-    "hnn": (HNNUpdate, "hnn", "HNN"),
-    "port-hamiltonian": (PortHamiltonianUpdate, "phnn", "port-Hamiltonian"),
-}
-
-
 def _task(problem: str, dataset: str):
     from optbook.tasks import book_task
 
     return book_task("quadratic" if problem == "quadratic" else "mnist-sigmoid", dataset=dataset)
 
 
-def _net_config(net: str, problem: str, scale: str) -> dict:
-    if net == "lstm":
-        return dict(scales.chapter_config("01", scale)[f"{problem}_net"])
-    chapter = scales.chapter_config("02", scale)
-    if net == "hnn":
-        return dict(chapter["published"][problem]["net"])
-    return dict(chapter["port_hamiltonian"][problem])
-
-
-def net_spec(net: str, problem: str, scale: str, protocol: str, dataset: str = "auto",
-             meta_lr: float | None = None) -> l2l.NetSpec:
-    """The spec of ``net`` ("lstm" | "hnn" | "port-hamiltonian") for ``problem`` ("quadratic" |
-    "mnist") under ``protocol`` ("published" | "fair" | "search"; "search" needs ``meta_lr``).
-    The LSTM's fair and search specs are chapter 1's, so its shipped nets are found."""
+def published_spec(problem: str, scale: str, dataset: str = "auto") -> l2l.NetSpec:
+    """The HNN under OPT-ML's own protocol (chapter 2's ``published`` config) for ``problem``
+    ("quadratic" | "mnist"): the net chapter 2 has shipped since its first version (init and
+    training seed 0). :mod:`optbook.studies.net_kinds` trains further runs of it."""
     from optbook.session import check_choice
 
-    check_choice("net", net, tuple(NETS))
     check_choice("problem", problem, PROBLEMS)
-    check_choice("protocol", protocol, ("published", "fair", "search"))
-    if (protocol == "search") != (meta_lr is not None):
-        raise ValueError(f"meta_lr={meta_lr!r}: give a meta-learning rate with protocol='search' and only then")
-    l2l_config = scales.chapter_config("01", scale)
-    cls, prefix, _ = NETS[net]
-    if protocol == "published":
-        if net != "hnn":
-            raise ValueError(f"net={net!r}: only the HNN has a published protocol of its own (chapter 1 has the LSTM's)")
-        settings = scales.chapter_config("02", scale)["published"][problem]
-        return l2l.NetSpec(f"hnn-{problem}-published-{scale}", _task(problem, dataset), dict(settings["net"]),
-                           meta.MetaTrainConfig(**settings["meta"]), 0, cls)
-    search = protocol == "search"
-    init_seed = l2l_config["sensitivity_seeds"][0] if search else 0
-    if net == "lstm":
-        problems = l2l_config["sensitivity_problems"] if search else None
-        return l2l.chapter_net_spec(problem, l2l_config, scale, dataset, meta_lr=meta_lr, init_seed=init_seed,
-                                    problems=problems)
-    settings = dict(l2l_config[f"{problem}_meta"])
-    variant = ""
-    if search:
-        settings.update(meta_lr=meta_lr, problems=l2l_config["sensitivity_problems"])
-        variant = f"-lr{meta_lr:g}-seed{init_seed}-p{settings['problems']}"
-    return l2l.NetSpec(f"{prefix}-{problem}{variant}-{scale}", _task(problem, dataset), _net_config(net, problem, scale),
-                       meta.MetaTrainConfig(**settings), init_seed, cls)
-
-
-def search_specs(net: str, scale: str, dataset: str = "auto") -> dict[float, l2l.NetSpec]:
-    """The quadratic search of ``net``: one spec per meta-learning rate of chapter 1's sensitivity study."""
-    rates = scales.chapter_config("01", scale)["sensitivity_meta_lrs"]
-    return {lr: net_spec(net, "quadratic", scale, "search", dataset, meta_lr=lr) for lr in rates}
-
-
-def best_of_search(trained: dict[float, l2l.TrainedOptimizer]) -> float:
-    """The meta-learning rate whose net has the best (lowest) validation score; a net whose
-    validation diverged (score inf or missing) never wins unless all did."""
-    def score(lr: float) -> float:
-        value = trained[lr].info.get("best_score")
-        return float(value) if value is not None and np.isfinite(value) else np.inf
-
-    return min(trained, key=lambda lr: (score(lr), lr))
-
-
-def search_table(searches: dict[str, dict[float, l2l.TrainedOptimizer]]) -> pd.DataFrame:
-    """Validation score per net (rows, named in the first column, since the page's tables hide
-    the index) and meta-learning rate (columns), the kept one starred."""
-    rows = []
-    for name, trained in searches.items():
-        best = best_of_search(trained)
-        rows.append({"net": name, **{f"meta-lr {lr:g}": f"{trained[lr].info['best_score']:.3g}"
-                                     + (" *" if lr == best else "") for lr in trained}})
-    return pd.DataFrame(rows)
+    settings = scales.chapter_config("02", scale)["published"][problem]
+    return l2l.NetSpec(f"hnn-{problem}-published-{scale}", _task(problem, dataset), dict(settings["net"]),
+                       meta.MetaTrainConfig(**settings["meta"]), 0, HNNUpdate)
 
 
 def truncated(frame: pd.DataFrame, steps: int) -> pd.DataFrame:
@@ -135,21 +59,6 @@ def truncated(frame: pd.DataFrame, steps: int) -> pd.DataFrame:
     if steps > int(frame["step"].max()):
         raise ValueError(f"steps={steps} is beyond the frame's last step {int(frame['step'].max())}")
     return frame[frame["step"] <= steps].reset_index(drop=True)
-
-
-def fair_runs(task_key: str, task, nets: dict, l2l_config, *, steps: int, n_eval: int, scale: str,
-              dataset: str = "auto", device="cpu", first_seed: int = 0) -> pd.DataFrame:
-    """Question 2's runs on one task: chapter 1's LSTM (``nets["lstm"]``) and chapter 0's tuned
-    baselines, from chapter 1's cached runs at its own horizon cut at ``steps``, beside the HNN and
-    port-Hamiltonian nets trained under the same protocol, on the same ``n_eval`` problems."""
-    chapter1_steps = {"quadratic": l2l_config["quadratic_steps"], "mnist-sigmoid": l2l_config["mnist_steps"],
-                      "mnist-relu": l2l_config["transfer_steps"]}
-    both = l2l.learned_and_baseline_runs(task_key, task, nets["lstm"], chapter1_steps[task_key], scale=scale,
-                                         n_seeds=n_eval, dataset=dataset, device=device, first_seed=first_seed)
-    learned = [l2l.evaluate_learned(task, nets[net], n_eval, steps, device=device, method=NETS[net][2],
-                                    first_seed=first_seed)
-               for net in ("hnn", "port-hamiltonian")]
-    return pd.concat([truncated(both, steps), *learned], ignore_index=True)
 
 
 def kinds_frame(task_key: str, task, kinds: Mapping, *, steps: int, n_eval: int, scale: str, dataset: str = "auto",

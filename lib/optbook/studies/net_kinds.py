@@ -159,7 +159,7 @@ def _published_spec(the_kind: Kind, scale: str, run: int, dataset: str) -> l2l.N
     2 has always shipped (init and training seed 0, its name and fingerprint unchanged)."""
     from optbook.studies import hamiltonian
 
-    spec = hamiltonian.net_spec("hnn", the_kind.problem, scale, "published", dataset)
+    spec = hamiltonian.published_spec(the_kind.problem, scale, dataset)
     if run == 0:
         return spec
     config = meta.MetaTrainConfig(**{**scales.chapter_config("02", scale)["published"][the_kind.problem]["meta"],
@@ -257,30 +257,42 @@ class KindRuns:
             float(n.info["train_seconds"]) for n in self.nets[1:])
 
 
+def shipped_net(spec: l2l.NetSpec, device="cpu", progress: bool = False) -> l2l.TrainedOptimizer:
+    """The saved or shipped net ``spec`` defines; a ``LookupError`` naming it, never training."""
+    found = l2l.find_trained(spec.name, spec.fingerprint, device)
+    if found is None:
+        raise LookupError(f"the trained net {spec.name} is not shipped or saved here; "
+                          "`optbook train-nets` trains it (or run the chapter, which trains what is missing)")
+    return found
+
+
 def kind_runs(problem: str, key: str, scale: str, dataset: str = "auto", device="cpu",
-              progress: bool = True) -> KindRuns:
-    """Every run of the kind ``key`` on ``problem`` at ``scale``: found, or trained now."""
+              progress: bool = True, shipped_only: bool = False) -> KindRuns:
+    """Every run of the kind ``key`` on ``problem`` at ``scale``: found, or trained now (with
+    ``shipped_only``, found or a ``LookupError``: for tools that must not train)."""
     the_kind = kind(problem, key)
     runs = scales.learned_kinds(scale)["runs"][problem]
+    train = shipped_net if shipped_only else l2l.trained_net
     if the_kind.protocol == "published":
-        return _published_runs(the_kind, scale, runs, dataset, device, progress)
-    found = search(the_kind, scale, dataset, device, progress)
+        return _published_runs(the_kind, scale, runs, dataset, device, progress, train)
+    found = search(the_kind, scale, dataset, device, progress, train=train)
     nets = [found.best]
     bar = progress_bar(total=runs - 1, desc=f"runs of {problem} {key}", disable=not progress or runs < 2)
     for run in range(2, runs + 1):
         spec = run_spec(the_kind, scale, run, found.meta_lr, found.settings, dataset)
-        nets.append(l2l.trained_net(spec, device, progress))
+        nets.append(train(spec, device, progress))
         bar.update(1)
     bar.close()
     return KindRuns(the_kind, found, nets)
 
 
-def _published_runs(the_kind: Kind, scale: str, runs: int, dataset, device, progress) -> KindRuns:
+def _published_runs(the_kind: Kind, scale: str, runs: int, dataset, device, progress,
+                    train: Callable = l2l.trained_net) -> KindRuns:
     """OPT-ML's protocol has no search: runs 0 .. runs-1 at its own settings."""
     nets, rows = [], []
     for run in range(runs):
         spec = _published_spec(the_kind, scale, run, dataset)
-        nets.append(l2l.trained_net(spec, device, progress))
+        nets.append(train(spec, device, progress))
         rows.append({"meta_lr": spec.meta_config.meta_lr, "score": _score(nets[-1]), "net": spec.name,
                      "problems": nets[-1].info.get("best_problems")})
     trials = pd.DataFrame(rows[:1])
@@ -370,6 +382,23 @@ def spread_figure(values: dict[str, dict[str, pd.DataFrame]], baselines: dict[st
     plots.suptitle(fig, title, scale, data)
     fig.tight_layout()
     return fig
+
+
+def dry_run_specs(scale: str, dataset: str = "auto") -> list[l2l.NetSpec]:
+    """One spec per kind and per architecture its search may choose (every combination of its
+    axes, run 1, the middle meta-learning rate): what a dry run builds and steps once."""
+    import itertools
+
+    specs = []
+    for (problem, key), the_kind in KINDS.items():
+        grid = scales.learned_kinds(scale)["meta_lrs"][problem]
+        if the_kind.protocol == "published":
+            specs.append(_published_spec(the_kind, scale, 0, dataset))
+            continue
+        names = list(the_kind.axes)
+        for values in itertools.product(*(the_kind.axes[n] for n in names)) if names else [()]:
+            specs.append(run_spec(the_kind, scale, 1, grid[(len(grid) - 1) // 2], dict(zip(names, values)), dataset))
+    return specs
 
 
 def unchanged_weights(runs: KindRuns, scale: str, dataset: str = "auto") -> tuple[int, int]:
