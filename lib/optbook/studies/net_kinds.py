@@ -373,7 +373,7 @@ def spread_figure(values: dict[str, dict[str, pd.DataFrame]], baselines: dict[st
         if task in baselines:
             best = baselines[task]
             ax.axhline(float(best.median()), color="0.3", ls="--", lw=1.2, label=f"{best.name} (tuned), median")
-            ax.legend(fontsize=8, loc="upper left")
+            ax.legend(fontsize=8, loc="best", framealpha=0.9)
         ax.set_xticks(range(len(per_kind)), [k.replace(" (", "\n(") for k in per_kind], fontsize=8)
         ax.set_yscale("log")
         plots.plain_log_ticks(ax)
