@@ -546,7 +546,7 @@ fig = l2l.sensitivity_figure(
 # ```python
 # from optbook.learned import LearnedOptimizer
 # from optbook.studies.net_kinds import kind_runs
-# net = kind_runs("mnist", "lstm", scale="cpu").nets[0].net
+# net = kind_runs("mnist", "lstm", scale="cpu", shipped_only=True).nets[0].net
 # optimizer = LearnedOptimizer(model.parameters(), net=net)
 # ```
 #

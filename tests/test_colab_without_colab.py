@@ -211,7 +211,7 @@ def test_a_committed_chapter_runs_in_colab_from_the_wheel(tmp_path):
         [str(python), "-c", "import json, optbook, importlib.metadata as m; "
          "from optbook.learned.checkpoints import find_checkpoints; "
          "print(json.dumps([optbook.__file__, m.distribution('optbook').read_text('direct_url.json'), "
-         "[str(p) for p in find_checkpoints('l2l-mnist-cpu')]]))"],
+         "[str(p) for p in find_checkpoints('l2l-quadratic-lr0.003-seed1-p200-cpu')]]))"],
         capture_output=True, text=True, env=env, cwd=work, check=True,
     )
     module_file, direct_url, nets = json.loads(installed.stdout)
