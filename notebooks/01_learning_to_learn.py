@@ -395,6 +395,24 @@ fig = l2l.loss_figure(
     scale, data_name, steps=(horizon, twice))
 
 # %% [markdown]
+# One trained LSTM is one draw. Each dot below is one of the trained networks (its median over
+# the problems at the step the claims judge), each bar all of them pooled, against the best tuned
+# baseline's median (dashed): how far apart the dots sit is what a single training run can show
+# or hide.
+
+# %% tags=["hide-input"]
+spread_values, spread_baselines = {}, {}
+for title, frame, step in ((quadratic_task.title, quadratic_runs, last),
+                           (mnist_task.title, mnist_runs, horizon)):
+    values = kind_findings.task_values(frame, step)
+    best = min(baselines.BASELINES, key=lambda m: values[m].median())
+    spread_values[title] = {l2l.LEARNED: values[l2l.LEARNED]}
+    spread_baselines[title] = values[best].rename(best)
+fig = net_kinds.spread_figure(
+    spread_values, spread_baselines, last,
+    "Every trained LSTM's median loss (dots), all pooled (bar)", scale, data_name)
+
+# %% [markdown]
 # A user of the official code reported that with its default settings the trained optimizer beat
 # Adam on quadratics but not on MNIST {cite}`jhyoo2019mnist`; our verdicts at steps
 # {glue:text}`mnist.step_horizon` and {glue:text}`mnist.step_twice` are in the first table above and
