@@ -653,3 +653,36 @@ def test_a_damaged_cache_entry_is_reported_on_the_terminal_of_run(book, tmp_path
     assert f"warning: 02_cached: damaged cache entry {entry}" in result.err
     assert "does not match the SHA-256" in result.err and "recomputing it" in result.err
     assert stamp_of(output)["cache"] == {"hits": 1, "misses": 1}  # recomputed once, then served
+
+
+# --------------------------------------------------------------------------- train-nets
+
+
+def test_train_nets_refuses_unknown_problems_kinds_and_threads_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    root = Path(__file__).resolve().parents[1]
+    result = invoke("--root", root, "train-nets", "--problems", "cubic")
+    assert result.code == 2 and "--problems: 'cubic' is not one of quadratic, mnist" in result.err
+    result = invoke("--root", root, "train-nets", "--problems", "quadratic", "--kinds", "hnn-open")
+    assert result.code == 2 and "'hnn-open' is not a kind trained on quadratic; its kinds are lstm, hnn" in result.err
+    result = invoke("--root", root, "train-nets", "--threads", "0")
+    assert result.code == 2 and "--threads" in result.err
+    assert not (tmp_path / "data").exists()
+
+
+def test_train_nets_trains_a_kinds_search_and_runs_once_then_finds_them(tmp_path, monkeypatch):
+    from optbook.learned import checkpoints
+
+    monkeypatch.setenv("OPTBOOK_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(checkpoints, "shipped_dir", lambda: tmp_path / "shipped")  # nothing ships: all is trained
+    root = Path(__file__).resolve().parents[1]
+    first = invoke("--root", root, "train-nets", "--scale", "smoke", "--problems", "quadratic", "--kinds", "hnn",
+                   "--no-progress")
+    assert first.code == 0, first.err
+    saved = sorted(p.name for p in (tmp_path / "data" / "checkpoints").glob("*.pt"))
+    # smoke: two meta-learning rates searched on run 1, then run 2 at the chosen one
+    assert len(saved) == 3 and all(name.startswith("hnn-quadratic-hnn-r") for name in saved)
+    assert "quadratic hnn: meta-lr" in first.out and "validation loss at the horizon per run" in first.out
+    again = invoke("--root", root, "train-nets", "--scale", "smoke", "--problems", "quadratic", "--kinds", "hnn",
+                   "--no-progress")
+    assert again.code == 0 and sorted(p.name for p in (tmp_path / "data" / "checkpoints").glob("*.pt")) == saved
