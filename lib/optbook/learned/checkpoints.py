@@ -85,7 +85,7 @@ def save_dir() -> Path:
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
         raise ValueError(f"checkpoint name={name!r} is not allowed; give a plain file name without its {SUFFIX} "
-                         "(letters, digits, '.', '_', '+', '-'; no folders), e.g. 'l2l-quadratic-cpu'")
+                         "(letters, digits, '.', '_', '+', '-'; no folders), e.g. 'l2l-quadratic-lstm-r1-lr0.003-cpu'")
     return name
 
 
