@@ -225,7 +225,8 @@ pd.DataFrame({"official test": official, "ours": toy})
 lstm_runs = {problem: net_kinds.kind_runs(problem, "lstm", scale, dataset,
                                           session.device)
              for problem in ("quadratic", "mnist")}
-quadratic_lstm = lstm_runs["quadratic"].nets[0]  # the first run, shown where one net is
+# the first run of each, shown where one net is
+quadratic_lstm = lstm_runs["quadratic"].nets[0]
 mnist_lstm = lstm_runs["mnist"].nets[0]
 mnist_task = book_task("mnist-sigmoid", dataset=dataset)
 quadratic_task = book_task("quadratic")
@@ -234,7 +235,8 @@ first = session.first_held_out_problem()
 report.show(net_kinds.search_table(list(lstm_runs.values())),
             caption="The meta-learning rate each search kept, and every run's "
                     "validation loss at step 100")
-l2l.throughput_table({"quadratic, run 1": quadratic_lstm, "MNIST, run 1": mnist_lstm})
+l2l.throughput_table({"quadratic, run 1": quadratic_lstm,
+                      "MNIST, run 1": mnist_lstm})
 
 # %% tags=["hide-input"]
 fig = l2l.meta_training_figure(
@@ -298,17 +300,11 @@ fig = l2l.meta_training_figure(
 n_eval = config["evaluation_seeds"]
 # (task key, task, trained net, steps) -> the net and the tuned baselines,
 # all on the same problems
-def learned_vs_baselines(task_key, task, runs, steps):
-    """Every trained LSTM of ``runs`` and chapter 0's tuned baselines, on the
-    same held-out problems."""
-    return pd.concat([
-        l2l.baseline_runs(task_key, task, scale, n_eval, steps, dataset,
-                          session.device, first_seed=first),
-        net_kinds.evaluate_runs(runs, task, n_eval, steps, session.device,
-                                first, method=l2l.LEARNED),
-    ], ignore_index=True)
-
-
+# (task key, task, trained nets, steps) -> every trained LSTM and the tuned
+# baselines, all on the same problems
+learned_vs_baselines = functools.partial(
+    l2l.kind_and_baseline_runs, scale=scale, n_seeds=n_eval,
+    dataset=dataset, device=session.device, first_seed=first)
 TRAJECTORY, AT_STEP = l2l.TRAJECTORY, l2l.AT_STEP
 last = config["quadratic_steps"]
 quadratic_runs = learned_vs_baselines("quadratic", quadratic_task,
@@ -405,12 +401,13 @@ spread_values, spread_baselines = {}, {}
 for title, frame, step in ((quadratic_task.title, quadratic_runs, last),
                            (mnist_task.title, mnist_runs, horizon)):
     values = kind_findings.task_values(frame, step)
-    best = min(baselines.BASELINES, key=lambda m: values[m].median())
     spread_values[title] = {l2l.LEARNED: values[l2l.LEARNED]}
-    spread_baselines[title] = values[best].rename(best)
+    spread_baselines[title] = kind_findings.best_baseline(
+        values, baselines.BASELINES)
 fig = net_kinds.spread_figure(
     spread_values, spread_baselines, last,
-    "Every trained LSTM's median loss (dots), all pooled (bar)", scale, data_name)
+    "Every trained LSTM's median loss (dots), all pooled (bar)", scale,
+    data_name)
 
 # %% [markdown]
 # A user of the official code reported that with its default settings the trained optimizer beat
@@ -592,8 +589,8 @@ for step in range(20):
     loss.backward()
     optimizer.step()
     module_losses.append(loss.item())
-engine = mnist_runs[(mnist_runs["method"] == l2l.LEARNED) & (mnist_runs["net"] == 1)
-                    & (mnist_runs["seed"] == first) & (mnist_runs["step"] < 20)]
+engine = mnist_runs.query(
+    "method == @l2l.LEARNED and net == 1 and seed == @first and step < 20")
 gap = float(np.max(np.abs(np.array(module_losses) - engine["loss"].to_numpy())))
 print("largest loss difference over 20 steps, nn.Module vs functional engine:",
       f"{gap:.1g}")

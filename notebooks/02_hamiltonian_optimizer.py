@@ -42,7 +42,6 @@ seed = 0  # the book seed: held-out problems 0, 1, ... at seed 0, a fresh block 
 dataset = "auto"  # "auto" | "mnist" | "mnist-5k"
 
 # %%
-import functools
 import math
 
 import numpy as np
@@ -53,7 +52,6 @@ import optbook
 from optbook import baselines, findings, report, scales
 from optbook.learned import HNNUpdate
 from optbook.studies import hamiltonian as ham
-from optbook.learned.energy import energy_balance
 from optbook.studies import hamiltonian_findings as ham_findings
 from optbook.studies import kind_findings
 from optbook.studies import learning_to_learn as l2l
@@ -239,7 +237,6 @@ print(f"from scratch equals the library: max difference {difference:.1g}")
 # otherwise it is trained here (`optbook train-nets` trains them all ahead of time).
 
 # %%
-trained_net = functools.partial(l2l.trained_net, device=session.device)
 kinds = {
     (problem, key): net_kinds.kind_runs(problem, key, scale, dataset,
                                         session.device)
@@ -282,52 +279,26 @@ ham_findings.weights_table(kinds)
 
 # %%
 n_eval, steps = config["evaluation_seeds"], config["steps"]
-first = session.first_held_out_problem()
-# the LSTM is evaluated at chapter 1's horizons, so its runs are shared
-horizons = {"quadratic": l2l_config["quadratic_steps"],
-            "mnist-sigmoid": l2l_config["mnist_steps"],
-            "mnist-relu": l2l_config["transfer_steps"]}
-opt_ml_scale = 1.0  # OPT-ML's evaluation multiplier for its MNIST-trained LSTM
-their_lrs = baselines.REFERENCE_LRS
 tasks = {"quadratic": quadratic_task, "mnist-sigmoid": mnist_task,
          "mnist-relu": relu_task}
 task_keys = {task.title: key for key, task in tasks.items()}
+runs = ham.ChapterRuns(  # the LSTM at chapter 1's horizons: its runs are shared
+    kinds, tasks, scale, n_eval, steps, session.first_held_out_problem(),
+    horizons={"quadratic": l2l_config["quadratic_steps"],
+              "mnist-sigmoid": l2l_config["mnist_steps"],
+              "mnist-relu": l2l_config["transfer_steps"]},
+    dataset=dataset, device=session.device)
+opt_ml_scale = 1.0  # OPT-ML's evaluation multiplier for its MNIST-trained LSTM
+their_lrs = baselines.REFERENCE_LRS  # the rates OPT-ML copied
 
-
-def problem_of(task_key):
-    return "quadratic" if task_key == "quadratic" else "mnist"
-
-
-def frame_for(task_key, labels, **kwargs):
-    """The kinds named by label and the baselines, on one task."""
-    by_label = {run.kind.label: run for (problem, _), run in kinds.items()
-                if problem == problem_of(task_key)}
-    return ham.kinds_frame(
-        task_key, tasks[task_key], {label: by_label[label] for label in labels},
-        steps=steps, n_eval=n_eval, scale=scale, dataset=dataset,
-        device=session.device, first_seed=first,
-        horizons={"LSTM": horizons[task_key]}, **kwargs)
-
-
-def lstm_at(task_key, output_scale, label):
-    """Every LSTM of the task's problem at another output multiplier."""
-    runs = kinds[(problem_of(task_key), "lstm")]
-    frame = net_kinds.evaluate_runs(runs, tasks[task_key], n_eval,
-                                    horizons[task_key], session.device, first,
-                                    output_scale, method=label)
-    return ham.truncated(frame, steps)
-
-
-as_published = {}
-for key, task in tasks.items():
-    frame = frame_for(key, ["HNN (as published)"] + (["LSTM"] if key == "quadratic" else []),
-                      baselines_at=their_lrs[key])
-    if key != "quadratic":
-        frame = pd.concat([frame, lstm_at(key, opt_ml_scale, "LSTM")], ignore_index=True)
-    as_published[task.title] = frame.replace({"method": {"HNN (as published)": "HNN"}})
-reference = {title: {**ham.OPT_ML_TABLE[key], **baselines.REFERENCE_FINAL_LOSS[key]}
+as_published = {
+    task.title: runs.as_published(key, their_lrs[key], opt_ml_scale)
+    for key, task in tasks.items()}
+reference = {title: {**ham.OPT_ML_TABLE[key],
+                     **baselines.REFERENCE_FINAL_LOSS[key]}
              for title, key in task_keys.items()}
-ham.published_table(as_published, reference, steps, list(their_lrs["quadratic"]))
+ham.published_table(as_published, reference, steps,
+                    list(their_lrs["quadratic"]))
 
 # %% tags=["hide-input"]
 fig = l2l.loss_figure(
@@ -366,27 +337,25 @@ fig = l2l.loss_figure(
 # one training run can show or hide.
 
 # %%
-fair_labels = ["LSTM", "HNN", "port-Hamiltonian"]
-mnist_labels = fair_labels + ["HNN (state open)", "HNN (raw)", "port-Hamiltonian (raw)"]
-fair_frames = {
-    quadratic_task.title: frame_for("quadratic", fair_labels + ["port-Hamiltonian (raw)"]),
-    mnist_task.title: frame_for("mnist-sigmoid", mnist_labels),
-    relu_task.title: frame_for("mnist-relu", mnist_labels),
-}
+fair = ["LSTM", "HNN", "port-Hamiltonian"]
+ablations = {"quadratic": ["port-Hamiltonian (raw)"],
+             "mnist-sigmoid": ["HNN (state open)", "HNN (raw)",
+                               "port-Hamiltonian (raw)"]}
+ablations["mnist-relu"] = ablations["mnist-sigmoid"]
+fair_frames = {task.title: runs.frame(key, fair + ablations[key])
+               for key, task in tasks.items()}
 fair_values = {title: kind_findings.task_values(frame, steps)
                for title, frame in fair_frames.items()}
-ham.summary_table({title: frame[frame["method"].isin(
-    fair_labels + list(baselines.BASELINES))] for title, frame in fair_frames.items()}, steps)
+shown = fair + list(baselines.BASELINES)
+ham.summary_table({title: frame[frame["method"].isin(shown)]
+                   for title, frame in fair_frames.items()}, steps)
 
 # %% tags=["hide-input"]
-best_baseline = {}
-for title, values in fair_values.items():
-    name = min(baselines.BASELINES, key=lambda m: values[m].median())
-    best_baseline[title] = values[name].rename(name)
 fig = net_kinds.spread_figure(
-    {title: {label: values[label] for label in fair_labels}
+    {title: {label: values[label] for label in fair}
      for title, values in fair_values.items()},
-    best_baseline, steps,
+    {title: kind_findings.best_baseline(values, baselines.BASELINES)
+     for title, values in fair_values.items()}, steps,
     "Every trained net's median loss (dots) and each kind pooled (bars)",
     scale, data_name)
 
@@ -465,10 +434,10 @@ ham.summary_table({relu_task.title: scale_runs}, steps)
 # architecture and the structure's between architectures at the same kind of input.
 
 # %%
-ablation_labels = ["HNN", "HNN (raw)", "port-Hamiltonian", "port-Hamiltonian (raw)"]
-ham.summary_table({title: frame[frame["method"].isin(ablation_labels)]
-                   for title, frame in fair_frames.items() if title != quadratic_task.title},
-                  steps)
+ablation = ["HNN", "HNN (raw)", "port-Hamiltonian", "port-Hamiltonian (raw)"]
+ham.summary_table({
+    task.title: fair_frames[task.title].query("method in @ablation")
+    for task in (mnist_task, relu_task)}, steps)
 
 # %% [markdown]
 # {glue:text}`physics-gap-input-or-structure.answer`, on the sigmoid MLP. Within the HNN, log/sign
@@ -490,19 +459,9 @@ ham.summary_table({title: frame[frame["method"].isin(ablation_labels)]
 # every trained quadratic port-Hamiltonian net, on the held-out problems:
 
 # %%
-balances = {}
-for key in ("port-hamiltonian", "port-hamiltonian-raw"):
-    runs = kinds[("quadratic", key)]
-    balances[runs.kind.label] = pd.concat([
-        energy_balance(trained.net, quadratic_task,
-                       range(first, first + n_eval), steps).assign(net=run)
-        for run, trained in enumerate(runs.nets, start=1)], ignore_index=True)
-pd.DataFrame({
-    label: {"steps where E rose": f"{(b['change'] > 0).mean():.1%}",
-            "largest rise of E": f"{b['change'].max():.2g}",
-            "steps where the net's own term > 0": f"{(b['net_own'] > 0).mean():.1%}",
-            "largest net's own term": f"{b['net_own'].max():.2g}"}
-    for label, b in balances.items()}).rename_axis("quadratics")
+balances = ham.energy_balances(kinds, quadratic_task,
+                               session.first_held_out_problem(), n_eval, steps)
+ham.energy_table(balances)
 
 # %% [markdown]
 # {glue:text}`energy-balance-discrete.answer`.
@@ -524,28 +483,24 @@ pd.DataFrame({
 probe_values = {"quadratic": np.logspace(-2, 2, 41),
                 "mnist": np.logspace(-6, 0, 41)}
 responses, hnn_responses = {}, {}
-for problem, task_key, title in (
-        ("quadratic", "quadratic", quadratic_task.title),
-        ("mnist", "mnist-sigmoid", mnist_task.title)):
+for problem, task_key in (("quadratic", "quadratic"),
+                          ("mnist", "mnist-sigmoid")):
+    # chapter 0's tuned rates, for momentum SGD and Adam
     rates = baselines.tuned_learning_rates(
         task_key, scales.tuning_protocol(scale, task_key), dataset=dataset,
         device=session.device, progress=False)
-    first_nets = {kinds[(problem, key)].kind.label: kinds[(problem, key)].nets[0].net
-                  for key in ("lstm", "hnn", "port-hamiltonian")}
-    responses[title] = ham.update_responses(
-        first_nets, rates, probe_values[problem], config["probe_steps"])
-    hnn_responses[title] = {
-        run: ham.update_responses({"HNN": trained.net}, rates, probe_values[problem],
-                                  config["probe_steps"])
-        for run, trained in enumerate(kinds[(problem, "hnn")].nets, start=1)}
+    title = tasks[task_key].title
+    responses[title], hnn_responses[title] = ham.kind_responses(
+        kinds, problem, rates, probe_values[problem], config["probe_steps"])
 
 # %% tags=["hide-input"]
 fig = ham.response_figure(
     responses, (0, config["probe_steps"] - 1),
-    "The update as a function of a constant gradient (first net of each kind)", scale)
+    "The update under a constant gradient (first net of each kind)", scale)
 
 # %% tags=["remove-cell"]
-untrained = {kinds[("mnist", key)].kind.label: net_kinds.unchanged_weights(kinds[("mnist", key)], scale, dataset)
+untrained = {kinds[("mnist", key)].kind.label:
+             net_kinds.unchanged_weights(kinds[("mnist", key)], scale, dataset)
              for key in ("hnn", "hnn-open")}
 findings.publish("02", [
     findings.numbers("kinds", runs_quadratic=f"{runs_of['quadratic']}", runs_mnist=f"{runs_of['mnist']}"),

@@ -9,6 +9,7 @@ gathers their runs on the chapter's tasks and tables and probes what they learne
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ from optbook.learned.probe import constant_gradient_response
 from optbook.studies import learning_to_learn as l2l
 
 __all__ = [
-    "OPT_ML_TABLE", "PROBLEMS", "kinds_frame", "optimizer_response", "published_spec", "published_table",
+    "ChapterRuns", "OPT_ML_TABLE", "PROBLEMS", "energy_balances", "energy_table", "kind_responses", "kinds_frame", "optimizer_response", "published_spec", "published_table",
     "response_figure", "response_slopes", "summary", "summary_table", "truncated", "update_responses",
 ]
 
@@ -85,6 +86,96 @@ def kinds_frame(task_key: str, task, kinds: Mapping, *, steps: int, n_eval: int,
         frame = net_kinds.evaluate_runs(runs, task, n_eval, horizon, device=device, first_seed=first_seed, method=label)
         frames.append(truncated(frame, steps))
     return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class ChapterRuns:
+    """How chapter 2 runs its nets: every kind (``kinds``, keyed (problem, kind key)) on the
+    chapter's tasks (task key -> task), all on the same ``n_eval`` held-out problems from
+    ``first_seed`` for ``steps`` steps; the LSTM is evaluated at chapter 1's ``horizons`` (task
+    key -> steps) so chapter 1's cached runs are shared."""
+
+    kinds: Mapping
+    tasks: Mapping
+    scale: str
+    n_eval: int
+    steps: int
+    first_seed: int = 0
+    horizons: Mapping = field(default_factory=dict)
+    dataset: str = "auto"
+    device: object = "cpu"
+
+    def problem(self, task_key: str) -> str:
+        return "quadratic" if task_key == "quadratic" else "mnist"
+
+    def frame(self, task_key: str, labels: Sequence[str], baselines_at: Mapping | None = None) -> pd.DataFrame:
+        """The kinds named by label and the baselines (chapter 0's tuned ones, or at
+        ``baselines_at``), on one task: :func:`kinds_frame`."""
+        by_label = {runs.kind.label: runs for (problem, _), runs in self.kinds.items()
+                    if problem == self.problem(task_key)}
+        unknown = [label for label in labels if label not in by_label]
+        if unknown:
+            raise ValueError(f"no kind labelled {unknown} on {task_key}; there are {sorted(by_label)}")
+        return kinds_frame(task_key, self.tasks[task_key], {label: by_label[label] for label in labels},
+                           steps=self.steps, n_eval=self.n_eval, scale=self.scale, dataset=self.dataset,
+                           device=self.device, first_seed=self.first_seed,
+                           horizons={"LSTM": self.horizons.get(task_key, self.steps)}, baselines_at=baselines_at)
+
+    def lstm_at(self, task_key: str, output_scale: float, label: str) -> pd.DataFrame:
+        """Every LSTM of the task's problem at another output multiplier, as ``label``."""
+        from optbook.studies import net_kinds
+
+        runs = self.kinds[(self.problem(task_key), "lstm")]
+        horizon = max(self.steps, self.horizons.get(task_key, self.steps))
+        frame = net_kinds.evaluate_runs(runs, self.tasks[task_key], self.n_eval, horizon, self.device,
+                                        self.first_seed, output_scale, method=label)
+        return truncated(frame, self.steps)
+
+    def as_published(self, task_key: str, their_rates: Mapping[str, float], lstm_scale: float) -> pd.DataFrame:
+        """Question 1's runs on one task: the HNN under OPT-ML's protocol (method "HNN"), the
+        LSTMs (on MNIST at OPT-ML's evaluation multiplier ``lstm_scale``) and the baselines at
+        the rates OPT-ML used."""
+        published = "HNN (as published)"
+        if task_key == "quadratic":
+            frame = self.frame(task_key, [published, "LSTM"], baselines_at=their_rates)
+        else:
+            frame = pd.concat([self.frame(task_key, [published], baselines_at=their_rates),
+                               self.lstm_at(task_key, lstm_scale, "LSTM")], ignore_index=True)
+        return frame.replace({"method": {published: "HNN"}})
+
+
+def energy_balances(kinds: Mapping, task, first_seed: int, n_eval: int, steps: int) -> dict[str, pd.DataFrame]:
+    """The discrete energy balance (:func:`optbook.learned.energy.energy_balance`) of every
+    trained quadratic port-Hamiltonian net of both kinds, on the held-out problems, by label."""
+    from optbook.learned.energy import energy_balance
+
+    balances = {}
+    for key in ("port-hamiltonian", "port-hamiltonian-raw"):
+        runs = kinds[("quadratic", key)]
+        balances[runs.kind.label] = pd.concat([
+            energy_balance(trained.net, task, range(first_seed, first_seed + n_eval), steps).assign(net=run)
+            for run, trained in enumerate(runs.nets, start=1)], ignore_index=True)
+    return balances
+
+
+def energy_table(balances: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """How often and by how much E rose, and the net's own term, per kind (columns)."""
+    return pd.DataFrame({
+        label: {"steps where E rose": f"{(b['change'] > 0).mean():.1%}",
+                "largest rise of E": f"{b['change'].max():.2g}",
+                "steps where the net's own term > 0": f"{(b['net_own'] > 0).mean():.1%}",
+                "largest net's own term": f"{b['net_own'].max():.2g}"}
+        for label, b in balances.items()}).rename_axis("quadratics")
+
+
+def kind_responses(kinds: Mapping, problem: str, rates: Mapping[str, float], values: Sequence[float], steps: int):
+    """The probe (:func:`update_responses`) of the first net of the LSTM, HNN and port-Hamiltonian
+    kinds beside momentum SGD and Adam, and of every HNN alone (run -> frame)."""
+    first = {kinds[(problem, key)].kind.label: kinds[(problem, key)].nets[0].net
+             for key in ("lstm", "hnn", "port-hamiltonian")}
+    every_hnn = {run: update_responses({"HNN": trained.net}, rates, values, steps)
+                 for run, trained in enumerate(kinds[(problem, "hnn")].nets, start=1)}
+    return update_responses(first, rates, values, steps), every_hnn
 
 
 def summary(frame: pd.DataFrame, step: int) -> pd.DataFrame:

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_nets, compare_paired
+from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_nets
 from optbook.studies import learning_to_learn as l2l
 from optbook.studies import net_kinds
 
-__all__ = ["compare", "judge_kind", "kind_outcome", "kind_ours", "kind_text", "task_values"]
+__all__ = ["best_baseline", "compare", "judge_kind", "kind_outcome", "kind_ours", "kind_text", "task_values"]
 
 
 def task_values(frame: pd.DataFrame, step: int, measure: str = l2l.AT_STEP) -> dict[str, pd.Series | pd.DataFrame]:
@@ -33,6 +33,15 @@ def task_values(frame: pd.DataFrame, step: int, measure: str = l2l.AT_STEP) -> d
     for method in frame.loc[has_net, "method"].unique():
         values[method] = net_kinds.net_values(frame[has_net], method, step, measure)
     return values
+
+
+def best_baseline(values: Mapping, baselines) -> pd.Series:
+    """The baseline (of ``baselines`` present in ``values``) with the lowest median, named."""
+    present = [m for m in baselines if m in values]
+    if not present:
+        raise ValueError(f"none of the baselines {list(baselines)} is among {list(values)}")
+    name = min(present, key=lambda m: float(np.median(np.asarray(values[m], dtype=float))))
+    return pd.Series(np.asarray(values[name], dtype=float), name=name)
 
 
 def _matrix(values) -> np.ndarray:
@@ -111,10 +120,3 @@ def kind_ours(judged: NetsComparison) -> str:
 def kind_text(judged: NetsComparison) -> str:
     """A clause for the prose: the outcome."""
     return kind_outcome(judged)
-
-
-def paired_or_across(values: Mapping, a: str, b: str):
-    """:func:`compare` when a kind is involved, else the one-net rule."""
-    if _matrix(values[a]).ndim == 1 and _matrix(values[b]).ndim == 1:
-        return compare_paired(values[a], values[b], a, b)
-    return compare(values, a, b)

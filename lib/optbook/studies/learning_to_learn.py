@@ -218,6 +218,19 @@ def learned_and_baseline_runs(task_key: str, task, trained: TrainedOptimizer, st
     return pd.concat([baseline, learned], ignore_index=True)
 
 
+def kind_and_baseline_runs(task_key: str, task, runs, steps: int, *, scale: str, n_seeds: int, dataset="auto",
+                           device="cpu", first_seed: int = 0) -> pd.DataFrame:
+    """Every trained net of a kind (:class:`~optbook.studies.net_kinds.KindRuns`, method
+    :data:`LEARNED`, a ``net`` column numbering them) and chapter 0's tuned baselines, on the
+    same ``n_seeds`` held-out problems from ``first_seed``: what chapter 1's claims pair."""
+    from optbook.studies import net_kinds
+
+    return pd.concat([
+        baseline_runs(task_key, task, scale, n_seeds, steps, dataset, device, first_seed=first_seed),
+        net_kinds.evaluate_runs(runs, task, n_seeds, steps, device, first_seed, method=LEARNED),
+    ], ignore_index=True)
+
+
 TRAJECTORY, AT_STEP = "mean loss over steps 0..step", "loss at step"
 MEASURES = (AT_STEP, TRAJECTORY)
 # From least to most favourable to the claim; a claim against several baselines takes the least
