@@ -8,6 +8,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -130,7 +131,7 @@ def test_across_nets_counts_the_nets_and_pools_with_both_factors():
     mixed[0] = baseline * 5
     spread = compare_across_nets(mixed, baseline, "LSTM", "Adam")
     assert spread.held == 4 and spread.verdict != "reproduced"
-    assert "holds for 4 of 5 nets" in spread.detail
+    assert "reproduced for 4 of 5 nets alone" in spread.detail
 
 
 def test_across_nets_pairs_run_by_run_penalises_divergence_and_refuses_bad_shapes():
@@ -231,3 +232,17 @@ def test_energy_balance_sees_a_learned_potentials_integration_error():
     assert (frame["net_own"] > 1e-9).any()
     with pytest.raises(ValueError, match="energy"):
         energy_balance(CoordinatewiseLSTM(), QUADRATIC, range(2), 3)
+
+
+def test_a_kind_beats_every_rival_only_for_the_nets_that_beat_each_of_them():
+    from optbook.studies.kind_findings import judge_kind
+
+    rng = np.random.default_rng(1)
+    problems = rng.lognormal(size=80)
+    # net 1 beats both baselines, net 2 only the first, net 3 neither
+    nets = pd.DataFrame([problems * 0.5, problems * 0.9, problems * 1.5])
+    values = {"LSTM": nets, "SGD": pd.Series(problems * 1.0), "Adam": pd.Series(problems * 0.7)}
+    judged = judge_kind(values, "LSTM")
+    assert judged.held == 1 and "reproduced for 1 of 3 nets alone" in judged.detail
+    reversed_claim = judge_kind(values, "LSTM", learned_should_be_lower=False)  # "some baseline beats it"
+    assert reversed_claim.held == 2  # Adam beats nets 2 and 3

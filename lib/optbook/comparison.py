@@ -22,7 +22,7 @@ and the median by its rank.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -200,6 +200,9 @@ def _detail(r: dict, precision: int) -> str:
 # --------------------------------------------------------------------------- across trained nets
 
 
+HELD_TEXT = "reproduced for {held} of {nets} nets alone"
+
+
 @dataclass(frozen=True)
 class NetsComparison:
     """"A beats B" for a *kind* of learned optimizer, from several meta-training runs.
@@ -237,6 +240,12 @@ class NetsComparison:
     @property
     def verdicts(self) -> list[str]:
         return [r.verdict for r in self.per_net]
+
+    def holding_for(self, held: int) -> "NetsComparison":
+        """The same comparison, stating that a wider claim (e.g. "beats every baseline", of which
+        this is the deciding comparison) holds for ``held`` of the nets alone."""
+        old = HELD_TEXT.format(held=self.held, nets=self.n_nets)
+        return replace(self, held=held, detail=self.detail.replace(old, HELD_TEXT.format(held=held, nets=self.n_nets)))
 
 
 def compare_across_nets(
@@ -294,8 +303,8 @@ def compare_across_nets(
     g = f".{precision}g"
     reading = (f"{_reading({'higher_is_better': higher_is_better}, mean_says, 'mean')}, "
                f"{_reading({'higher_is_better': higher_is_better}, typical_says, 'typical value')}")
-    detail = (f"{verdict} across {nets} trained nets ({a_name} vs {b_name}: {reading}); holds for {held} of "
-              f"{nets} nets (per net: {', '.join(r.verdict for r in per_net)}). Pooled over nets and "
+    detail = (f"{verdict} across {nets} trained nets ({a_name} vs {b_name}: {reading}); {HELD_TEXT.format(held=held, nets=nets)} "
+              f"(per net: {', '.join(r.verdict for r in per_net)}). Pooled over nets and "
               f"{problems} problems: mean paired difference {sign * mean:+{g}} [{mean_lo:{g}}, {mean_hi:{g}}], "
               f"median {sign * median:+{g}} [{median_lo:{g}}, {median_hi:{g}}] "
               f"({round(100 * level)}% two-level bootstrap intervals, nets and problems redrawn).")

@@ -79,32 +79,40 @@ def judge_kind(values: Mapping, learned: str, rivals=None, learned_should_be_low
     rank = {v: i for i, v in enumerate(ORDER)}
     chosen = pick(rank[r.verdict] for r in results)
     tied = [r for r in results if rank[r.verdict] == chosen]
-    return min(tied, key=lambda r: r.median_b if learned_should_be_lower else r.median_a)
+    decisive = min(tied, key=lambda r: r.median_b if learned_should_be_lower else r.median_a)
+    # A net holds the claim alone when it beats every rival (or, reversed, when some rival beats it).
+    nets = min(r.n_nets for r in results)
+    every_or_some = all if learned_should_be_lower else any
+    held = sum(every_or_some(r.per_net[j].verdict == "reproduced" for r in results) for j in range(nets))
+    return decisive.holding_for(held)
 
 
 def kind_outcome(judged: NetsComparison) -> str:
     """What happened, in plain words, before any verdict: who ended lower, pooled over nets and
-    problems (medians, and means where they disagree), and for how many nets."""
+    problems (medians and means, the first-named method's first), and for how many nets the
+    claim "A lower" holds on its own."""
     a, b = judged.a, judged.b
-    medians = f"pooled median {judged.median_a:.3g} vs {judged.median_b:.3g}"
-    means = f"mean {judged.mean_a:.3g} vs {judged.mean_b:.3g}"
-    nets = f"{a} lower on both statistics for {judged.held} of {judged.n_nets} nets"
+    stats = {"median": {a: judged.median_a, b: judged.median_b}, "mean": {a: judged.mean_a, b: judged.mean_b}}
+
+    def numbers(first: str, second: str, *which: str) -> str:
+        return ", ".join(f"{'pooled ' if w == 'median' else ''}{w} {stats[w][first]:.3g} vs {stats[w][second]:.3g}"
+                         for w in which)
+
+    nets = f"{a} lower on both statistics, significantly, for {judged.held} of {judged.n_nets} nets alone"
     typical, average = judged.typical_says, judged.mean_says
     if typical == average == UNCLEAR:
-        return f"{a} and {b} ended within noise of each other ({medians}, {means}); {nets}"
+        return f"{a} and {b} ended within noise of each other ({numbers(a, b, 'median', 'mean')}); {nets}"
     if typical == average:
-        winner = a if typical == BETTER else b
-        loser = b if winner == a else a
-        return f"{winner} ended lower than {loser} ({medians}, {means}); {nets}"
+        winner, loser = (a, b) if typical == BETTER else (b, a)
+        return f"{winner} ended lower than {loser} ({numbers(winner, loser, 'median', 'mean')}); {nets}"
     if UNCLEAR not in (typical, average):
-        typical_winner = a if typical == BETTER else b
-        average_winner = b if typical_winner == a else a
-        return (f"{typical_winner} ended lower on the typical problem ({medians}) and {average_winner} on average "
-                f"({means}); {nets}")
-    winner = a if BETTER in (typical, average) else b
-    loser = b if winner == a else a
-    where = "on the typical problem" if typical != UNCLEAR else "on average"
-    return f"{winner} ended lower than {loser} {where} ({medians}, {means}); {nets}"
+        typical_winner, average_winner = (a, b) if typical == BETTER else (b, a)
+        return (f"{typical_winner} ended lower on the typical problem ({numbers(typical_winner, average_winner, 'median')}) "
+                f"and {average_winner} on average ({numbers(average_winner, typical_winner, 'mean')}); {nets}")
+    winner, loser = (a, b) if BETTER in (typical, average) else (b, a)
+    where, clear = ("on the typical problem", "median") if typical != UNCLEAR else ("on average", "mean")
+    return (f"{winner} ended lower than {loser} {where} ({numbers(winner, loser, clear)}; "
+            f"{numbers(winner, loser, 'mean' if clear == 'median' else 'median')} within noise); {nets}")
 
 
 def kind_ours(judged: NetsComparison) -> str:
