@@ -248,9 +248,11 @@ mnist_task = book_task("mnist-sigmoid", dataset=dataset)
 quadratic_task = book_task("quadratic")
 relu_task = book_task("mnist-relu", dataset=dataset)
 data_name = mnist_task.data().name
-report.show(net_kinds.search_table(list(kinds.values())),
-            caption="What each kind's search chose (on its first run), and "
-                    "every run's validation loss at step 100")
+for problem in ham.PROBLEMS:
+    report.show(net_kinds.search_table(
+        [runs for (p, _), runs in kinds.items() if p == problem]),
+        caption=f"{problem}: what each kind's search chose (first run), "
+                "and every run's validation loss at step 100")
 
 # %%
 ham_findings.weights_table(kinds)

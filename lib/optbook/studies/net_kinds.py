@@ -328,25 +328,27 @@ def net_values(frame: pd.DataFrame, method: str, step: int, measure: str = l2l.A
 
 
 def search_table(all_runs: list[KindRuns]) -> pd.DataFrame:
-    """Per kind: what the first run's search chose (settings and meta-learning rate, flagged
-    where it sits at an edge of what was searched), how many nets the search trained, the
-    validation loss at the horizon of every run, and the meta-training CPU minutes in all."""
-    rows = []
+    """Per kind (rows; named by problem when there are several): what the first run's search
+    chose, flagged "(edge)" where it sits at an edge of what was searched, with the range of
+    meta-learning rates tried; the validation loss at the horizon of every run; and the
+    meta-training CPU minutes of every net the kind needed (how many in brackets)."""
+    problems = {runs.kind.problem for runs in all_runs}
+    rows = {}
     for runs in all_runs:
         found = runs.search
         edge = set(found.at_edge)
-        chosen = [f"{name} {_value_name(value)}" + (" (edge)" if name in edge else "")
-                  for name, value in found.settings.items()]
         rates = sorted(found.trials["meta_lr"].unique())
-        rows.append({
-            "problem": runs.kind.problem, "kind": runs.kind.label,
-            "chosen": ", ".join([f"meta-lr {found.meta_lr:g}" + (" (edge)" if "meta_lr" in edge else ""), *chosen]),
-            "meta-lrs tried": f"{rates[0]:g} … {rates[-1]:g} ({len(rates)})" if len(rates) > 1 else f"{rates[0]:g}",
-            "nets searched": len(found.trials),
+        tried = f" ({rates[0]:g}–{rates[-1]:g})" if len(rates) > 1 else ""
+        chosen = [f"meta-lr {found.meta_lr:g}" + (" (edge)" if "meta_lr" in edge else tried)]
+        chosen += [f"{name.replace('output_scale', 'out')} {_value_name(value)}" + (" (edge)" if name in edge else "")
+                   for name, value in found.settings.items()]
+        label = runs.kind.label if len(problems) == 1 else f"{runs.kind.label}, {runs.kind.problem}"
+        rows[label] = {
+            "chosen": ", ".join(chosen),
             "validation loss per run": ", ".join(f"{n.info['best_score']:.3g}" for n in runs.nets),
-            "CPU minutes": f"{runs.train_seconds / 60:.1f}",
-        })
-    return pd.DataFrame(rows)
+            "CPU min (nets)": f"{runs.train_seconds / 60:.1f} ({len(found.trials) + len(runs.nets) - 1})",
+        }
+    return pd.DataFrame(rows).T.rename_axis("kind")
 
 
 def spread_figure(values: dict[str, dict[str, pd.DataFrame]], baselines: dict[str, pd.Series], step: int,
