@@ -105,6 +105,17 @@ def _penalised(values: np.ndarray, worst: float) -> np.ndarray:
     return np.where(np.isfinite(values), values, worst)
 
 
+def _oriented_and_penalised(a: np.ndarray, b: np.ndarray, higher_is_better: bool):
+    """(sign, a', b'): both oriented so lower is better (sign −1 flips accuracies) and every
+    diverged (non-finite) value replaced by one worse than every finite value of either, so a
+    diverged run loses every pairing it is in."""
+    sign = -1.0 if higher_is_better else 1.0
+    oriented_a, oriented_b = sign * a, sign * b
+    finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
+    worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
+    return sign, _penalised(oriented_a, worst), _penalised(oriented_b, worst)
+
+
 def _check(name: str, values) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     if array.ndim != 1:
@@ -130,12 +141,7 @@ def compare_paired(
     if not 0 < level < 1:
         raise ValueError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
     # Work with "lower is better" throughout; flip the sign of accuracies and flip back at the end.
-    sign = -1.0 if higher_is_better else 1.0
-    oriented_a, oriented_b = sign * a, sign * b
-    finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
-    # Worse than every finite value, so a diverged run loses every pairing it is in.
-    worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
-    oriented_a, oriented_b = _penalised(oriented_a, worst), _penalised(oriented_b, worst)
+    sign, oriented_a, oriented_b = _oriented_and_penalised(a, b, higher_is_better)
     differences = oriented_a - oriented_b
     n = len(differences)
     mean = float(differences.mean())
@@ -276,11 +282,7 @@ def compare_across_nets(
         raise ValueError(f"resamples={resamples!r} is too few for a {level:.0%} interval; use at least 100")
     per_net = tuple(compare_paired(a[j], b[j], a_name, b_name, higher_is_better, level, precision)
                     for j in range(nets))
-    sign = -1.0 if higher_is_better else 1.0
-    oriented_a, oriented_b = sign * a, sign * b
-    finite = np.concatenate([oriented_a[np.isfinite(oriented_a)], oriented_b[np.isfinite(oriented_b)]])
-    worst = float(finite.max() + 10 * (np.ptp(finite) + abs(finite.max())) + 1) if len(finite) else 1.0
-    penalised_a, penalised_b = _penalised(oriented_a, worst), _penalised(oriented_b, worst)
+    sign, penalised_a, penalised_b = _oriented_and_penalised(a, b, higher_is_better)
     differences = penalised_a - penalised_b
     pooled = {"mean_a": sign * float(penalised_a.mean()), "mean_b": sign * float(penalised_b.mean()),
               "median_a": sign * float(np.median(penalised_a)), "median_b": sign * float(np.median(penalised_b))}

@@ -18,7 +18,7 @@ from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_n
 from optbook.studies import learning_to_learn as l2l
 from optbook.studies import net_kinds
 
-__all__ = ["best_baseline", "compare", "judge_kind", "kind_outcome", "kind_ours", "kind_text", "task_values"]
+__all__ = ["best_baseline", "compare", "judge_kind", "kind_outcome", "kind_ours", "task_values"]
 
 
 def task_values(frame: pd.DataFrame, step: int, measure: str = l2l.AT_STEP) -> dict[str, pd.Series | pd.DataFrame]:
@@ -123,8 +123,3 @@ def kind_ours(judged: NetsComparison) -> str:
             f"[{judged.mean_lo:.3g}, {judged.mean_hi:.3g}], median {judged.median_difference:+.3g} "
             f"[{judged.median_lo:.3g}, {judged.median_hi:.3g}] (95% two-level bootstrap); per net: "
             f"{', '.join(judged.verdicts)}.")
-
-
-def kind_text(judged: NetsComparison) -> str:
-    """A clause for the prose: the outcome."""
-    return kind_outcome(judged)
