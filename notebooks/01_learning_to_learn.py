@@ -596,7 +596,7 @@ print("largest loss difference over 20 steps, nn.Module vs functional engine:",
       f"{gap:.1g}")
 
 # %% tags=["remove-cell"]
-findings.publish("01", [
+published = findings.publish("01", [
     l2l_findings.meta_findings(lstm_runs, config, scale, data_name),
     l2l_findings.quadratic_findings(quadratic_runs, quadratic_judged, last, n_eval),
     l2l_findings.reproduction_baselines_findings(
@@ -610,6 +610,17 @@ findings.publish("01", [
     l2l_findings.sensitivity_findings(sensitivity, last, config["sensitivity_problems"], n_eval),
     l2l_findings.module_findings(gap),
 ], scale=scale)
+
+# %% [markdown]
+# ## What judging several nets changed
+#
+# Until this edition every learned optimizer in this chapter was one meta-training run. Each
+# claim's verdict then, with one net per kind, and now, pooled over every trained net, with the
+# number of nets for which it holds alone:
+
+# %% tags=["remove-input"]
+report.show(kind_findings.one_net_changes("01", published),
+            caption="Verdicts with one trained net (the book's previous edition) and with several")
 
 # %% [markdown]
 # ## What we found

@@ -504,7 +504,7 @@ fig = ham.response_figure(
 untrained = {kinds[("mnist", key)].kind.label:
              net_kinds.unchanged_weights(kinds[("mnist", key)], scale, dataset)
              for key in ("hnn", "hnn-open")}
-findings.publish("02", [
+published = findings.publish("02", [
     findings.numbers("kinds", runs_quadratic=f"{runs_of['quadratic']}", runs_mnist=f"{runs_of['mnist']}"),
     ham_findings.training_findings(kinds, data_name),
     ham_findings.published_findings({task_keys[t]: kind_findings.task_values(f, steps)
@@ -533,7 +533,19 @@ findings.publish("02", [
 # probe and 1 for SGD. A net moves like whichever of the two it is closer to, on a log scale: on
 # quadratics {glue:text}`hnn-learns-momentum.closer_quadratic` nets are closer to momentum, on MNIST
 # {glue:text}`hnn-learns-momentum.closer_mnist-sigmoid`.
+
+# %% [markdown]
+# ## What judging several nets changed
 #
+# Until this edition every learned optimizer in this chapter was one meta-training run. Each
+# claim's verdict then, with one net per kind, and now, pooled over every trained net, with the
+# number of nets for which it holds alone:
+
+# %% tags=["remove-input"]
+report.show(kind_findings.one_net_changes("02", published),
+            caption="Verdicts with one trained net (the book's previous edition) and with several")
+
+# %% [markdown]
 # ## What we found
 #
 # All numbers are losses at step {glue:text}`hnn-learns-momentum.n_steps` on the same

@@ -40,3 +40,33 @@ def test_baoab_samples_the_gaussian_target_and_sgld_is_biased_as_its_euler_step_
     assert table.loc["BAOAB (h=0.5, γ=1)", "sample variance"] == pytest.approx(target, rel=0.1)
     sgld_bias = 1 / (1 - 0.05 * 2.0 / 2)  # 1/(1 − hk/2)
     assert table.loc["SGLD (h=0.05)", "sample variance"] == pytest.approx(target * sgld_bias, rel=0.1)
+
+
+def test_the_verdict_changes_since_one_net_are_read_from_the_previous_edition(tmp_path, monkeypatch):
+    import json
+
+    from optbook.findings import Claim
+    from optbook.studies import kind_findings
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_toc.yml").write_text("root: book/intro\n")
+    earlier = tmp_path / "book" / "results" / "one-net"
+    earlier.mkdir(parents=True)
+    earlier.joinpath("01.json").write_text(json.dumps([{"id": "a", "verdict": "reproduced"},
+                                                       {"id": "b", "verdict": "inconclusive"}]))
+    published = {
+        "a": Claim("a", "A beats B", None, "paper").judged("inconclusive", "x", nets=(2, 3)),
+        "b": Claim("b", "C beats D", None, "paper").judged("inconclusive", "y", nets=(0, 3)),
+        "c": Claim("c", "E beats F", None, "paper").judged("reproduced", "z"),
+        "q": Claim("q", "Why?", None, "paper", kind="question").answered("Because", "w"),
+    }
+    monkeypatch.chdir(tmp_path)
+    table = kind_findings.one_net_changes("01", published)
+    assert table["claim"].tolist() == ["a", "b", "c"]  # questions have no verdict to change
+    assert table["one net"].tolist() == ["reproduced", "inconclusive", "(new claim)"]
+    assert table["changed"].tolist() == ["yes", "", "yes"]
+    assert table.loc[0, "holds alone for"] == "2 of 3 nets" and table.loc[2, "holds alone for"] == "–"
+    monkeypatch.chdir(tmp_path / "book")  # still inside the checkout
+    assert len(kind_findings.one_net_changes("01", published)) == 3
+    monkeypatch.chdir("/")
+    assert "repository" in kind_findings.one_net_changes("01", published).loc[0, "claim"]

@@ -325,15 +325,18 @@ def energy_findings(balances: Mapping[str, pd.DataFrame]) -> Finding:
         fields[f"largest_rise_{tag}"] = f"{finite['change'].max():.2g}"
         fields[f"nets_{tag}"] = f"{frame['net'].nunique()}"
         by_net = int((rises & own).sum())
-        parts.append(f"{label}: E rose at {rises.mean():.0%} of {len(finite)} steps (nets x problems x steps), by at "
-                     f"most {finite['change'].max():.2g}; the net's own term was positive at {own.mean():.1%} of "
-                     f"steps (largest {finite['net_own'].max():.2g}); of the rises, {by_net} had a positive own term, "
+        parts.append(f"{label}: E rose at {rises.mean():.0%} of {len(finite):,} steps (nets x problems x steps), by "
+                     f"at most {finite['change'].max():.2g}; the net's own term was positive at {int(own.sum()):,} of "
+                     f"them (largest {finite['net_own'].max():.2g}); of the rises, {by_net} had a positive own term, "
                      f"the others came from the optimizee's remainder alone")
         fields[f"rises_by_net_{tag}"] = f"{by_net}"
-    own_any = any(float(f["net_own"].max()) > 0 for f in balances.values())
-    answer = ("It rises at some steps, and only through the optimizee's explicit step: the net never added energy"
-              if not own_any else "It rises at some steps, mostly through the optimizee's explicit step, "
-                                  "and the net's own integration error adds energy at some")
+    adding = {label: frame[np.isfinite(frame["net_own"])] for label, frame in balances.items()}
+    adding = {label: f for label, f in adding.items() if float(f["net_own"].max()) > 0}
+    answer = "It rises at some steps, through the optimizee's explicit step; " + (
+        "the nets' own term never added energy" if not adding else
+        "the nets' own term added energy only at " + ", ".join(
+            f"{int((f['net_own'] > 0).sum())} steps of the {label} nets (at most {f['net_own'].max():.2g})"
+            for label, f in adding.items()))
     return ENERGY.answered(answer, "; ".join(parts) + ".", notes="10-d quadratics, the nets' own validation-free "
                            "evaluation problems; E = f + (η/k)ΣH, ΔE split exactly into the optimizee's Taylor remainder "
                            "f(θ') − f(θ) − ∇fᵀΔθ and the net's own term (dissipation plus V's integration error).",

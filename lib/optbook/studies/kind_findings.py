@@ -9,6 +9,9 @@ baseline, which is the same for every net.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from collections.abc import Mapping
 
 import numpy as np
@@ -18,7 +21,7 @@ from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_n
 from optbook.studies import learning_to_learn as l2l
 from optbook.studies import net_kinds
 
-__all__ = ["best_baseline", "compare", "judge_kind", "kind_outcome", "kind_ours", "task_values"]
+__all__ = ["best_baseline", "compare", "judge_kind", "kind_outcome", "kind_ours", "one_net_changes", "task_values"]
 
 
 def task_values(frame: pd.DataFrame, step: int, measure: str = l2l.AT_STEP) -> dict[str, pd.Series | pd.DataFrame]:
@@ -123,3 +126,33 @@ def kind_ours(judged: NetsComparison) -> str:
             f"[{judged.mean_lo:.3g}, {judged.mean_hi:.3g}], median {judged.median_difference:+.3g} "
             f"[{judged.median_lo:.3g}, {judged.median_hi:.3g}] (95% two-level bootstrap); per net: "
             f"{', '.join(judged.verdicts)}.")
+
+
+# The verdicts chapters 1 and 2 published when every learned optimizer was one meta-trained net
+# (the claims of the book at commit a01f7a8), kept in the checkout so each page can say what
+# judging several nets changed.
+ONE_NET_RESULTS = Path("book") / "results" / "one-net"
+
+
+def one_net_changes(chapter: str, published: Mapping) -> pd.DataFrame:
+    """Every claim of ``published`` (the chapter's findings by id) beside the verdict the book gave
+    it with one net per kind: claim, verdict then, verdict now, and for how many trained nets the
+    claim holds alone. Outside a checkout (the earlier results are not part of the package) one
+    row says where they are."""
+    from optbook.paths import find_project_root
+
+    root = find_project_root()
+    path = root / ONE_NET_RESULTS / f"{chapter}.json" if root else None
+    if path is None or not path.is_file():
+        return pd.DataFrame([{"claim": f"the previous edition's verdicts are in the book's repository, "
+                                       f"{ONE_NET_RESULTS}/{chapter}.json"}])
+    before = {entry["id"]: entry["verdict"] for entry in json.loads(path.read_text())}
+    rows = []
+    for claim_id, finding in published.items():
+        if finding.claim is None or finding.claim.kind == "question":
+            continue
+        then = before.get(claim_id, "(new claim)")
+        rows.append({"claim": claim_id, "one net": then, "several nets": finding.verdict,
+                     "holds alone for": f"{finding.nets[0]} of {finding.nets[1]} nets" if finding.nets else "–",
+                     "changed": "yes" if then != finding.verdict else ""})
+    return pd.DataFrame(rows)
