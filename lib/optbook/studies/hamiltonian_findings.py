@@ -270,7 +270,9 @@ def ablation_findings(values: Mapping, title: str, steps: int, n_eval: int, data
     for name, (a, b) in pairs.items():
         readings[name], text = _effect(values, a, b)
         said.append(text)
-    medians = {m: float(np.median(np.asarray(values[m], dtype=float))) for m in {m for pair in pairs.values() for m in pair}}
+    # in the pairs' order (a set's order changes from one process to the next with string hashing)
+    named = dict.fromkeys(m for pair in pairs.values() for m in pair)
+    medians = {m: float(np.median(np.asarray(values[m], dtype=float))) for m in named}
     input_matters = "lower" in readings["input_hnn"] or "lower" in readings["input_ph"]
     structure_matters = "lower" in readings["structure_raw"] or "lower" in readings["structure_conditioned"]
     answer = {(True, True): "Both", (True, False): "The input", (False, True): "The structure",
@@ -314,7 +316,7 @@ def energy_findings(balances: Mapping[str, pd.DataFrame]) -> Finding:
     """Our question on the trained quadratic port-Hamiltonian nets (``balances[label]``: the
     :func:`optbook.learned.energy.energy_balance` frame of every net of the kind, with a ``net``
     column): how often E rose, by how much, and what raised it."""
-    fields, parts = {}, []
+    fields, parts, adding = {}, [], []
     for label, frame in balances.items():
         finite = frame[np.isfinite(frame["change"])]
         rises = finite["change"] > 0
@@ -330,13 +332,11 @@ def energy_findings(balances: Mapping[str, pd.DataFrame]) -> Finding:
                      f"them (largest {finite['net_own'].max():.2g}); of the rises, {by_net} had a positive own term, "
                      f"the others came from the optimizee's remainder alone")
         fields[f"rises_by_net_{tag}"] = f"{by_net}"
-    adding = {label: frame[np.isfinite(frame["net_own"])] for label, frame in balances.items()}
-    adding = {label: f for label, f in adding.items() if float(f["net_own"].max()) > 0}
+        if own.any():
+            adding.append(f"{int(own.sum())} steps of the {label} nets (at most {finite['net_own'].max():.2g})")
     answer = "It rises at some steps, through the optimizee's explicit step; " + (
-        "the nets' own term never added energy" if not adding else
-        "the nets' own term added energy only at " + ", ".join(
-            f"{int((f['net_own'] > 0).sum())} steps of the {label} nets (at most {f['net_own'].max():.2g})"
-            for label, f in adding.items()))
+        "the nets' own term added energy only at " + ", ".join(adding) if adding
+        else "the nets' own term never added energy")
     return ENERGY.answered(answer, "; ".join(parts) + ".", notes="10-d quadratics, the nets' own validation-free "
                            "evaluation problems; E = f + (η/k)ΣH, ΔE split exactly into the optimizee's Taylor remainder "
                            "f(θ') − f(θ) − ∇fᵀΔθ and the net's own term (dissipation plus V's integration error).",

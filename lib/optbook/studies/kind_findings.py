@@ -9,14 +9,13 @@ baseline, which is the same for every net.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from optbook import claims
 from optbook.comparison import BETTER, UNCLEAR, NetsComparison, compare_across_nets
 from optbook.studies import learning_to_learn as l2l
 from optbook.studies import net_kinds
@@ -146,7 +145,7 @@ def one_net_changes(chapter: str, published: Mapping) -> pd.DataFrame:
     if path is None or not path.is_file():
         return pd.DataFrame([{"claim": f"the previous edition's verdicts are in the book's repository, "
                                        f"{ONE_NET_RESULTS}/{chapter}.json"}])
-    before = {entry["id"]: entry["verdict"] for entry in json.loads(path.read_text())}
+    before = {entry["id"]: entry["verdict"] for entry in claims.load(path)}
     rows = []
     for claim_id, finding in published.items():
         if finding.claim is None or finding.claim.kind == "question":
